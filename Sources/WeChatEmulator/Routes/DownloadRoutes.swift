@@ -1,0 +1,56 @@
+import Hummingbird
+import NIOCore
+import NIOFileSystem
+import WeChatMedia
+
+extension EmulatorAPI {
+    /// `GET` and `HEAD /cgi-bin/media/get?access_token=ACCESS_TOKEN&media_id=MEDIA_ID`: the file with
+    /// the seed's headers, a `video_url` for videos under the current profile, or the error JSON.
+    func download(_ request: Request, headOnly: Bool) async -> Response {
+        if let refusal = await refusal(of: request) { return refusal }
+        guard let id = request.query("media_id"), !id.isEmpty else { return APIResponses.error(.mediaIDMissing) }
+        guard let media = await store.lookup(id) else { return APIResponses.error(.invalidMediaID) }
+        if media.type == .video {
+            guard rules.profile.servesVideoURL else {
+                return APIResponses.error(.invalidMediaType, detail: "video is not supported for download")
+            }
+            let host = request.head.authority ?? "\(configuration.host):\(configuration.port)"
+            return APIResponses.json(["video_url": "http://\(host)/cdn/video/\(id).mp4"])
+        }
+        return await fileResponse(media, headOnly: headOnly)
+    }
+
+    /// `GET /cdn/video/MEDIA_ID.mp4`: where a `video_url` points. Needs no token, like a signed CDN link.
+    func video(_ request: Request, context: EmulatorRequestContext) async -> Response {
+        let name = context.parameters.get("file") ?? ""
+        let id = name.hasSuffix(".mp4") ? String(name.dropLast(4)) : name
+        guard rules.profile.servesVideoURL, let media = await store.lookup(id), media.type == .video else {
+            return Response(status: .notFound)
+        }
+        return await fileResponse(media, headOnly: request.method == .head)
+    }
+
+    private func fileResponse(_ media: StoredMedia, headOnly: Bool) async -> Response {
+        let path = await store.bytesPath(for: media.id)
+        var headers: HTTPFields = [
+            .contentType: media.format.contentType,
+            .date: APIResponses.httpDate(),
+            .cacheControl: "no-cache, must-revalidate",
+            .contentLength: String(media.size),
+        ]
+        headers[APIResponses.contentDisposition] = "attachment; filename=\"\(media.id).\(media.format.fileExtension)\""
+        if headOnly {
+            return Response(status: .ok, headers: headers, body: ResponseBody())
+        }
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody(contentLength: Int(media.size)) { writer in
+                try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+                    for try await chunk in handle.readChunks(in: 0..<media.size, chunkLength: .kibibytes(64)) {
+                        try await writer.write(chunk)
+                    }
+                }
+                try await writer.finish(nil)
+            })
+    }
+}

@@ -1,0 +1,21 @@
+import Hummingbird
+import Logging
+import WeChatMedia
+
+/// The emulator's state and the handlers of its endpoints (one file per group of routes).
+struct EmulatorAPI: Sendable {
+    let configuration: EmulatorConfiguration
+    let rules: MediaRules
+    let clock: EmulatorClock
+    let tokens: TokenIssuer
+    let store: MediaStore
+    let faults: FaultInjector
+    let counters: RequestCounters
+    let logger: Logger
+
+    /// Nil when the request's `access_token` may call the API, else the refusal to send.
+    func refusal(of request: Request) async -> Response? {
+        if let code = await tokens.judge(request.query("access_token")) { return APIResponses.error(code) }
+        return nil
+    }
+}

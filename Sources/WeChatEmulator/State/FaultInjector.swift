@@ -1,0 +1,82 @@
+import Synchronization
+
+/// One kind of misbehaviour to inject on an endpoint, set through `/_emulator/faults`.
+public struct FaultRule: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        /// HTTP 200 with `{"errcode":-1,"errmsg":"system error"}`.
+        case systemError = "errcode"
+        /// HTTP 503 with an HTML page, as a load balancer sends.
+        case serviceUnavailable = "http503"
+        /// The connection is closed without an answer.
+        case drop
+        /// The answer is held back by `delay_ms`, then given normally.
+        case delay
+    }
+
+    /// The endpoint it applies to; nil for all of them.
+    public var endpoint: EmulatorEndpoint?
+    public var kind: Kind
+    /// The share of matching requests hit, spread evenly (0.2 hits the 5th, 10th, 15th...), so a
+    /// test sees exactly that share and never two hits in a row below one half.
+    public var fraction: Double
+    public var delayMilliseconds: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case endpoint, kind, fraction
+        case delayMilliseconds = "delay_ms"
+    }
+
+    public init(endpoint: EmulatorEndpoint?, kind: Kind, fraction: Double, delayMilliseconds: Int? = nil) {
+        self.endpoint = endpoint
+        self.kind = kind
+        self.fraction = fraction
+        self.delayMilliseconds = delayMilliseconds
+    }
+}
+
+/// Decides, request by request, which fault rule (if any) strikes.
+final class FaultInjector: Sendable {
+    private struct Armed {
+        var rule: FaultRule
+        var seen = 0
+        var injected = 0
+    }
+
+    private let rules = Mutex<[Armed]>([])
+
+    func set(_ newRules: [FaultRule]) {
+        rules.withLock { $0 = newRules.map { Armed(rule: $0) } }
+    }
+
+    /// The faults that strike this request, first rule first.
+    func faults(for endpoint: EmulatorEndpoint) -> [FaultRule] {
+        rules.withLock { armed in
+            var hits: [FaultRule] = []
+            for index in armed.indices where armed[index].rule.endpoint == nil || armed[index].rule.endpoint == endpoint {
+                armed[index].seen += 1
+                let due = Int((Double(armed[index].seen) * armed[index].rule.fraction).rounded(.down))
+                if due > armed[index].injected {
+                    armed[index].injected = due
+                    hits.append(armed[index].rule)
+                }
+            }
+            return hits
+        }
+    }
+
+    /// How many requests each rule has struck, in the order the rules were set.
+    var injectedCounts: [Int] { rules.withLock { $0.map(\.injected) } }
+}
+
+/// Requests seen per endpoint, for tests that must know how many went out.
+final class RequestCounters: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    func record(_ endpoint: EmulatorEndpoint) {
+        counts.withLock { $0[endpoint.rawValue, default: 0] += 1 }
+    }
+
+    var snapshot: [String: Int] { counts.withLock { $0 } }
+
+    func reset() { counts.withLock { $0 = [:] } }
+}

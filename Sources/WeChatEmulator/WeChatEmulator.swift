@@ -1,0 +1,70 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import WeChatMedia
+
+/// A local server of the WeChat temporary-media API (token, stable_token, media/upload, media/get),
+/// faithful enough that SDKs work against it unchanged apart from their base URL.
+public struct WeChatEmulator: Sendable {
+    public let configuration: EmulatorConfiguration
+    private let api: EmulatorAPI
+
+    public init(configuration: EmulatorConfiguration, logger: Logger) throws {
+        try FileManager.default.createDirectory(
+            atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        let clock = EmulatorClock()
+        self.configuration = configuration
+        self.api = EmulatorAPI(
+            configuration: configuration,
+            rules: MediaRules(profile: configuration.limits),
+            clock: clock,
+            tokens: TokenIssuer(configuration: configuration, clock: clock),
+            store: try MediaStore(
+                dataDirectory: configuration.dataDirectory, clock: clock,
+                lifetimeSeconds: configuration.mediaLifetimeSeconds),
+            faults: FaultInjector(),
+            counters: RequestCounters(),
+            logger: logger)
+    }
+
+    /// Serves until cancelled or signalled (SIGINT/SIGTERM when `handleSignals`), calling
+    /// `onListening` with the base URL (`http://HOST:PORT`) once the port is bound.
+    public func run(
+        handleSignals: Bool = true, onListening: @escaping @Sendable (String) async -> Void = { _ in }
+    ) async throws {
+        let host = configuration.host
+        let app = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                let shownHost = host.contains(":") ? "[\(host)]" : host
+                await onListening("http://\(shownHost):\(port)")
+            },
+            logger: api.logger)
+        try await app.runService(gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [])
+    }
+
+    private func makeRouter() -> Router<EmulatorRequestContext> {
+        let api = self.api
+        let router = Router(context: EmulatorRequestContext.self)
+        router.add(middleware: RequestLogMiddleware(logger: api.logger))
+        router.add(middleware: FaultMiddleware(faults: api.faults, counters: api.counters))
+        router.get("cgi-bin/token") { request, _ in await api.legacyToken(request) }
+        router.post("cgi-bin/stable_token") { request, context in try await api.stableToken(request, context: context) }
+        router.get("cgi-bin/stable_token") { request, context in try await api.stableToken(request, context: context) }
+        router.post("cgi-bin/media/upload") { request, context in try await api.upload(request, context: context) }
+        router.get("cgi-bin/media/upload") { request, context in try await api.upload(request, context: context) }
+        router.get("cgi-bin/media/get") { request, _ in await api.download(request, headOnly: false) }
+        router.head("cgi-bin/media/get") { request, _ in await api.download(request, headOnly: true) }
+        router.get("cdn/video/:file") { request, context in await api.video(request, context: context) }
+        router.head("cdn/video/:file") { request, context in await api.video(request, context: context) }
+        if configuration.testControls {
+            api.addTestControls(to: router)
+        }
+        return router
+    }
+}

@@ -1,0 +1,29 @@
+/// A failure below the API: the connection, the HTTP exchange, or a reply that is not the API's.
+public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Connection refused, reset or cut, DNS, TLS: the request may not have reached the server.
+    case connection(String)
+    /// An HTTP status other than 200 (a proxy's or the server's 5xx page).
+    case httpStatus(Int)
+    /// A 200 whose body is neither the file nor the API's JSON (an HTML page, a cut-off body).
+    case invalidResponse(String)
+    /// The call ran past its deadline, retries included.
+    case deadlineExceeded(seconds: Double)
+
+    /// Whether trying again may succeed.
+    public var isRetryable: Bool {
+        switch self {
+        case .connection, .invalidResponse: true
+        case .httpStatus(let status): status >= 500 || status == 429 || status == 408
+        case .deadlineExceeded: false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .connection(let detail): "connection failed: \(detail)"
+        case .httpStatus(let status): "HTTP status \(status)"
+        case .invalidResponse(let detail): "invalid response: \(detail)"
+        case .deadlineExceeded(let seconds): "no answer within \(seconds) s"
+        }
+    }
+}

@@ -1,0 +1,65 @@
+/// The platform's global return codes that the token and media endpoints use, with the errmsg
+/// text the server sends (before its ` hint: [...]` suffix).
+public enum WeChatErrorCode: Int, Sendable, CaseIterable, Codable {
+    case systemBusy = -1
+    case invalidCredential = 40001
+    case invalidGrantType = 40002
+    case invalidMediaType = 40004
+    case invalidFileType = 40005
+    case invalidFileSize = 40006
+    case invalidMediaID = 40007
+    case invalidImageSize = 40009
+    case invalidVoiceSize = 40010
+    case invalidVideoSize = 40011
+    case invalidThumbSize = 40012
+    case invalidAppID = 40013
+    case invalidAccessToken = 40014
+    case invalidAppSecret = 40125
+    case invalidIP = 40164
+    case accessTokenMissing = 41001
+    case appIDMissing = 41002
+    case appSecretMissing = 41004
+    case mediaDataMissing = 41005
+    case mediaIDMissing = 41006
+    case accessTokenExpired = 42001
+    case requirePOST = 43002
+    case emptyMediaData = 44001
+    case mediaSizeOutOfLimit = 45001
+    case voicePlaytimeOutOfLimit = 45007
+    case dailyQuotaExceeded = 45009
+    case minuteQuotaExceeded = 45011
+    case dataFormatError = 47001
+
+    public var message: String {
+        switch self {
+        case .systemBusy: "system error"
+        case .invalidCredential: "invalid credential, access_token is invalid or not latest"
+        case .invalidGrantType: "invalid grant_type"
+        case .invalidMediaType: "invalid media type"
+        case .invalidFileType: "invalid file type"
+        case .invalidFileSize: "invalid file size"
+        case .invalidMediaID: "invalid media_id"
+        case .invalidImageSize: "invalid image size"
+        case .invalidVoiceSize: "invalid voice size"
+        case .invalidVideoSize: "invalid video size"
+        case .invalidThumbSize: "invalid thumb size"
+        case .invalidAppID: "invalid appid"
+        case .invalidAccessToken: "invalid access_token"
+        case .invalidAppSecret: "invalid appsecret"
+        case .invalidIP: "invalid ip, not in whitelist"
+        case .accessTokenMissing: "access_token missing"
+        case .appIDMissing: "appid missing"
+        case .appSecretMissing: "appsecret missing"
+        case .mediaDataMissing: "media data missing"
+        case .mediaIDMissing: "media_id missing"
+        case .accessTokenExpired: "access_token expired"
+        case .requirePOST: "require POST method"
+        case .emptyMediaData: "empty media data"
+        case .mediaSizeOutOfLimit: "media size out of limit"
+        case .voicePlaytimeOutOfLimit: "voice playtime out of limit"
+        case .dailyQuotaExceeded: "reach max api daily quota limit"
+        case .minuteQuotaExceeded: "api minute-quota reach limit"
+        case .dataFormatError: "data format error"
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// One API server reached through a shared AsyncHTTPClient: builds URLs, turns transport failures
+/// into `TransportError` (with credentials redacted), and reads small JSON replies with a cap.
+public struct APIConnection: Sendable {
+    public let baseURL: String
+    public let httpClient: HTTPClient
+    /// Largest JSON reply read; anything bigger is not the API's.
+    public static let maxJSONReply = 64 * 1024
+
+    public init(baseURL: String, httpClient: HTTPClient) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.httpClient = httpClient
+    }
+
+    public func url(path: String, query: String) -> String {
+        query.isEmpty ? baseURL + path : baseURL + path + "?" + query
+    }
+
+    /// Sends `request`, mapping every transport failure to `TransportError`.
+    public func send(_ request: HTTPClientRequest, deadline: NIODeadline) async throws -> HTTPClientResponse {
+        do {
+            return try await httpClient.execute(request, deadline: deadline)
+        } catch let error as HTTPClientError {
+            throw TransportError.connection(Redaction.redact(String(describing: error)))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw TransportError.connection(Redaction.redact(String(describing: error)))
+        }
+    }
+
+    /// A request whose answer must be JSON (token endpoints, upload).
+    public func jsonRequest(
+        path: String, query: String, method: HTTPMethod = .GET, body: ByteBuffer? = nil,
+        contentType: String? = nil, deadline: NIODeadline
+    ) async throws -> APIReply {
+        var request = HTTPClientRequest(url: url(path: path, query: query))
+        request.method = method
+        if let body {
+            request.body = .bytes(body)
+        }
+        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        let response = try await send(request, deadline: deadline)
+        return try await Self.readReply(response)
+    }
+
+    /// Reads a JSON reply, refusing non-200 statuses and bodies over `maxJSONReply`.
+    public static func readReply(_ response: HTTPClientResponse) async throws -> APIReply {
+        guard response.status == .ok else { throw TransportError.httpStatus(Int(response.status.code)) }
+        let body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: maxJSONReply)
+        } catch let error as NIOTooManyBytesError {
+            _ = error
+            throw TransportError.invalidResponse("reply larger than \(maxJSONReply) bytes")
+        } catch {
+            throw TransportError.connection(Redaction.redact(String(describing: error)))
+        }
+        return try APIReply.parse(body.readableBytesView)
+    }
+}

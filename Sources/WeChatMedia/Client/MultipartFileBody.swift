@@ -1,0 +1,57 @@
+import NIOCore
+import NIOFileSystem
+
+/// The `multipart/form-data` body of an upload: one part named `media` whose bytes stream from a
+/// file, framed by a preamble and epilogue built here. Its length is known before the first byte.
+struct MultipartFileBody: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+
+    let boundary: String
+    let preamble: ByteBuffer
+    let epilogue: ByteBuffer
+    let fileChunks: FileChunks
+    let fileSize: Int64
+
+    init(fileChunks: FileChunks, fileSize: Int64, filename: String) {
+        let boundary = "wxmediafs-" + String(UInt64.random(in: .min ... .max), radix: 36) + String(UInt64.random(in: .min ... .max), radix: 36)
+        self.boundary = boundary
+        self.preamble = ByteBuffer(
+            string: "--\(boundary)\r\n"
+                + "Content-Disposition: form-data; name=\"media\"; filename=\"\(filename)\"; filelength=\(fileSize)\r\n"
+                + "Content-Type: application/octet-stream\r\n\r\n")
+        self.epilogue = ByteBuffer(string: "\r\n--\(boundary)--\r\n")
+        self.fileChunks = fileChunks
+        self.fileSize = fileSize
+    }
+
+    var contentType: String { "multipart/form-data; boundary=\(boundary)" }
+    var length: Int64 { Int64(preamble.readableBytes) + fileSize + Int64(epilogue.readableBytes) }
+
+    func makeAsyncIterator() -> Iterator {
+        Iterator(body: self, chunks: fileChunks.makeAsyncIterator())
+    }
+
+    struct Iterator: AsyncIteratorProtocol {
+        enum Stage { case preamble, file, epilogue, done }
+        let body: MultipartFileBody
+        var chunks: FileChunks.AsyncIterator
+        var stage = Stage.preamble
+
+        mutating func next() async throws -> ByteBuffer? {
+            switch stage {
+            case .preamble:
+                stage = .file
+                return body.preamble
+            case .file:
+                if let chunk = try await chunks.next() { return chunk }
+                stage = .done
+                return body.epilogue
+            case .epilogue:
+                stage = .done
+                return body.epilogue
+            case .done:
+                return nil
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOFileSystem
+import NIOHTTP1
+
+/// The temporary-media API: upload, HEAD and download, with the token refreshed once on
+/// 40001/40014/42001 and transient failures retried under a bounded policy. Bytes stream between
+/// disk and network; no file is held whole in memory.
+public struct WeChatMediaClient: Sendable {
+    public let connection: APIConnection
+    public let tokens: any AccessTokenProvider
+    public let rules: MediaRules
+    public let retry: RetryPolicy
+    private let logger: Logger
+
+    public init(
+        connection: APIConnection, tokens: any AccessTokenProvider, rules: MediaRules,
+        retry: RetryPolicy = .default, logger: Logger
+    ) {
+        self.connection = connection
+        self.tokens = tokens
+        self.rules = rules
+        self.retry = retry
+        self.logger = logger
+    }
+
+    // MARK: Upload
+
+    /// Uploads the file at `path` as `type`. The file is checked against the rules first (throwing
+    /// `MediaRuleViolation` without any request); it is sent as `media.<ext>` with the extension of
+    /// its detected format, whatever the local file is called.
+    public func upload(fileAt path: String, as type: MediaType) async throws -> UploadedMedia {
+        let format = try rules.check(fileAt: path, as: type)
+        let filename = "media." + format.fileExtension
+        return try await retry.run(logger: logger, operation: "upload") { deadline in
+            try await withFreshToken { token in
+                try await uploadOnce(path: path, type: type, format: format, filename: filename, token: token, deadline: deadline)
+            }
+        }
+    }
+
+    private func uploadOnce(
+        path: String, type: MediaType, format: MediaFormat, filename: String, token: AccessToken, deadline: NIODeadline
+    ) async throws -> UploadedMedia {
+        let query = QueryString.encode([("access_token", token.value), ("type", type.rawValue)])
+        let (reply, size) = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+            let size = try await handle.info().size
+            let body = MultipartFileBody(
+                fileChunks: handle.readChunks(in: 0..<size, chunkLength: .kibibytes(64)), fileSize: size, filename: filename)
+            var request = HTTPClientRequest(url: connection.url(path: "/cgi-bin/media/upload", query: query))
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: body.contentType)
+            request.body = .stream(body, length: .known(body.length))
+            let response = try await connection.send(request, deadline: deadline)
+            return (try await APIConnection.readReply(response), size)
+        }
+        if let error = reply.error { throw error }
+        let id = type == .thumb ? (reply.thumbMediaID ?? reply.mediaID) : (reply.mediaID ?? reply.thumbMediaID)
+        guard let id, !id.isEmpty else { throw TransportError.invalidResponse("upload reply without a media id") }
+        guard let createdAt = reply.createdAt else {
+            throw TransportError.invalidResponse("upload reply without created_at")
+        }
+        return UploadedMedia(mediaID: id, type: type, createdAt: createdAt, format: format, size: size)
+    }
+
+    // MARK: HEAD
+
+    /// What the server knows of `mediaID`, from a HEAD request. An answer without
+    /// `Content-disposition` is an error or a video URL, whose JSON only a GET can carry.
+    public func head(mediaID: String) async throws -> RemoteMedia {
+        try await retry.run(logger: logger, operation: "head") { deadline in
+            try await withFreshToken { token in
+                var request = HTTPClientRequest(url: mediaURL(mediaID: mediaID, token: token))
+                request.method = .HEAD
+                let response = try await connection.send(request, deadline: deadline)
+                guard response.status == .ok else { throw TransportError.httpStatus(Int(response.status.code)) }
+                if let file = Self.remoteFile(from: response) { return .file(file) }
+                return try await jsonAnswer(mediaID: mediaID, token: token, deadline: deadline)
+            }
+        }
+    }
+
+    private func jsonAnswer(mediaID: String, token: AccessToken, deadline: NIODeadline) async throws -> RemoteMedia {
+        let request = HTTPClientRequest(url: mediaURL(mediaID: mediaID, token: token))
+        let response = try await connection.send(request, deadline: deadline)
+        if let file = Self.remoteFile(from: response) {
+            // The media appeared between the two requests; the caller only wanted headers.
+            return .file(file)
+        }
+        return try await Self.nonFileAnswer(response)
+    }
+
+    // MARK: Download
+
+    /// Streams `mediaID` into the file at `path` (created or truncated), calling `progress` with
+    /// the byte count on disk after each write, so readers can be answered before the end.
+    /// A video answered with a URL is returned as `.video` and nothing is written.
+    public func download(
+        mediaID: String, to path: String, progress: @escaping @Sendable (Int64) async -> Void = { _ in }
+    ) async throws -> RemoteMedia {
+        try await retry.run(logger: logger, operation: "download") { deadline in
+            try await withFreshToken { token in
+                let request = HTTPClientRequest(url: mediaURL(mediaID: mediaID, token: token))
+                let response = try await connection.send(request, deadline: deadline)
+                guard let file = Self.remoteFile(from: response) else {
+                    return try await Self.nonFileAnswer(response)
+                }
+                try await Self.stream(response, expected: file.size, to: path, progress: progress)
+                return .file(file)
+            }
+        }
+    }
+
+    private static func stream(
+        _ response: HTTPClientResponse, expected: Int64?, to path: String,
+        progress: @Sendable (Int64) async -> Void
+    ) async throws {
+        try await FileSystem.shared.withFileHandle(
+            forWritingAt: FilePath(path), options: .modifyFile(createIfNecessary: true)
+        ) { handle in
+            try await handle.resize(to: .bytes(0))
+            var written: Int64 = 0
+            do {
+                for try await chunk in response.body {
+                    if let expected, written + Int64(chunk.readableBytes) > expected {
+                        throw TransportError.invalidResponse("body longer than its Content-Length")
+                    }
+                    try await handle.write(contentsOf: chunk.readableBytesView, toAbsoluteOffset: written)
+                    written += Int64(chunk.readableBytes)
+                    await progress(written)
+                }
+            } catch let error as TransportError {
+                throw error
+            } catch let error as FileSystemError {
+                throw error
+            } catch {
+                throw TransportError.connection("download cut off after \(written) bytes: \(error)")
+            }
+            if let expected, written != expected {
+                throw TransportError.invalidResponse("body of \(written) bytes, Content-Length \(expected)")
+            }
+        }
+    }
+
+    // MARK: Shared pieces
+
+    /// Runs `body` with the current token; if the server refuses that token, reports it, gets a
+    /// fresh one and runs `body` once more.
+    private func withFreshToken<T>(_ body: (AccessToken) async throws -> T) async throws -> T {
+        let token = try await tokens.currentToken()
+        do {
+            return try await body(token)
+        } catch let error as APIError where error.kind == .staleToken {
+            logger.info("access token refused; fetching a new one", metadata: ["errcode": "\(error.errcode)"])
+            await tokens.tokenWasRefused(token)
+            return try await body(try await tokens.currentToken())
+        }
+    }
+
+    private func mediaURL(mediaID: String, token: AccessToken) -> String {
+        connection.url(
+            path: "/cgi-bin/media/get",
+            query: QueryString.encode([("access_token", token.value), ("media_id", mediaID)]))
+    }
+
+    /// The file a response carries, judged by `Content-disposition` as the notes advise.
+    static func remoteFile(from response: HTTPClientResponse) -> RemoteFile? {
+        guard response.status == .ok,
+            let disposition = response.headers.first(name: "Content-Disposition"),
+            let filename = ContentDisposition.filename(in: disposition)
+        else { return nil }
+        let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
+        let type = response.headers.first(name: "Content-Type") ?? "application/octet-stream"
+        return RemoteFile(size: length, contentType: type, filename: filename)
+    }
+
+    /// A response without a file: an API error, or a video's URL.
+    static func nonFileAnswer(_ response: HTTPClientResponse) async throws -> RemoteMedia {
+        let reply = try await APIConnection.readReply(response)
+        if let error = reply.error { throw error }
+        if let url = reply.videoURL, !url.isEmpty { return .video(url: url) }
+        throw TransportError.invalidResponse("a reply with neither a file nor an errcode")
+    }
+}

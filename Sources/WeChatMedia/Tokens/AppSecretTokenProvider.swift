@@ -1,0 +1,104 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Tokens fetched with the app id and secret: cached, refreshed ahead of expiry, and single-flight
+/// (however many callers need a token at once, one request goes out).
+public actor AppSecretTokenProvider: AccessTokenProvider {
+    public enum Endpoint: String, Sendable {
+        /// `POST /cgi-bin/stable_token`: the same token for every process until it is renewed, so
+        /// several mounts of one account do not invalidate each other.
+        case stable
+        /// `GET /cgi-bin/token`: every fetch invalidates the previous token after 5 minutes.
+        case legacy
+    }
+
+    private let appID: String
+    private let secret: Secret
+    private let endpoint: Endpoint
+    private let connection: APIConnection
+    private let retry: RetryPolicy
+    private let refreshMargin: Duration
+    private let logger: Logger
+
+    private var cached: AccessToken?
+    private var inFlight: Task<AccessToken, any Error>?
+    /// The value last refused, so a stable-token fetch that returns it again is forced to renew.
+    private var refusedValue: String?
+    public private(set) var fetchCount = 0
+
+    public init(
+        appID: String, secret: Secret, endpoint: Endpoint = .stable, connection: APIConnection,
+        retry: RetryPolicy = .default, refreshMargin: Duration = .seconds(300), logger: Logger
+    ) {
+        self.appID = appID
+        self.secret = secret
+        self.endpoint = endpoint
+        self.connection = connection
+        self.retry = retry
+        self.refreshMargin = refreshMargin
+        self.logger = logger
+    }
+
+    public func currentToken() async throws -> AccessToken {
+        if let cached, cached.isFresh(at: .now) { return cached }
+        if let inFlight { return try await inFlight.value }
+        let task = Task { try await self.fetchWithRetries() }
+        inFlight = task
+        defer { inFlight = nil }
+        let token = try await task.value
+        cached = token
+        return token
+    }
+
+    public func tokenWasRefused(_ token: AccessToken) {
+        guard cached == token else { return }
+        cached = nil
+        refusedValue = token.value
+    }
+
+    /// When the current token was obtained, for status displays (never the value).
+    public var tokenObtainedAt: ContinuousClock.Instant? { cached?.obtainedAt }
+
+    private func fetchWithRetries() async throws -> AccessToken {
+        try await retry.run(logger: logger, operation: "token") { deadline in
+            try await self.fetchOnce(forceRefresh: false, deadline: deadline)
+        }
+    }
+
+    private func fetchOnce(forceRefresh: Bool, deadline: NIODeadline) async throws -> AccessToken {
+        fetchCount += 1
+        let reply: APIReply
+        switch endpoint {
+        case .legacy:
+            let query = QueryString.encode([
+                ("grant_type", "client_credential"), ("appid", appID), ("secret", secret.value),
+            ])
+            reply = try await connection.jsonRequest(path: "/cgi-bin/token", query: query, deadline: deadline)
+        case .stable:
+            let body: [String: any Sendable] = [
+                "grant_type": "client_credential", "appid": appID, "secret": secret.value,
+                "force_refresh": forceRefresh,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: body)
+            reply = try await connection.jsonRequest(
+                path: "/cgi-bin/stable_token", query: "", method: .POST,
+                body: ByteBuffer(bytes: data), contentType: "application/json", deadline: deadline)
+        }
+        if let error = reply.error { throw error }
+        guard let value = reply.accessToken, !value.isEmpty, value.utf8.count <= 512 else {
+            throw TransportError.invalidResponse("token reply without access_token")
+        }
+        if endpoint == .stable, !forceRefresh, value == refusedValue {
+            logger.info("stable token was refused before; forcing a refresh")
+            return try await fetchOnce(forceRefresh: true, deadline: deadline)
+        }
+        refusedValue = nil
+        let lifetime = Duration.seconds(max(reply.expiresIn ?? 7200, 1))
+        let margin = min(refreshMargin, lifetime / 2)
+        logger.debug("fetched access token", metadata: ["endpoint": "\(endpoint.rawValue)", "expires_in": "\(reply.expiresIn ?? 7200)"])
+        return AccessToken(value: value, refreshAfter: .now + lifetime - margin)
+    }
+}

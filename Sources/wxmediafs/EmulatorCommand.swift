@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Logging
+import WeChatEmulator
+import WeChatMedia
+
+struct EmulatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "emulator",
+        abstract: "Serve a local emulator of the WeChat temporary-media API.",
+        discussion: """
+            Serves /cgi-bin/token, /cgi-bin/stable_token, /cgi-bin/media/upload and /cgi-bin/media/get \
+            (GET and HEAD) as the platform does. Prints one line with its base URL on stdout once it \
+            listens, then logs one line per request on stderr. Media and tokens are kept in --data-dir \
+            and survive a restart. SIGINT or SIGTERM stops it.
+            """
+    )
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one.")
+    var port = 8088
+
+    @Option(help: "Where media and tokens are kept (default: a new temporary folder).")
+    var dataDir: String?
+
+    @Option(help: "The app id clients must present.")
+    var appid = "wxemulator"
+
+    @Option(help: "The app secret clients must present. It is a test secret: for a real one use --secret-file.")
+    var secret: String?
+
+    @Option(help: "Read the app secret from this file (or set WXMEDIAFS_SECRET).")
+    var secretFile: String?
+
+    @Option(help: "Which limits to apply: seed (2014: image 1 MB JPG) or current (image 10 MB PNG/JPEG/GIF).")
+    var limits: LimitsProfile = .seed
+
+    @Flag(help: "Serve /_emulator/ controls for tests (clock, faults, counters, reset).")
+    var testControls = false
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        LogSetup.bootstrap(level: logLevel)
+        let logger = Logger(label: "wxmediafs.emulator")
+        let secret = try secret.map(Secret.init) ?? SecretSource.load(file: secretFile) ?? Secret("emulator-secret")
+        let dataDirectory = try dataDir ?? Self.makeTemporaryDirectory()
+        let configuration = EmulatorConfiguration(
+            host: host, port: port, dataDirectory: dataDirectory, appID: appid, secret: secret, limits: limits,
+            testControls: testControls)
+        let emulator = try WeChatEmulator(configuration: configuration, logger: logger)
+        try await emulator.run { url in
+            // Unbuffered, so a script reading the line sees it while the server runs.
+            let line = "wxmediafs emulator listening on \(url) (appid \(configuration.appID), data \(dataDirectory))\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
+        }
+    }
+
+    private static func makeTemporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "wxmediafs-emulator-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
+
+extension LimitsProfile: ExpressibleByArgument {}

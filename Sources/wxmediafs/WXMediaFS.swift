@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct WXMediaFS: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wxmediafs",
+        abstract: "WeChat Official Account media as a filesystem, and a local emulator of the media API.",
+        subcommands: [EmulatorCommand.self]
+    )
+}

@@ -1,0 +1,83 @@
+"""Drives the emulator with wechatpy, a widely used WeChat SDK, unchanged but for its base URL.
+
+wechatpy hard-codes https://api.weixin.qq.com for the token call, so its requests session gets an
+adapter that sends that host to the emulator: the SDK's own code runs as shipped.
+Usage: python3 wechatpy_check.py BASE_URL APPID SECRET SAMPLES_DIR
+"""
+import os
+import sys
+
+import requests
+from requests.adapters import HTTPAdapter
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+
+base, appid, secret, samples = sys.argv[1:5]
+
+
+class EmulatorAdapter(HTTPAdapter):
+    """Sends requests for the real API hosts to the emulator's base URL."""
+
+    def send(self, request, **kwargs):
+        for host in ("https://api.weixin.qq.com", "https://file.api.weixin.qq.com",
+                     "http://file.api.weixin.qq.com"):
+            if request.url.startswith(host):
+                request.url = base + request.url[len(host):]
+        return super().send(request, **kwargs)
+
+
+client = WeChatClient(appid, secret)
+client._http.mount("https://", EmulatorAdapter())
+client._http.mount("http://", EmulatorAdapter())
+
+failures = 0
+passed = 0
+
+
+def check(name, condition, detail=""):
+    global failures
+    print(("ok   " if condition else "FAIL ") + name + (": " + detail if detail and not condition else ""))
+    if not condition:
+        failures += 1
+
+
+token = client.fetch_access_token()
+check("token fetched", len(token.get("access_token", "")) > 0 and token.get("expires_in") == 7200, str(token))
+
+uploads = [("image", "cat.jpg"), ("thumb", "thumb.jpg"), ("voice", "hello.mp3"), ("voice", "hello.amr"),
+           ("video", "clip.mp4")]
+for media_type, name in uploads:
+    path = os.path.join(samples, name)
+    with open(path, "rb") as f:
+        result = client.media.upload(media_type, f)
+    key = "thumb_media_id" if media_type == "thumb" else "media_id"
+    media_id = result.get(key, "")
+    check("upload %s %s" % (media_type, name), len(media_id) == 64 and result.get("type") == media_type, str(result))
+    if media_type == "video":
+        try:
+            client.media.download(media_id)
+            check("video download refused under the seed limits", False, "download succeeded")
+        except WeChatClientException as e:
+            check("video download refused under the seed limits", e.errcode == 40004, str(e))
+        continue
+    response = client.media.download(media_id)
+    with open(path, "rb") as f:
+        expected = f.read()
+    got = getattr(response, "content", None)
+    check("download %s byte-identical" % name, got == expected,
+          "got %r" % (got[:80] if isinstance(got, bytes) else response))
+
+try:
+    client.media.upload("image", open(os.path.join(samples, "cat.png"), "rb"))
+    check("png refused as image under the seed limits", False, "upload succeeded")
+except WeChatClientException as e:
+    check("png refused as image under the seed limits", e.errcode == 40005, str(e))
+
+try:
+    client.media.download("x" * 64)
+    check("unknown id is 40007", False, "download succeeded")
+except WeChatClientException as e:
+    check("unknown id is 40007", e.errcode == 40007, str(e))
+
+print("wechatpy: %d check(s) failed" % failures)
+sys.exit(1 if failures else 0)
