@@ -1,26 +1,31 @@
 import Logging
+import ServiceLifecycle
 import WeChatMedia
 
 /// An emulator started in this process, for tests and `wxmediafs mount --emulator`: `start`
-/// returns once it listens, `stop` shuts it down and waits until it has.
+/// returns once it listens, `stop` shuts it down gracefully and waits until it has.
 public final class RunningEmulator: Sendable {
     public let baseURL: String
+    private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    private init(baseURL: String, task: Task<Void, any Error>) {
+    private init(baseURL: String, group: ServiceGroup, task: Task<Void, any Error>) {
         self.baseURL = baseURL
+        self.group = group
         self.task = task
     }
 
     public static func start(configuration: EmulatorConfiguration, logger: Logger) async throws -> RunningEmulator {
         let emulator = try WeChatEmulator(configuration: configuration, logger: logger)
         let (addresses, continuation) = AsyncStream<String>.makeStream()
+        let group = ServiceGroup(
+            configuration: .init(services: [emulator.makeService { continuation.yield($0) }], logger: logger))
         let task = Task {
             defer { continuation.finish() }
-            try await emulator.run(handleSignals: false) { url in continuation.yield(url) }
+            try await group.run()
         }
         for await url in addresses {
-            return RunningEmulator(baseURL: url, task: task)
+            return RunningEmulator(baseURL: url, group: group, task: task)
         }
         // The server ended before listening: surface why.
         try await task.value
@@ -28,7 +33,7 @@ public final class RunningEmulator: Sendable {
     }
 
     public func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 }

@@ -30,13 +30,20 @@ public struct WeChatEmulator: Sendable {
             logger: logger)
     }
 
-    /// Serves until cancelled or signalled (SIGINT/SIGTERM when `handleSignals`), calling
-    /// `onListening` with the base URL (`http://HOST:PORT`) once the port is bound.
-    public func run(
-        handleSignals: Bool = true, onListening: @escaping @Sendable (String) async -> Void = { _ in }
-    ) async throws {
+    /// Serves until signalled (SIGINT/SIGTERM), calling `onListening` with the base URL
+    /// (`http://HOST:PORT`) once the port is bound.
+    public func run(onListening: @escaping @Sendable (String) async -> Void = { _ in }) async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [makeService(onListening: onListening)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: api.logger))
+        try await group.run()
+    }
+
+    /// The HTTP server as a ServiceLifecycle service, for callers that run their own group.
+    public func makeService(onListening: @escaping @Sendable (String) async -> Void = { _ in }) -> some Service {
         let host = configuration.host
-        let app = Application(
+        return Application(
             router: makeRouter(),
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
@@ -45,7 +52,6 @@ public struct WeChatEmulator: Sendable {
                 await onListening("http://\(shownHost):\(port)")
             },
             logger: api.logger)
-        try await app.runService(gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [])
     }
 
     private func makeRouter() -> Router<EmulatorRequestContext> {

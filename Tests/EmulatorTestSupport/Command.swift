@@ -33,7 +33,9 @@ public enum Command {
                 continuation.resume(throwing: error)
             }
         }
-        let read = { (path: String) in String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self) }
+        let read = { (path: String) in
+            String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        }
         return CommandResult(status: status, stdout: read(outPath), stderr: read(errPath))
     }
 

@@ -89,7 +89,9 @@ public struct EmulatorFixture: Sendable {
     public static func multipart(disposition: String, content: [UInt8], boundary: String = "XyZbOuNdArY")
         -> (body: [UInt8], contentType: String)
     {
-        var body = Array("--\(boundary)\r\nContent-Disposition: \(disposition)\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+        var body = Array(
+            "--\(boundary)\r\nContent-Disposition: \(disposition)\r\nContent-Type: application/octet-stream\r\n\r\n"
+                .utf8)
         body += content
         body += Array("\r\n--\(boundary)--\r\n".utf8)
         return (body, "multipart/form-data; boundary=\(boundary)")
@@ -115,7 +117,9 @@ public struct EmulatorFixture: Sendable {
 
     public func setFaults(_ json: String) async throws {
         let reply = try await request(.POST, "/_emulator/faults", body: Array(json.utf8))
-        guard reply.status == 200 else { throw FixtureError("faults refused: \(String(decoding: reply.body, as: UTF8.self))") }
+        guard reply.status == 200 else {
+            throw FixtureError("faults refused: \(String(decoding: reply.body, as: UTF8.self))")
+        }
     }
 
     public func injectedFaults() async throws -> [Int] {

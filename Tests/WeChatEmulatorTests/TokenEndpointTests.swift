@@ -9,8 +9,10 @@ struct TokenEndpointTests {
     let secret = EmulatorFixture.secret.value
 
     func stable(_ fixture: Fixture, force: Bool = false, secret: String? = nil) async throws -> Fixture.Reply {
-        let body = #"{"grant_type":"client_credential","appid":"\#(app)","secret":"\#(secret ?? self.secret)","force_refresh":\#(force)}"#
-        return try await fixture.request(.POST, "/cgi-bin/stable_token", body: Array(body.utf8), headers: [("Content-Type", "application/json")])
+        let body =
+            #"{"grant_type":"client_credential","appid":"\#(app)","secret":"\#(secret ?? self.secret)","force_refresh":\#(force)}"#
+        return try await fixture.request(
+            .POST, "/cgi-bin/stable_token", body: Array(body.utf8), headers: [("Content-Type", "application/json")])
     }
 
     func uploadStatus(_ fixture: Fixture, token: String) async throws -> Int? {
@@ -19,7 +21,8 @@ struct TokenEndpointTests {
 
     @Test func tokenRequestsAreCheckedFieldByField() async throws {
         try await Fixture.with { f in
-            let ok = try await f.request(.GET, "/cgi-bin/token?grant_type=client_credential&appid=\(app)&secret=\(secret)")
+            let ok = try await f.request(
+                .GET, "/cgi-bin/token?grant_type=client_credential&appid=\(app)&secret=\(secret)")
             #expect(ok.status == 200)
             #expect((ok.json["access_token"] as? String)?.count == 136)
             #expect(ok.json["expires_in"] as? Int == 7200)

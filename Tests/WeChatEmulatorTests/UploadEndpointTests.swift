@@ -15,7 +15,9 @@ struct UploadEndpointTests {
     @Test func eachTypeUploadsWithTheAPIsReplyShape() async throws {
         try await Fixture.with { f in
             let token = try await f.legacyToken()
-            for (name, type) in [("cat.jpg", "image"), ("hello.mp3", "voice"), ("hello.amr", "voice"), ("clip.mp4", "video")] {
+            for (name, type) in [
+                ("cat.jpg", "image"), ("hello.mp3", "voice"), ("hello.amr", "voice"), ("clip.mp4", "video"),
+            ] {
                 let reply = try await f.upload(Samples.bytes(name), filename: name, type: type, token: token)
                 #expect(reply.status == 200)
                 #expect(reply.json["type"] as? String == type)
@@ -23,7 +25,8 @@ struct UploadEndpointTests {
                 #expect(reply.json["created_at"] is Int)
                 #expect(reply.json["errcode"] == nil, "the seed's reply has no errcode")
             }
-            let thumb = try await f.upload(Samples.bytes("thumb.jpg"), filename: "thumb.jpg", type: "thumb", token: token)
+            let thumb = try await f.upload(
+                Samples.bytes("thumb.jpg"), filename: "thumb.jpg", type: "thumb", token: token)
             #expect(isMediaID(thumb.json["thumb_media_id"]))
             #expect(thumb.json["media_id"] == nil)
         }
@@ -47,7 +50,8 @@ struct UploadEndpointTests {
                 try await f.upload(content, filename: filename, type: type, token: token).errcode
             }
             #expect(try await upload(jpeg, "cat.jpg", "picture") == 40004)
-            #expect(try await f.request(.POST, "/cgi-bin/media/upload?access_token=\(token)", body: jpeg).errcode == 40004)
+            #expect(
+                try await f.request(.POST, "/cgi-bin/media/upload?access_token=\(token)", body: jpeg).errcode == 40004)
             #expect(try await upload(jpeg, "cat") == 40005, "no extension")
             #expect(try await upload(jpeg, "") == 40005, "nameless")
             #expect(try await upload(jpeg, "cat.png") == 40005, "extension not allowed for image under seed")
@@ -83,7 +87,8 @@ struct UploadEndpointTests {
             let token = try await f.legacyToken()
             // Declares 200 MiB but sends a few bytes: the answer can only come from the header.
             let result = try await Command.curl([
-                "-i", "-H", "Content-Type: multipart/form-data; boundary=x", "-H", "Content-Length: \(200 * 1024 * 1024)",
+                "-i", "-H", "Content-Type: multipart/form-data; boundary=x", "-H",
+                "Content-Length: \(200 * 1024 * 1024)",
                 "--data-binary", "--x\r\n", f.baseURL + "/cgi-bin/media/upload?access_token=\(token)&type=video",
             ])
             #expect(result.stdout.contains(#""errcode":45001"#), "\(result.stdout) \(result.stderr)")

@@ -7,18 +7,21 @@ struct MediaRulesTests {
     let seed = MediaRules(profile: .seed)
     let current = MediaRules(profile: .current)
 
-    func check(_ bytes: [UInt8], as type: MediaType, rules: MediaRules? = nil) throws(MediaRuleViolation) -> MediaFormat {
+    func check(_ bytes: [UInt8], as type: MediaType, rules: MediaRules? = nil) throws(MediaRuleViolation) -> MediaFormat
+    {
         var source = MemoryByteSource(bytes)
         return try (rules ?? seed).check(&source, as: type)
     }
 
-    @Test("the shared samples do what their README says", arguments: [
-        ("cat.jpg", MediaType.image, MediaFormat.jpeg),
-        ("thumb.jpg", .thumb, .jpeg),
-        ("hello.mp3", .voice, .mp3),
-        ("hello.amr", .voice, .amr),
-        ("clip.mp4", .video, .mp4),
-    ])
+    @Test(
+        "the shared samples do what their README says",
+        arguments: [
+            ("cat.jpg", MediaType.image, MediaFormat.jpeg),
+            ("thumb.jpg", .thumb, .jpeg),
+            ("hello.mp3", .voice, .mp3),
+            ("hello.amr", .voice, .amr),
+            ("clip.mp4", .video, .mp4),
+        ])
     func samplesAccepted(name: String, type: MediaType, format: MediaFormat) throws {
         #expect(try seed.check(fileAt: Samples.path(name), as: type) == format)
     }

@@ -6,7 +6,10 @@ import WeChatMedia
 /// The shapes of the platform's answers: HTTP 200 and JSON for errors as for successes.
 enum APIResponses {
     /// Names the errcode for the request log; removed before the response leaves.
+    // swift-format-ignore: NeverForceUnwrap
+    // Literal, valid token characters: these cannot fail.
     static let errcodeHeader = HTTPField.Name("x-emulator-errcode")!
+    // swift-format-ignore: NeverForceUnwrap
     static let contentDisposition = HTTPField.Name("Content-disposition")!
 
     /// `{"errcode":N,"errmsg":"text hint: [xxxxxxxxxx] rid: xxxxxxxx-xxxxxxxx-xxxxxxxx"}`.

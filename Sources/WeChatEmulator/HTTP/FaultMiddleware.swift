@@ -10,7 +10,9 @@ struct FaultMiddleware: RouterMiddleware {
 
     struct DroppedConnection: Error {}
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard let endpoint = Self.endpoint(of: request) else { return try await next(request, context) }
         counters.record(endpoint)
         for fault in faults.faults(for: endpoint) {
@@ -22,7 +24,8 @@ struct FaultMiddleware: RouterMiddleware {
             case .serviceUnavailable:
                 return Response(
                     status: .serviceUnavailable, headers: [.contentType: "text/html"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(string: "<html><body><h1>503 Service Unavailable</h1></body></html>")))
+                    body: ResponseBody(
+                        byteBuffer: ByteBuffer(string: "<html><body><h1>503 Service Unavailable</h1></body></html>")))
             case .drop:
                 try await context.channel.close()
                 throw DroppedConnection()

@@ -8,14 +8,18 @@ struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = EmulatorRequestContext
     let logger: Logger
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let start = ContinuousClock.now
         let target = Redaction.redact(request.uri.query.map { request.uri.path + "?" + $0 } ?? request.uri.path)
         do {
             var response = try await next(request, context)
             let errcode = response.headers[APIResponses.errcodeHeader] ?? "0"
             response.headers[APIResponses.errcodeHeader] = nil
-            logger.info("\(request.method) \(target) -> \(response.status.code) errcode=\(errcode) \(Self.milliseconds(since: start)) ms")
+            logger.info(
+                "\(request.method) \(target) -> \(response.status.code) errcode=\(errcode) \(Self.milliseconds(since: start)) ms"
+            )
             return response
         } catch {
             logger.info("\(request.method) \(target) -> failed (\(error)) \(Self.milliseconds(since: start)) ms")

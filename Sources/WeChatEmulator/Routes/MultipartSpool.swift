@@ -36,12 +36,15 @@ struct MultipartSpool {
         var inMedia = false
         var mediaDone = false
         var media: SpooledMedia?
-        var pending: [ByteBuffer] = []
+        /// Body bytes since the last write, coalesced: the parser hands them over in small pieces.
+        var pending = ByteBuffer()
         var partLimit: Int64 = 0
 
         func startBody() {
             guard !inMedia, !mediaDone, media == nil else { return }
-            let disposition = headers.first { $0.0.lowercased() == "content-disposition" }.map { HeaderValue(parsing: $0.1) }
+            let disposition = headers.first { $0.0.lowercased() == "content-disposition" }.map {
+                HeaderValue(parsing: $0.1)
+            }
             guard let disposition, disposition.parameters["name"] == "media" else { return }
             inMedia = true
             media = SpooledMedia(
@@ -55,9 +58,10 @@ struct MultipartSpool {
             current.size += Int64(buffer.readableBytes)
             if current.size > partLimit {
                 current.overLimit = true
-                pending.removeAll()
+                pending.clear()
             } else {
-                pending.append(buffer)
+                var buffer = buffer
+                pending.writeBuffer(&buffer)
             }
             media = current
         }
@@ -99,11 +103,11 @@ struct MultipartSpool {
                 } catch {
                     return .malformed
                 }
-                for buffer in collector.pending {
-                    try await handle.write(contentsOf: buffer.readableBytesView, toAbsoluteOffset: offset)
-                    offset += Int64(buffer.readableBytes)
+                if collector.pending.readableBytes > 0 {
+                    try await handle.write(contentsOf: collector.pending.readableBytesView, toAbsoluteOffset: offset)
+                    offset += Int64(collector.pending.readableBytes)
+                    collector.pending.clear()
                 }
-                collector.pending.removeAll()
             }
             return nil
         }

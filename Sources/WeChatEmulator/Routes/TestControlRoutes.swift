@@ -21,7 +21,9 @@ extension EmulatorAPI {
             let body = try await request.body.collect(upTo: 64 * 1024)
             struct Rules: Decodable { var rules: [FaultRule] }
             guard let rules = try? JSONDecoder().decode(Rules.self, from: Data(body.readableBytesView)) else {
-                return APIResponses.json(["error": "expected {\"rules\":[{\"endpoint\":...,\"kind\":...,\"fraction\":...}]}"], status: .badRequest)
+                return APIResponses.json(
+                    ["error": "expected {\"rules\":[{\"endpoint\":...,\"kind\":...,\"fraction\":...}]}"],
+                    status: .badRequest)
             }
             faults.set(rules.rules)
             return APIResponses.json(["rules": rules.rules.count])

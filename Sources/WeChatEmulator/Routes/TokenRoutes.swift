@@ -18,7 +18,8 @@ extension EmulatorAPI {
     func stableToken(_ request: Request, context: EmulatorRequestContext) async throws -> Response {
         guard request.method == .post else { return APIResponses.error(.requirePOST) }
         let body = try await request.body.collect(upTo: 64 * 1024)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+        else {
             return APIResponses.error(.dataFormatError)
         }
         if let refusal = checkCredentials(

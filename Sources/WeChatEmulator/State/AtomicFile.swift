@@ -8,7 +8,9 @@ enum AtomicFile {
         if rename(temporary, path) != 0 {
             let code = errno
             unlink(temporary)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(code))])
+            throw CocoaError(
+                .fileWriteUnknown,
+                userInfo: [NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(code))])
         }
     }
 }

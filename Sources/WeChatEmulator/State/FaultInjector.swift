@@ -52,7 +52,8 @@ final class FaultInjector: Sendable {
     func faults(for endpoint: EmulatorEndpoint) -> [FaultRule] {
         rules.withLock { armed in
             var hits: [FaultRule] = []
-            for index in armed.indices where armed[index].rule.endpoint == nil || armed[index].rule.endpoint == endpoint {
+            for index in armed.indices where armed[index].rule.endpoint == nil || armed[index].rule.endpoint == endpoint
+            {
                 armed[index].seen += 1
                 let due = Int((Double(armed[index].seen) * armed[index].rule.fraction).rounded(.down))
                 if due > armed[index].injected {

@@ -93,7 +93,9 @@ actor TokenIssuer {
         else { return .invalidAccessToken }
         let now = clock.now
         guard let issued = state.tokens[token] else { return .invalidCredential }
-        if let retiredAt = issued.retiredAt, retiredAt <= now, retiredAt < issued.expiresAt { return .invalidCredential }
+        if let retiredAt = issued.retiredAt, retiredAt <= now, retiredAt < issued.expiresAt {
+            return .invalidCredential
+        }
         if issued.expiresAt <= now { return .accessTokenExpired }
         return nil
     }

@@ -13,7 +13,9 @@ struct MultipartFileBody: AsyncSequence, Sendable {
     let fileSize: Int64
 
     init(fileChunks: FileChunks, fileSize: Int64, filename: String) {
-        let boundary = "wxmediafs-" + String(UInt64.random(in: .min ... .max), radix: 36) + String(UInt64.random(in: .min ... .max), radix: 36)
+        let boundary =
+            "wxmediafs-" + String(UInt64.random(in: .min ... .max), radix: 36)
+            + String(UInt64.random(in: .min ... .max), radix: 36)
         self.boundary = boundary
         self.preamble = ByteBuffer(
             string: "--\(boundary)\r\n"

@@ -35,7 +35,8 @@ public struct WeChatMediaClient: Sendable {
         let filename = "media." + format.fileExtension
         return try await retry.run(logger: logger, operation: "upload") { deadline in
             try await withFreshToken { token in
-                try await uploadOnce(path: path, type: type, format: format, filename: filename, token: token, deadline: deadline)
+                try await uploadOnce(
+                    path: path, type: type, format: format, filename: filename, token: token, deadline: deadline)
             }
         }
     }
@@ -47,7 +48,8 @@ public struct WeChatMediaClient: Sendable {
         let (reply, size) = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
             let size = try await handle.info().size
             let body = MultipartFileBody(
-                fileChunks: handle.readChunks(in: 0..<size, chunkLength: .kibibytes(64)), fileSize: size, filename: filename)
+                fileChunks: handle.readChunks(in: 0..<size, chunkLength: .kibibytes(64)), fileSize: size,
+                filename: filename)
             var request = HTTPClientRequest(url: connection.url(path: "/cgi-bin/media/upload", query: query))
             request.method = .POST
             request.headers.add(name: "Content-Type", value: body.contentType)

@@ -37,7 +37,8 @@ public enum AudioDuration {
         {
             guard position + header.frameLength <= source.count else { break }
             // A Xing/Info frame (encoders put one first) describes the stream and holds no audio.
-            let isInfoFrame = try isFirstFrame && Self.isXingOrInfoFrame(&source, at: position, length: header.frameLength)
+            let isInfoFrame =
+                try isFirstFrame && Self.isXingOrInfoFrame(&source, at: position, length: header.frameLength)
             if !isInfoFrame {
                 samplesByRate[header.sampleRate, default: 0] += header.samples
             }
@@ -49,7 +50,8 @@ public enum AudioDuration {
         return Int(totalMilliseconds.rounded(.up))
     }
 
-    private static func isXingOrInfoFrame(_ source: inout some ByteSource, at position: Int, length: Int) throws -> Bool {
+    private static func isXingOrInfoFrame(_ source: inout some ByteSource, at position: Int, length: Int) throws -> Bool
+    {
         // The tag sits right after the side information: at most 4 + 2 + 32 bytes into the frame.
         let head = Array(try source.bytes(at: position, length: min(length, 48)))
         let tags = [Array("Xing".utf8), Array("Info".utf8)]

@@ -28,7 +28,8 @@ public enum MediaRuleViolation: Error, Equatable, Sendable, CustomStringConverti
     public var description: String {
         switch self {
         case .empty: "the file is empty"
-        case .tooLarge(let type, let size, let limit): "\(size) bytes is over the \(limit)-byte limit for \(type.rawValue)"
+        case .tooLarge(let type, let size, let limit):
+            "\(size) bytes is over the \(limit)-byte limit for \(type.rawValue)"
         case .unrecognizedFormat(let type): "the content is not a format accepted for \(type.rawValue)"
         case .formatNotAllowed(let type, let format): "\(format.rawValue) is not accepted for \(type.rawValue)"
         case .malformed(let format, let detail): "the \(format.rawValue) data is malformed or truncated (\(detail))"

@@ -98,7 +98,9 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
         refusedValue = nil
         let lifetime = Duration.seconds(max(reply.expiresIn ?? 7200, 1))
         let margin = min(refreshMargin, lifetime / 2)
-        logger.debug("fetched access token", metadata: ["endpoint": "\(endpoint.rawValue)", "expires_in": "\(reply.expiresIn ?? 7200)"])
+        logger.debug(
+            "fetched access token",
+            metadata: ["endpoint": "\(endpoint.rawValue)", "expires_in": "\(reply.expiresIn ?? 7200)"])
         return AccessToken(value: value, refreshAfter: .now + lifetime - margin)
     }
 }

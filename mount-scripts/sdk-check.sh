@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs wechatpy (a widely used WeChat SDK, from PyPI) against a freshly started emulator: token,
+# upload of each type, download, and the errcodes it reports. Needs a built `wxmediafs`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+binary=${WXMEDIAFS_BIN:-.build/debug/wxmediafs}
+sdk_dir=.build/python-sdk
+if [[ ! -d $sdk_dir/wechatpy ]]; then
+    python3 -m pip install --quiet --disable-pip-version-check --target "$sdk_dir" wechatpy==1.8.18 2>/dev/null \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages --target "$sdk_dir" wechatpy==1.8.18
+fi
+
+work=$(mktemp -d)
+(umask 077 && echo sdk-check-secret >"$work/secret")
+emulator_pid=
+cleanup() {
+    [[ -n $emulator_pid ]] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$binary" emulator --port 0 --data-dir "$work/data" --appid wxsdkcheck --secret-file "$work/secret" \
+    >"$work/stdout" 2>"$work/stderr" &
+emulator_pid=$!
+# Poll for the line with the base URL, with a deadline.
+for _ in $(seq 1 100); do
+    base=$(grep -o 'http://[^ ]*' "$work/stdout" 2>/dev/null || true)
+    [[ -n $base ]] && break
+    kill -0 "$emulator_pid" 2>/dev/null || { cat "$work/stderr" >&2; exit 1; }
+    sleep 0.1
+done
+[[ -n ${base:-} ]] || { echo "sdk-check: the emulator did not start" >&2; exit 1; }
+
+PYTHONPATH=$sdk_dir python3 Tests/sdk/wechatpy_check.py "$base" wxsdkcheck sdk-check-secret \
+    Tests/EmulatorTestSupport/Fixtures
+if grep -q sdk-check-secret "$work/stderr"; then
+    echo "sdk-check: the secret appeared in the emulator's log" >&2
+    exit 1
+fi

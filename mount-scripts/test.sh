@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: system packages, build, the SDK compatibility check, then `swift test`.
+# CI's .ci/run calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash mount-scripts/setup-system.sh
+command -v swift >/dev/null || { echo "test: no Swift toolchain on PATH" >&2; exit 1; }
+
+echo "== build"
+swift build --build-tests
+
+echo "== SDK compatibility: wechatpy against the emulator"
+bash mount-scripts/sdk-check.sh
+
+echo "== swift test"
+swift test --skip-build
