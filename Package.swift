@@ -18,8 +18,21 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
+        .systemLibrary(
+            name: "CFuse3",
+            pkgConfig: "fuse3",
+            providers: [.apt(["libfuse3-dev"])]
+        ),
+        .target(
+            name: "FUSEKit",
+            dependencies: [
+                "CFuse3",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "WeChatMedia",
             dependencies: [
@@ -28,6 +41,22 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "MediaCatalog",
+            dependencies: [
+                "WeChatMedia",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "WeChatMediaFS",
+            dependencies: [
+                "FUSEKit",
+                "WeChatMedia",
+                "MediaCatalog",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -47,8 +76,12 @@ let package = Package(
         .executableTarget(
             name: "wxmediafs",
             dependencies: [
+                "FUSEKit",
                 "WeChatMedia",
+                "MediaCatalog",
+                "WeChatMediaFS",
                 "WeChatEmulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -72,6 +105,12 @@ let package = Package(
                 "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "WeChatMediaFSTests",
+            dependencies: [
+                "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport",
             ]
         ),
         .testTarget(

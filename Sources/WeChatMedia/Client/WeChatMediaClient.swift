@@ -114,6 +114,23 @@ public struct WeChatMediaClient: Sendable {
         }
     }
 
+    /// Streams a video from the `video_url` the download endpoint gave (no token: the URL is signed).
+    public func downloadVideo(
+        from url: String, to path: String, progress: @escaping @Sendable (Int64) async -> Void = { _ in }
+    ) async throws -> RemoteFile {
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw TransportError.invalidResponse("video_url is not an http(s) URL")
+        }
+        return try await retry.run(logger: logger, operation: "video") { deadline in
+            let response = try await connection.send(HTTPClientRequest(url: url), deadline: deadline)
+            guard response.status == .ok else { throw TransportError.httpStatus(Int(response.status.code)) }
+            let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
+            try await Self.stream(response, expected: length, to: path, progress: progress)
+            let type = response.headers.first(name: "Content-Type") ?? "video/mp4"
+            return RemoteFile(size: length, contentType: type, filename: "")
+        }
+    }
+
     private static func stream(
         _ response: HTTPClientResponse, expected: Int64?, to path: String,
         progress: @Sendable (Int64) async -> Void

@@ -1,0 +1,124 @@
+import CFuse3
+import Foundation
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A mounted filesystem: creates the libfuse session, mounts it, runs the multi-threaded loop on
+/// threads of its own and hands every request to the `FileSystem` in a task of its own.
+public final class FUSESession: Sendable {
+    public struct MountError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public let mountpoint: String
+    let fileSystem: any FileSystem
+    let logger: Logger
+    /// The libfuse session; a pointer that libfuse lets the loop, `exit` and `unmount` share.
+    private let handle: SessionHandle
+
+    /// Creates the session and mounts it at `mountpoint` with the `-o` options given.
+    public init(fileSystem: any FileSystem, mountpoint: String, options: [String], logger: Logger) throws {
+        self.mountpoint = mountpoint
+        self.fileSystem = fileSystem
+        self.logger = logger
+        self.handle = SessionHandle()
+        var args = cfuse_args_init()
+        for argument in ["wxmediafs"] + (options.isEmpty ? [] : ["-o", options.joined(separator: ",")]) {
+            guard fuse_opt_add_arg(&args, argument) == 0 else { throw MountError(description: "out of memory") }
+        }
+        defer { fuse_opt_free_args(&args) }
+        var operations = FUSEOperations.table
+        let userdata = Unmanaged.passUnretained(self).toOpaque()
+        guard let session = fuse_session_new(&args, &operations, MemoryLayout<fuse_lowlevel_ops>.size, userdata)
+        else {
+            throw MountError(description: "libfuse refused the options \(options.joined(separator: ","))")
+        }
+        guard fuse_session_mount(session, mountpoint) == 0 else {
+            fuse_session_destroy(session)
+            throw MountError(description: "cannot mount on \(mountpoint) (is /dev/fuse there, and fusermount3?)")
+        }
+        handle.set(session)
+    }
+
+    /// Serves requests until the filesystem is unmounted (by `unmount`, `fusermount3 -u`, or
+    /// `umount`), then releases the session. The loop runs on its own threads, never on the
+    /// concurrency pool.
+    public func run(maxThreads: Int = 8) async {
+        guard handle.session != nil else { return }
+        let handle = self.handle
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                guard let session = handle.session else { return continuation.resume() }
+                let status = cfuse_session_loop_mt(session, UInt32(maxThreads))
+                if status != 0 { self.logger.debug("FUSE loop ended", metadata: ["status": "\(status)"]) }
+                continuation.resume()
+            }
+            thread.name = "fuse-loop"
+            thread.start()
+        }
+        if let session = handle.take() {
+            fuse_session_unmount(session)
+            fuse_session_destroy(session)
+        }
+    }
+
+    /// Detaches the filesystem from the mountpoint; the loop of `run` then ends.
+    public func unmount() {
+        guard let session = handle.session else { return }
+        fuse_session_exit(session)
+        // umount2 needs root; fusermount3 (setuid) serves everyone else. A busy mount is detached lazily.
+        if getuid() == 0 {
+            if umount2(mountpoint, 0) != 0 { umount2(mountpoint, Int32(MNT_DETACH)) }
+        } else {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "fusermount3 -u \"$0\" 2>/dev/null || fusermount3 -u -z \"$0\"", mountpoint]
+            try? process.run()
+            process.waitUntilExit()
+        }
+    }
+
+    static func from(_ request: fuse_req_t?) -> FUSESession? {
+        guard let request, let userdata = fuse_req_userdata(request) else { return nil }
+        return Unmanaged<FUSESession>.fromOpaque(userdata).takeUnretainedValue()
+    }
+
+    /// Runs `body` in a task of its own; a thrown `FUSEError` answers with its errno, anything else with EIO.
+    func dispatch(
+        _ request: FUSERequest, _ operation: StaticString, _ body: @escaping @Sendable () async throws -> Void
+    ) {
+        let logger = self.logger
+        Task {
+            do {
+                try await body()
+            } catch let error as FUSEError {
+                request.fail(error.errno)
+            } catch {
+                logger.error("\(operation) failed: \(error)")
+                request.fail(EIO)
+            }
+        }
+    }
+}
+
+/// The `struct fuse_session *`, set once after mounting and taken once when the loop ends.
+private final class SessionHandle: Sendable {
+    private let pointer = Mutex<UInt>(0)
+
+    func set(_ session: OpaquePointer) {
+        pointer.withLock { $0 = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(session))) }
+    }
+
+    var session: OpaquePointer? { pointer.withLock { OpaquePointer(bitPattern: $0) } }
+
+    func take() -> OpaquePointer? {
+        pointer.withLock { value in
+            defer { value = 0 }
+            return OpaquePointer(bitPattern: value)
+        }
+    }
+}

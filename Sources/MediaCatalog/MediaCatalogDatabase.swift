@@ -1,0 +1,189 @@
+import Foundation
+import GRDB
+import WeChatMedia
+
+/// The persistent catalog of the mount: entries of the upload folders, media ids met, and extended
+/// attributes, in SQLite (WAL) under the cache dir. Every lookup and listing goes through an index.
+public final class MediaCatalogDatabase: Sendable {
+    public enum Failure: Error, Equatable {
+        case nameTaken
+    }
+
+    private let database: DatabasePool
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        database = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(database)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "entry") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("parent", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("type", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("mediaID", .text)
+                t.column("format", .text)
+                t.column("size", .integer).notNull()
+                t.column("createdAt", .integer)
+                t.column("mode", .integer).notNull()
+                t.column("uid", .integer).notNull()
+                t.column("gid", .integer).notNull()
+                t.column("accessTime", .integer).notNull()
+                t.column("modificationTime", .integer).notNull()
+                t.column("changeTime", .integer).notNull()
+                t.uniqueKey(["parent", "name"])
+            }
+            try db.create(index: "entry_on_mediaID", on: "entry", columns: ["mediaID"])
+            try db.create(table: "knownMedia") { t in
+                t.primaryKey("mediaID", .text)
+                t.column("type", .text)
+                t.column("size", .integer)
+                t.column("contentType", .text)
+                t.column("createdAt", .integer)
+                t.column("firstSeen", .integer).notNull()
+            }
+            try db.create(table: "xattr") { t in
+                t.column("entryID", .integer).notNull().references("entry", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("value", .blob).notNull()
+                t.primaryKey(["entryID", "name"])
+            }
+        }
+        return migrator
+    }
+
+    // MARK: Entries
+
+    public func entry(id: Int64) async throws -> CatalogEntry? {
+        try await database.read { try CatalogEntry.fetchOne($0, key: id) }
+    }
+
+    public func entry(parent: UInt64, name: String) async throws -> CatalogEntry? {
+        try await database.read { db in
+            try CatalogEntry.filter(Column("parent") == parent && Column("name") == name).fetchOne(db)
+        }
+    }
+
+    /// Up to `limit` children of `parent` with ids above `afterID`, in id order (stable under
+    /// inserts and deletes, so directory offsets stay valid).
+    public func children(of parent: UInt64, afterID: Int64, limit: Int) async throws -> [CatalogEntry] {
+        try await database.read { db in
+            try CatalogEntry.filter(Column("parent") == parent && Column("id") > afterID)
+                .order(Column("id")).limit(limit).fetchAll(db)
+        }
+    }
+
+    public func hasChildren(_ parent: UInt64) async throws -> Bool {
+        try await database.read { db in try CatalogEntry.filter(Column("parent") == parent).fetchCount(db) > 0 }
+    }
+
+    /// Inserts `entry`; throws `nameTaken` if its folder already holds the name.
+    public func insert(_ entry: CatalogEntry) async throws -> CatalogEntry {
+        do {
+            return try await database.write { db in
+                var entry = entry
+                try entry.insert(db)
+                return entry
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw Failure.nameTaken
+        }
+    }
+
+    public func update(_ entry: CatalogEntry) async throws {
+        try await database.write { db in try entry.update(db) }
+    }
+
+    public func delete(id: Int64) async throws {
+        _ = try await database.write { db in try CatalogEntry.deleteOne(db, key: id) }
+    }
+
+    /// Moves entry `id` to `newParent`/`newName`, deleting `replacing` first, in one transaction.
+    public func move(id: Int64, newParent: UInt64, newName: String, replacing: Int64?) async throws {
+        try await database.write { db in
+            if let replacing { _ = try CatalogEntry.deleteOne(db, key: replacing) }
+            guard var entry = try CatalogEntry.fetchOne(db, key: id) else { return }
+            entry.parent = newParent
+            entry.name = newName
+            entry.changeTime = Int64(Date().timeIntervalSince1970 * 1e9)
+            try entry.update(db)
+        }
+    }
+
+    /// Removes entries left `writing` by a process that died, returning them.
+    public func removeUnfinishedWrites() async throws -> [CatalogEntry] {
+        try await database.write { db in
+            let stale = try CatalogEntry.filter(Column("state") == CatalogEntry.State.writing.rawValue).fetchAll(db)
+            _ = try CatalogEntry.filter(Column("state") == CatalogEntry.State.writing.rawValue).deleteAll(db)
+            return stale
+        }
+    }
+
+    // MARK: Media ids
+
+    public func knownMedia(_ mediaID: String) async throws -> KnownMedia? {
+        try await database.read { try KnownMedia.fetchOne($0, key: mediaID) }
+    }
+
+    public func record(_ media: KnownMedia) async throws {
+        try await database.write { db in try media.save(db) }
+    }
+
+    public func forgetMedia(_ mediaID: String) async throws {
+        _ = try await database.write { db in try KnownMedia.deleteOne(db, key: mediaID) }
+    }
+
+    /// Known ids born after `bornAfter`, in the order they were first met (by row id, stable as
+    /// ids come and go), after `afterRowID`.
+    public func knownMedia(bornAfter: Int64, afterRowID: Int64, limit: Int) async throws -> [(
+        rowID: Int64, media: KnownMedia
+    )] {
+        try await database.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT rowid AS knownRowID, * FROM knownMedia
+                    WHERE rowid > ? AND COALESCE(createdAt, firstSeen) > ? ORDER BY rowid LIMIT ?
+                    """,
+                arguments: [afterRowID, bornAfter, limit])
+            return try rows.map { (rowID: $0["knownRowID"], media: try KnownMedia(row: $0)) }
+        }
+    }
+
+    /// Whether any live entry still refers to `mediaID` (its cached bytes are then kept).
+    public func isReferenced(_ mediaID: String) async throws -> Bool {
+        try await database.read { db in try CatalogEntry.filter(Column("mediaID") == mediaID).fetchCount(db) > 0 }
+    }
+
+    // MARK: Extended attributes
+
+    public func xattrs(of entryID: Int64) async throws -> [String: [UInt8]] {
+        try await database.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT name, value FROM xattr WHERE entryID = ?", arguments: [entryID])
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0["name"] as String, Array(($0["value"] as Data))) })
+        }
+    }
+
+    public func setXattr(of entryID: Int64, name: String, value: [UInt8]) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO xattr (entryID, name, value) VALUES (?, ?, ?)",
+                arguments: [entryID, name, Data(value)])
+        }
+    }
+
+    /// Returns whether the attribute existed.
+    public func removeXattr(of entryID: Int64, name: String) async throws -> Bool {
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM xattr WHERE entryID = ? AND name = ?", arguments: [entryID, name])
+            return db.changesCount > 0
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import FUSEKit
+import Logging
+import MediaCatalog
+import WeChatMedia
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Lazy downloads into the content cache: the first read of a media id starts one streaming
+/// download, every reader waits only until the bytes it asked for have arrived, and concurrent
+/// readers share the download. Partial files are `ID.part` until complete, so a crash never
+/// leaves a partial file that looks whole.
+actor DownloadCoordinator {
+    private struct Download {
+        var available: Int64 = 0
+        var waiters: [(upTo: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
+    }
+
+    private let client: WeChatMediaClient
+    private let cache: ContentCache
+    private let logger: Logger
+    private var downloads: [String: Download] = [:]
+
+    init(client: WeChatMediaClient, cache: ContentCache, logger: Logger) {
+        self.client = client
+        self.cache = cache
+        self.logger = logger
+    }
+
+    /// Waits until bytes `[0, upTo)` of `mediaID` are on disk (or the whole file, if shorter) and
+    /// returns the path holding them.
+    func path(forBytesOf mediaID: String, upTo: Int64, isVideo: Bool) async throws -> String {
+        let complete = cache.contentPath(for: mediaID)
+        if cache.hasContent(for: mediaID) { return complete }
+        if downloads[mediaID] == nil { start(mediaID, isVideo: isVideo) }
+        if let download = downloads[mediaID], download.available >= upTo { return complete + ".part" }
+        try await withCheckedThrowingContinuation { continuation in
+            downloads[mediaID]?.waiters.append((upTo, continuation))
+        }
+        return cache.hasContent(for: mediaID) ? complete : complete + ".part"
+    }
+
+    private func start(_ mediaID: String, isVideo: Bool) {
+        downloads[mediaID] = Download()
+        let client = self.client
+        let target = cache.contentPath(for: mediaID)
+        let logger = self.logger
+        Task {
+            let started = ContinuousClock.now
+            do {
+                let progress: @Sendable (Int64) async -> Void = { [weak self] bytes in
+                    await self?.arrived(mediaID, bytes: bytes)
+                }
+                switch try await client.download(mediaID: mediaID, to: target + ".part", progress: progress) {
+                case .file:
+                    break
+                case .video(let url):
+                    _ = try await client.downloadVideo(from: url, to: target + ".part", progress: progress)
+                }
+                guard rename(target + ".part", target) == 0 else { throw FUSEError.io }
+                logger.info("downloaded \(mediaID) in \(started.duration(to: .now))")
+                finish(mediaID, with: nil)
+            } catch let error as APIError where isVideo && error.kind == .invalidMedia {
+                unlink(target + ".part")
+                logger.error(
+                    "cannot read video \(mediaID): the API does not serve video downloads (\(error)) and there is no local copy"
+                )
+                finish(mediaID, with: FUSEError.notSupported)
+            } catch {
+                unlink(target + ".part")
+                logger.error("download of \(mediaID) failed: \(ErrnoMapping.explanation(for: error))")
+                finish(mediaID, with: error)
+            }
+        }
+    }
+
+    private func arrived(_ mediaID: String, bytes: Int64) {
+        guard var download = downloads[mediaID] else { return }
+        download.available = bytes
+        let (ready, waiting) = download.waiters.reduce(
+            into: (
+                [CheckedContinuation<Void, any Error>](),
+                [(upTo: Int64, continuation: CheckedContinuation<Void, any Error>)]()
+            )
+        ) {
+            if $1.upTo <= bytes { $0.0.append($1.continuation) } else { $0.1.append($1) }
+        }
+        download.waiters = waiting
+        downloads[mediaID] = download
+        ready.forEach { $0.resume() }
+    }
+
+    private func finish(_ mediaID: String, with error: (any Error)?) {
+        let waiters = downloads.removeValue(forKey: mediaID)?.waiters ?? []
+        for waiter in waiters {
+            if let error { waiter.continuation.resume(throwing: error) } else { waiter.continuation.resume() }
+        }
+    }
+}

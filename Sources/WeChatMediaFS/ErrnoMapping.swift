@@ -1,0 +1,57 @@
+import FUSEKit
+import Foundation
+import WeChatMedia
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The errno a user sees for each failure of the API or the rules (DESIGN.md's table).
+enum ErrnoMapping {
+    static func errno(for error: any Error) -> Int32 {
+        switch error {
+        case let error as FUSEError: return error.errno
+        case let violation as MediaRuleViolation:
+            switch violation {
+            case .tooLarge: return EFBIG
+            case .unreadable: return EIO
+            default: return EINVAL
+            }
+        case let error as APIError:
+            switch error.kind {
+            case .tooLarge: return EFBIG
+            case .invalidMedia: return EINVAL
+            case .notFound: return ENOENT
+            case .auth, .staleToken: return EACCES
+            case .quota: return EAGAIN
+            case .retryable, .other: return EIO
+            }
+        case is TransportError: return EIO
+        case is TokenFileProvider.Failure: return EACCES
+        default: return EIO
+        }
+    }
+
+    /// "errcode 40005 (invalid file type ...)" for API errors, the rule for local refusals.
+    static func explanation(for error: any Error) -> String {
+        switch error {
+        case let error as APIError: "errcode \(error.errcode): \(error.errmsg)"
+        case let violation as MediaRuleViolation:
+            "refused before upload (errcode \(violation.errorCode.rawValue)): \(violation)"
+        default: "\(error)"
+        }
+    }
+
+    static func name(of errno: Int32) -> String {
+        switch errno {
+        case EFBIG: "EFBIG"
+        case EINVAL: "EINVAL"
+        case ENOENT: "ENOENT"
+        case EACCES: "EACCES"
+        case EAGAIN: "EAGAIN"
+        case EIO: "EIO"
+        case ENOTSUP: "ENOTSUP"
+        default: "errno \(errno)"
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import FUSEKit
+import WeChatMedia
+
+/// How inode numbers map to what they name. Fixed folders have small numbers; catalog entries
+/// are their row id plus an offset, so they stay the same across remounts; sidecars and `/by-id/`
+/// files live in ranges of their own.
+enum Node: Equatable {
+    case root
+    case typeFolder(MediaType)
+    case byIDFolder
+    case entry(Int64)
+    case sidecar(Int64)
+    case byID(UInt64)
+
+    static let rootInode: Inode = 1
+    static let byIDFolderInode: Inode = 6
+    private static let entryBase: UInt64 = 1000
+    private static let sidecarBase: UInt64 = 1 << 48
+    private static let byIDBase: UInt64 = 1 << 49
+
+    init?(_ inode: Inode) {
+        switch inode {
+        case Self.rootInode: self = .root
+        case 2...5: self = .typeFolder(MediaType.allCases[Int(inode - 2)])
+        case Self.byIDFolderInode: self = .byIDFolder
+        case Self.entryBase..<Self.sidecarBase: self = .entry(Int64(inode - Self.entryBase))
+        case Self.sidecarBase..<Self.byIDBase: self = .sidecar(Int64(inode - Self.sidecarBase))
+        case Self.byIDBase...: self = .byID(inode - Self.byIDBase)
+        default: return nil
+        }
+    }
+
+    var inode: Inode {
+        switch self {
+        case .root: Self.rootInode
+        case .typeFolder(let type): 2 + UInt64(MediaType.allCases.firstIndex(of: type) ?? 0)
+        case .byIDFolder: Self.byIDFolderInode
+        case .entry(let id): Self.entryBase + UInt64(id)
+        case .sidecar(let id): Self.sidecarBase + UInt64(id)
+        case .byID(let number): Self.byIDBase + number
+        }
+    }
+
+    static func typeFolderInode(_ type: MediaType) -> Inode { Node.typeFolder(type).inode }
+    static func entryInode(_ id: Int64) -> Inode { Node.entry(id).inode }
+}
+
+/// The suffix of the read-only file that shows an upload's media id.
+let sidecarSuffix = ".media_id"

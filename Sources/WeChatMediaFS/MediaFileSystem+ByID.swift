@@ -1,0 +1,91 @@
+import FUSEKit
+import MediaCatalog
+import WeChatMedia
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `/by-id/`: every live media id the catalog knows, and any other id, looked up with HEAD.
+extension MediaFileSystem {
+    /// Ids are `[A-Za-z0-9_-]`, at most 128 characters; anything else is refused before any request.
+    static func isPlausibleMediaID(_ name: String) -> Bool {
+        (1...128).contains(name.utf8.count)
+            && name.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
+                    || byte == UInt8(ascii: "_")
+            }
+    }
+
+    func lookupByID(_ name: String) async throws -> Entry {
+        guard Self.isPlausibleMediaID(name) else { return negative }
+        if let media = try await liveKnownMedia(name) { return entry(await byIDAttributes(of: media)) }
+        let answer: RemoteMedia
+        do {
+            answer = try await client.head(mediaID: name)
+        } catch let error as APIError where error.kind == .notFound {
+            return negative
+        } catch {
+            logger.error("lookup of by-id/\(name) failed: \(ErrnoMapping.explanation(for: error))")
+            throw FUSEError(ErrnoMapping.errno(for: error))
+        }
+        let media: KnownMedia
+        switch answer {
+        case .file(let file):
+            media = KnownMedia(
+                mediaID: name, type: Self.mediaType(forContentType: file.contentType), size: file.size,
+                contentType: file.contentType, createdAt: nil, firstSeen: Self.now)
+        case .video:
+            media = KnownMedia(
+                mediaID: name, type: .video, size: nil, contentType: "video/mp4", createdAt: nil, firstSeen: Self.now)
+        }
+        try await catalog.record(media)
+        return entry(await byIDAttributes(of: media))
+    }
+
+    func byIDAttributes(of media: KnownMedia) async -> FileAttributes {
+        let number = await byIDInodes.number(for: media.mediaID)
+        let born = timespec(seconds: media.bornAt)
+        return FileAttributes(
+            inode: Node.byID(number).inode, kind: .file, permissions: 0o444, uid: settings.uid, gid: settings.gid,
+            size: UInt64(max(0, media.size ?? 0)), accessTime: born, modificationTime: born, changeTime: born)
+    }
+
+    /// Listing offsets past the fixed two are catalog row ids plus 2: stable as ids come and go.
+    func byIDListing(after offset: Int64) async throws -> [DirectoryEntry] {
+        let bornAfter = Self.now - settings.mediaLifetimeSeconds
+        let page = try await catalog.knownMedia(bornAfter: bornAfter, afterRowID: max(0, offset - 2), limit: 1000)
+        var result: [DirectoryEntry] = []
+        for (rowID, media) in page {
+            result.append(
+                DirectoryEntry(name: media.mediaID, attributes: await byIDAttributes(of: media), offset: rowID + 2))
+        }
+        return result
+    }
+
+    static func mediaType(forContentType contentType: String) -> MediaType? {
+        let lowered = contentType.lowercased()
+        if lowered.hasPrefix("image/") { return .image }
+        if lowered.hasPrefix("audio/") || lowered.hasPrefix("voice/") { return .voice }
+        if lowered.hasPrefix("video/") { return .video }
+        return nil
+    }
+}
+
+/// Inode numbers for `/by-id/` files: handed out on first sight, stable for the life of the mount.
+actor ByIDInodes {
+    private var numbers: [String: UInt64] = [:]
+    private var ids: [UInt64: String] = [:]
+
+    func number(for mediaID: String) -> UInt64 {
+        if let number = numbers[mediaID] { return number }
+        let number = UInt64(numbers.count + 1)
+        numbers[mediaID] = number
+        ids[number] = mediaID
+        return number
+    }
+
+    func mediaID(for number: UInt64) -> String? { ids[number] }
+}

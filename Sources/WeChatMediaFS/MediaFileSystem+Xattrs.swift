@@ -1,0 +1,81 @@
+import FUSEKit
+import Foundation
+import MediaCatalog
+import WeChatMedia
+
+/// `user.wechat.*` describe an upload (read-only); other `user.*` attributes are kept in the
+/// catalog so `cp -a`, `cp --preserve=all` and `rsync -X` succeed.
+extension MediaFileSystem {
+    private static let wechatPrefix = "user.wechat."
+    // <sys/xattr.h> values, which Glibc's module does not export.
+    private static let createOnly: Int32 = 1
+    private static let replaceOnly: Int32 = 2
+
+    public func getxattr(inode: Inode, name: String) async throws -> [UInt8] {
+        if let value = try await wechatAttributes(of: inode)[name] { return Array(value.utf8) }
+        guard case .entry(let id) = Node(inode), let value = try await catalog.xattrs(of: id)[name] else {
+            throw FUSEError.noAttribute
+        }
+        return value
+    }
+
+    public func listxattr(inode: Inode) async throws -> [String] {
+        var names = try await wechatAttributes(of: inode).keys.sorted()
+        if case .entry(let id) = Node(inode) { names += try await catalog.xattrs(of: id).keys.sorted() }
+        return names
+    }
+
+    public func setxattr(inode: Inode, name: String, value: [UInt8], flags: Int32) async throws {
+        guard case .entry(let id) = Node(inode), try await liveEntry(id: id) != nil else {
+            throw Node(inode) == nil ? FUSEError.notFound : FUSEError.notSupported
+        }
+        guard name.hasPrefix("user.") else { throw FUSEError.notSupported }
+        // Derived from the upload, so not stored; accepted so that cp -a and mv between folders,
+        // which copy every attribute, do not fail on them.
+        guard !name.hasPrefix(Self.wechatPrefix) else { return }
+        let existing = try await catalog.xattrs(of: id)[name]
+        if flags & Self.createOnly != 0, existing != nil { throw FUSEError.exists }
+        if flags & Self.replaceOnly != 0, existing == nil { throw FUSEError.noAttribute }
+        try await catalog.setXattr(of: id, name: name, value: value)
+    }
+
+    public func removexattr(inode: Inode, name: String) async throws {
+        guard case .entry(let id) = Node(inode) else { throw FUSEError.notSupported }
+        guard !name.hasPrefix(Self.wechatPrefix) else { throw FUSEError.notPermitted }
+        guard try await catalog.removeXattr(of: id, name: name) else { throw FUSEError.noAttribute }
+    }
+
+    /// The media id, type and times of an uploaded entry or a `/by-id/` file.
+    private func wechatAttributes(of inode: Inode) async throws -> [String: String] {
+        let mediaID: String
+        let type: MediaType?
+        let createdAt: Int64
+        switch Node(inode) {
+        case .entry(let id):
+            guard let entry = try await liveEntry(id: id), entry.state == .uploaded, let id = entry.mediaID,
+                let created = entry.createdAt
+            else { return [:] }
+            (mediaID, type, createdAt) = (id, entry.type, created)
+        case .byID(let number):
+            guard let id = await byIDInodes.mediaID(for: number), let media = try await liveKnownMedia(id) else {
+                return [:]
+            }
+            (mediaID, type, createdAt) = (id, media.type, media.bornAt)
+        default:
+            return [:]
+        }
+        var attributes = [
+            Self.wechatPrefix + "media_id": mediaID,
+            Self.wechatPrefix + "created_at": Self.iso8601(createdAt),
+            Self.wechatPrefix + "expires_at": Self.iso8601(createdAt + settings.mediaLifetimeSeconds),
+        ]
+        if let type { attributes[Self.wechatPrefix + "type"] = type.rawValue }
+        return attributes
+    }
+
+    static func iso8601(_ seconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+}

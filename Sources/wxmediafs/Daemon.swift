@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts the mount as a background process in a session of its own and returns once it reports
+/// the mount ready (or fails with the reason it gave). The daemon logs to CACHE_DIR/wxmediafs.log.
+enum Daemon {
+    static func start(mountpoint: String, arguments: [String], command: MountCommand) async throws {
+        let cacheDirectory =
+            try command.cacheDir
+            ?? (command.emulator
+                ? MountRunner.makeTemporaryFolder("demo-cache")
+                : MountRunner.defaultCacheDirectory(appID: command.appid))
+        try FileManager.default.createDirectory(
+            atPath: cacheDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let logPath = cacheDirectory + "/wxmediafs.log"
+        if !FileManager.default.fileExists(atPath: logPath) {
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+
+        var childArguments = Array(arguments.dropFirst()) + ["--foreground"]
+        if command.cacheDir == nil { childArguments += ["--cache-dir", cacheDirectory] }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? arguments[0]
+        let process = Process()
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/setsid") {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+            process.arguments = [executable] + childArguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = childArguments
+        }
+        let readiness = Pipe()
+        process.standardOutput = readiness
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+
+        // The daemon prints one line once the mount answers; end of file means it gave up.
+        var received = Data()
+        while !received.contains(UInt8(ascii: "\n")) {
+            let chunk = readiness.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            received += chunk
+        }
+        let line = String(decoding: received, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if line.hasPrefix("wxmediafs: mounted") {
+            print(line + " [daemon pid \(process.processIdentifier), log \(logPath)]")
+            return
+        }
+        process.waitUntilExit()
+        let tail =
+            (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").suffix(5)
+            .joined(separator: "\n") ?? ""
+        FileHandle.standardError.write(Data("wxmediafs: mount failed:\n\(tail)\n".utf8))
+        throw ExitCode(1)
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import Logging
+import WeChatMedia
+
+struct MountCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mount",
+        abstract: "Mount a WeChat Official Account's temporary media as a folder.",
+        discussion: """
+            cp a file into image/, voice/, video/ or thumb/ to upload it (close() fails if the upload \
+            fails); NAME.media_id then holds its media id. by-id/MEDIA_ID reads any media by id. The app \
+            secret comes from --secret-file or WXMEDIAFS_SECRET, never from the command line. Without \
+            --foreground the command returns once the mount answers, and the daemon logs to \
+            CACHE_DIR/wxmediafs.log. --emulator mounts a demo on an emulator started in-process.
+            """)
+
+    @Argument(help: "Where to mount.")
+    var mountpoint: String
+
+    @Option(help: "The Official Account's app id.")
+    var appid: String?
+
+    @Option(help: "A file holding the app secret (or set WXMEDIAFS_SECRET).")
+    var secretFile: String?
+
+    @Option(help: "A file holding an access token managed elsewhere; read again when the server refuses it.")
+    var accessTokenFile: String?
+
+    @Option(help: "The API's base URL.")
+    var apiBase = "https://api.weixin.qq.com"
+
+    @Flag(help: "Serve a local emulator in-process and mount it (a demo that needs no account).")
+    var emulator = false
+
+    @Option(help: "Where the catalog, cached media and log live (default: $XDG_CACHE_HOME/wxmediafs/APPID).")
+    var cacheDir: String?
+
+    @Option(help: "Hide media this long after the server's created_at: 90s, 10m, 2h, 3d.")
+    var mediaTTL = DurationArgument(seconds: 3 * 86400)
+
+    @Option(help: "The upload limits to check against: seed (image 1 MB JPG) or current (image 10 MB).")
+    var limits: LimitsProfile = .seed
+
+    @Option(help: "How access tokens are fetched: stable (/cgi-bin/stable_token) or legacy (/cgi-bin/token).")
+    var tokenEndpoint: TokenEndpointArgument = .stable
+
+    @Flag(
+        help: "Allow a plain-http API base that is not on loopback (credentials would cross the network unencrypted).")
+    var insecureHTTP = false
+
+    @Flag(help: "Stay in the foreground and log to stderr.")
+    var foreground = false
+
+    @Option(name: .customShort("o"), help: "FUSE mount options, comma-separated (allow_other, ro, ...).")
+    var options: [String] = []
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        if !emulator, accessTokenFile == nil, appid == nil {
+            throw ValidationError(
+                "give --appid with --secret-file (or WXMEDIAFS_SECRET), --access-token-file, or --emulator")
+        }
+        if !emulator, !insecureHTTP, apiBase.lowercased().hasPrefix("http://"), !Self.isLoopback(apiBase) {
+            throw ValidationError(
+                "refusing plain http to \(apiBase): use https, a loopback address, or --insecure-http")
+        }
+    }
+
+    func run() async throws {
+        let path = MountPoint.absolute(mountpoint)
+        if foreground {
+            try await MountRunner(command: self, mountpoint: path).run()
+        } else {
+            try await Daemon.start(mountpoint: path, arguments: CommandLine.arguments, command: self)
+        }
+    }
+
+    static func isLoopback(_ url: String) -> Bool {
+        guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
+        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+    }
+}
+
+enum TokenEndpointArgument: String, ExpressibleByArgument, Sendable {
+    case stable
+    case legacy
+}

@@ -1,0 +1,141 @@
+import AsyncHTTPClient
+import FUSEKit
+import Foundation
+import Logging
+import MediaCatalog
+import Synchronization
+import WeChatEmulator
+import WeChatMedia
+import WeChatMediaFS
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a mount in this process until it is unmounted: builds the client, catalog and filesystem,
+/// mounts, reports readiness on stdout, and on SIGINT/SIGTERM lets uploads in flight finish
+/// (at most 30 s) before unmounting.
+struct MountRunner {
+    let command: MountCommand
+    let mountpoint: String
+
+    func run() async throws {
+        LogSetup.bootstrap(level: command.logLevel)
+        let logger = Logger(label: "wxmediafs")
+        signal(SIGPIPE, SIG_IGN)
+        try MountPoint.prepare(mountpoint)
+
+        var apiBase = command.apiBase
+        var appID = command.appid
+        var secret: Secret?
+        var emulator: RunningEmulator?
+        var temporaryFolders: [String] = []
+        if command.emulator {
+            let dataDirectory = try Self.makeTemporaryFolder("emulator")
+            temporaryFolders.append(dataDirectory)
+            appID = "wxdemo"
+            secret = Secret(UUID().uuidString)
+            var emulatorLogger = logger
+            emulatorLogger.logLevel = max(command.logLevel, .notice)
+            emulator = try await RunningEmulator.start(
+                configuration: EmulatorConfiguration(
+                    host: "127.0.0.1", port: 0, dataDirectory: dataDirectory, appID: "wxdemo",
+                    secret: secret ?? Secret(""), limits: command.limits),
+                logger: emulatorLogger)
+            apiBase = emulator?.baseURL ?? apiBase
+        } else if command.accessTokenFile == nil {
+            secret = try SecretSource.load(file: command.secretFile)
+            guard secret != nil else {
+                throw MountPoint.Problem(description: "no app secret: give --secret-file or set WXMEDIAFS_SECRET")
+            }
+        }
+        let cacheDirectory = command.cacheDir ?? Self.defaultCacheDirectory(appID: appID)
+
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let connection = APIConnection(baseURL: apiBase, httpClient: http)
+        let tokens: any AccessTokenProvider
+        if let file = command.accessTokenFile {
+            tokens = TokenFileProvider(path: file)
+        } else {
+            tokens = AppSecretTokenProvider(
+                appID: appID ?? "", secret: secret ?? Secret(""),
+                endpoint: command.tokenEndpoint == .legacy ? .legacy : .stable, connection: connection, logger: logger)
+        }
+        let client = WeChatMediaClient(
+            connection: connection, tokens: tokens, rules: MediaRules(profile: command.limits), logger: logger)
+        let cache = try ContentCache(root: cacheDirectory)
+        let catalog = try MediaCatalogDatabase(path: cacheDirectory + "/catalog.sqlite")
+        chmod(cacheDirectory + "/catalog.sqlite", 0o600)
+        let fileSystem = MediaFileSystem(
+            catalog: catalog, cache: cache, client: client,
+            settings: MountSettings(mediaLifetimeSeconds: command.mediaTTL.seconds, uid: getuid(), gid: getgid()),
+            logger: logger)
+        try await fileSystem.recover()
+
+        let session = try FUSESession(
+            fileSystem: fileSystem, mountpoint: mountpoint,
+            options: ["fsname=wxmediafs", "subtype=wxmediafs", "default_permissions"] + command.options,
+            logger: logger)
+        let signals = Self.onTermination {
+            logger.notice("stopping: letting uploads in flight finish, then unmounting \(mountpoint)")
+            Task {
+                if await !fileSystem.waitForUploads(timeout: .seconds(30)) {
+                    logger.warning("uploads still in flight after 30 s: unmounting anyway")
+                }
+                session.unmount()
+            }
+        }
+        let ready = "wxmediafs: mounted \(mountpoint) (api \(apiBase), cache \(cacheDirectory))\n"
+        FileHandle.standardOutput.write(Data(ready.utf8))
+        logger.info("mounted \(mountpoint)")
+        await session.run()
+        logger.info("unmounted \(mountpoint)")
+        signals.forEach { $0.cancel() }
+        try? await http.shutdown()
+        await emulator?.stop()
+        for folder in temporaryFolders { try? FileManager.default.removeItem(atPath: folder) }
+        if command.emulator, command.cacheDir == nil { try? FileManager.default.removeItem(atPath: cacheDirectory) }
+    }
+
+    static func defaultCacheDirectory(appID: String?) -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let base =
+            environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
+        return base + "/wxmediafs/" + (appID ?? "token-file")
+    }
+
+    static func makeTemporaryFolder(_ label: String) throws -> String {
+        let path = NSTemporaryDirectory() + "wxmediafs-\(label)-" + UUID().uuidString
+        try FileManager.default.createDirectory(
+            atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return path
+    }
+
+    /// Runs `handler` once on SIGINT or SIGTERM (instead of dying), on a dispatch queue.
+    static func onTermination(_ handler: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+        let fired = Once()
+        return [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { if fired.first() { handler() } }
+            source.resume()
+            return source
+        }
+    }
+}
+
+/// True the first time only.
+final class Once: Sendable {
+    private let done = Mutex(false)
+
+    func first() -> Bool {
+        done.withLock { value in
+            defer { value = true }
+            return !value
+        }
+    }
+}

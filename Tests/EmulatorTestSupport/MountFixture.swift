@@ -1,0 +1,142 @@
+import Foundation
+import WeChatMedia
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real mount: `wxmediafs mount --foreground` as a child process against an emulator on
+/// loopback, each with its own temporary folders. `with` always unmounts and reaps the process,
+/// also when the test body throws.
+public struct MountFixture: Sendable {
+    public let emulator: EmulatorFixture
+    public let mountpoint: String
+    public let cacheDirectory: String
+    public let logPath: String
+    private let process: Process
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func with<T>(
+        limits: LimitsProfile = .seed, arguments: [String] = [], _ body: (MountFixture) async throws -> T
+    ) async throws -> T {
+        try await EmulatorFixture.with(limits: limits) { emulator in
+            let folder = try TemporaryDirectory.make()
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let mount = try await start(
+                emulator: emulator, folder: folder, limits: limits, arguments: arguments)
+            do {
+                let result = try await body(mount)
+                try await mount.stop()
+                return result
+            } catch {
+                try? await mount.stop()
+                throw error
+            }
+        }
+    }
+
+    /// Starts a mount in `folder` (mountpoint `mnt`, cache `cache`) and waits until it answers.
+    public static func start(
+        emulator: EmulatorFixture, folder: String, limits: LimitsProfile = .seed, arguments: [String] = []
+    ) async throws -> MountFixture {
+        let mountpoint = folder + "/mnt"
+        let cache = folder + "/cache"
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        let secretFile = folder + "/secret"
+        try (EmulatorFixture.secret.value + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
+        let stdoutPath = folder + "/stdout-\(UUID().uuidString)"
+        let logPath = folder + "/log-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Command.wxmediafsPath)
+        process.arguments =
+            [
+                "mount", mountpoint, "--foreground", "--appid", EmulatorFixture.appID, "--secret-file", secretFile,
+                "--api-base", emulator.baseURL, "--cache-dir", cache, "--limits", limits.rawValue,
+                "--log-level", "debug",
+            ] + arguments
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let fixture = MountFixture(
+            emulator: emulator, mountpoint: mountpoint, cacheDirectory: cache, logPath: logPath, process: process)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            let output = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
+            if output.contains("wxmediafs: mounted") { return fixture }
+            if !process.isRunning || ContinuousClock.now > deadline {
+                try? await fixture.stop()
+                throw Failure(description: "the mount did not come up: \(fixture.log)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Unmounts and waits (with a deadline) for the daemon to exit; kills it if it does not.
+    public func stop() async throws {
+        if MountFixture.isMounted(mountpoint) {
+            if getuid() == 0 {
+                _ = umount2(mountpoint, 0)
+            } else {
+                _ = try? await Command.run("/usr/bin/env", ["fusermount3", "-u", mountpoint])
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        if process.isRunning {
+            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+            _ = umount2(mountpoint, Int32(MNT_DETACH))
+            throw Failure(description: "the mount process did not exit after unmount: \(log)")
+        }
+        if MountFixture.isMounted(mountpoint) {
+            _ = umount2(mountpoint, Int32(MNT_DETACH))
+            throw Failure(description: "\(mountpoint) was still mounted after the daemon exited")
+        }
+    }
+
+    public var processIdentifier: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+    public var terminationStatus: Int32 { process.terminationStatus }
+
+    /// Waits, with a deadline, for the daemon to exit by itself.
+    public func waitForExit(within limit: Duration = .seconds(20)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + limit
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { throw Failure(description: "the daemon did not exit: \(log)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
+
+    /// What the daemon has logged so far.
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Runs a shell script (bash) with `$M` set to the mountpoint and `$S` to the samples folder.
+    public func shell(_ script: String) async throws -> CommandResult {
+        let samples = URL(fileURLWithPath: Samples.path("cat.jpg")).deletingLastPathComponent().path
+        return try await Command.run("/bin/bash", ["-c", "M='\(mountpoint)'; S='\(samples)'; " + script])
+    }
+
+    public func path(_ relative: String) -> String { mountpoint + "/" + relative }
+
+    public func contents(_ relative: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: path(relative)).map(Array.init)
+    }
+
+    public func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: path(relative)) }
+
+    public static func isMounted(_ path: String) -> Bool {
+        guard let table = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return false }
+        return table.split(separator: "\n").contains {
+            $0.split(separator: " ").dropFirst().first.map(String.init) == path
+        }
+    }
+}
