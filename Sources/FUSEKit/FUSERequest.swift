@@ -77,8 +77,8 @@ struct FUSERequest: @unchecked Sendable {  // An opaque libfuse handle, valid on
                         parameters.ino = entry.attributes.inode
                         parameters.generation = 1
                         parameters.attr = attributes
-                        parameters.attr_timeout = 1
-                        parameters.entry_timeout = 1
+                        parameters.attr_timeout = entry.cacheTimeout
+                        parameters.entry_timeout = entry.cacheTimeout
                         // "." and ".." carry no lookup reference: libfuse ignores the inode for them.
                         return fuse_add_direntry_plus(
                             raw, base + used, size - used, name, &parameters, off_t(entry.offset))

@@ -20,12 +20,19 @@ public final class FUSESession: Sendable {
     /// The libfuse session; a pointer that libfuse lets the loop, `exit` and `unmount` share.
     private let handle: SessionHandle
 
-    /// Creates the session and mounts it at `mountpoint` with the `-o` options given.
-    public init(fileSystem: any FileSystem, mountpoint: String, options: [String], logger: Logger) throws {
+    private let kernelCache: KernelCache?
+
+    /// Creates the session and mounts it at `mountpoint` with the `-o` options given; the
+    /// filesystem's `kernelCache`, if any, is connected to it.
+    public init(
+        fileSystem: any FileSystem, mountpoint: String, options: [String], kernelCache: KernelCache? = nil,
+        logger: Logger
+    ) throws {
         self.mountpoint = mountpoint
         self.fileSystem = fileSystem
         self.logger = logger
         self.handle = SessionHandle()
+        self.kernelCache = kernelCache
         var args = cfuse_args_init()
         for argument in ["wxmediafs"] + (options.isEmpty ? [] : ["-o", options.joined(separator: ",")]) {
             guard fuse_opt_add_arg(&args, argument) == 0 else { throw MountError(description: "out of memory") }
@@ -42,6 +49,7 @@ public final class FUSESession: Sendable {
             throw MountError(description: "cannot mount on \(mountpoint) (is /dev/fuse there, and fusermount3?)")
         }
         handle.set(session)
+        kernelCache?.attach(session)
     }
 
     /// Serves requests until the filesystem is unmounted (by `unmount`, `fusermount3 -u`, or
@@ -60,6 +68,7 @@ public final class FUSESession: Sendable {
             thread.name = "fuse-loop"
             thread.start()
         }
+        kernelCache?.attach(nil)
         if let session = handle.take() {
             fuse_session_unmount(session)
             fuse_session_destroy(session)

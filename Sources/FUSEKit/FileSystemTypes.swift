@@ -44,11 +44,14 @@ public struct DirectoryEntry: Sendable, Equatable {
     public var name: String
     public var attributes: FileAttributes
     public var offset: Int64
+    /// How long the kernel may cache the name and attributes a listing-with-attributes gives.
+    public var cacheTimeout: Double
 
-    public init(name: String, attributes: FileAttributes, offset: Int64) {
+    public init(name: String, attributes: FileAttributes, offset: Int64, cacheTimeout: Double = 1) {
         self.name = name
         self.attributes = attributes
         self.offset = offset
+        self.cacheTimeout = cacheTimeout
     }
 }
 

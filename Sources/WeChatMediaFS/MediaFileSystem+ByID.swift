@@ -27,6 +27,12 @@ extension MediaFileSystem {
             answer = try await client.head(mediaID: name)
         } catch let error as APIError where error.kind == .notFound {
             return negative
+        } catch let error as APIError where error.code == .invalidMediaType {
+            // The seed API's answer for a video: it exists but cannot be downloaded.
+            let media = KnownMedia(
+                mediaID: name, type: .video, size: nil, contentType: "video/mp4", createdAt: nil, firstSeen: Self.now)
+            try await catalog.record(media)
+            return entry(await byIDAttributes(of: media))
         } catch {
             logger.error("lookup of by-id/\(name) failed: \(ErrnoMapping.explanation(for: error))")
             throw FUSEError(ErrnoMapping.errno(for: error))

@@ -247,6 +247,7 @@ extension MediaFileSystem {
                 "upload of \(path) failed (\(ErrnoMapping.name(of: code))): \(ErrnoMapping.explanation(for: error))")
             if session.isNew, entry.state == .writing {
                 try? await catalog.delete(id: session.entryID)
+                await forgetCachedName(parent: entry.parent, name: entry.name)
             }
             throw FUSEError(code)
         }
@@ -294,6 +295,7 @@ extension MediaFileSystem {
             return
         }
         try await catalog.delete(id: session.entryID)
+        await forgetCachedName(parent: entry.parent, name: entry.name)
     }
 
     /// A file closed without new bytes: one still `writing` becomes a placeholder.

@@ -65,6 +65,7 @@ extension MediaFileSystem {
             // An expired entry still holds the name in the catalog: it goes.
             replacing = stale.id
         }
+        // Sidecars are never cached by the kernel, so the sidecar follows its file at once.
         try await catalog.move(id: source.id ?? 0, newParent: newParent, newName: newName, replacing: replacing)
     }
 

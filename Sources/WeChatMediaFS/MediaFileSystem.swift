@@ -20,6 +20,8 @@ public final class MediaFileSystem: FileSystem {
     let downloads: DownloadCoordinator
     let byIDInodes = ByIDInodes()
     let mountedAt = timespec.now
+    /// Where to tell the kernel that a cached name changed (connected when mounted).
+    public let kernelCache = KernelCache()
 
     public init(
         catalog: MediaCatalogDatabase, cache: ContentCache, client: WeChatMediaClient, settings: MountSettings,
@@ -73,10 +75,12 @@ public final class MediaFileSystem: FileSystem {
             _ = folder
             if let child = try await liveEntry(parent: parent, name: name) { return entry(attributes(of: child)) }
             if name.hasSuffix(sidecarSuffix) {
+                // Sidecars come and go with uploads, renames and deletes of their file: never cached.
                 let base = String(name.dropLast(sidecarSuffix.count))
                 if let owner = try await liveEntry(parent: parent, name: base), owner.state == .uploaded {
-                    return entry(sidecarAttributes(of: owner))
+                    return Entry(attributes: sidecarAttributes(of: owner), attributeTimeout: 0, entryTimeout: 0)
                 }
+                return .negative(timeout: 0)
             }
             return negative
         case .sidecar, .byID:
@@ -244,6 +248,12 @@ public final class MediaFileSystem: FileSystem {
             inode: Node.sidecar(entry.id ?? 0).inode, kind: .file, permissions: 0o444, uid: entry.uid, gid: entry.gid,
             size: UInt64((entry.mediaID?.utf8.count ?? 0) + 1), accessTime: .init(nanoseconds: entry.accessTime),
             modificationTime: .init(nanoseconds: entry.changeTime), changeTime: .init(nanoseconds: entry.changeTime))
+    }
+
+    /// Makes the kernel look `name` up again before the caller answers (a name that went away
+    /// when its first upload failed). Only from operations on files, never on their folder.
+    func forgetCachedName(parent: Inode, name: String) async {
+        await kernelCache.invalidateEntry(parent: parent, name: name)
     }
 
     func sidecarContent(of entry: CatalogEntry) -> [UInt8] {

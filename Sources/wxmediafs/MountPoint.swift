@@ -16,12 +16,14 @@ enum MountPoint {
         return url.standardizedFileURL.path
     }
 
+    /// Whether something is mounted at `path`: its device differs from its parent's, or it is a
+    /// dead FUSE mount.
     static func isMounted(_ path: String) -> Bool {
-        guard let table = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return false }
-        let escaped = path.replacingOccurrences(of: " ", with: "\\040")
-        return table.split(separator: "\n").contains {
-            $0.split(separator: " ").dropFirst().first.map(String.init) == escaped
-        }
+        var own = stat()
+        var parent = stat()
+        if stat(path, &own) != 0 { return errno == ENOTCONN }
+        guard stat(path + "/..", &parent) == 0 else { return false }
+        return own.st_dev != parent.st_dev
     }
 
     static func prepare(_ path: String) throws {
@@ -38,9 +40,14 @@ enum MountPoint {
             }
         }
         guard info.st_mode & S_IFMT == S_IFDIR else { throw Problem(description: "\(path) is not a directory") }
-        if isMounted(path) {
-            throw Problem(description: "\(path) is already mounted (unmount it first: wxmediafs unmount \(path))")
+        guard isMounted(path) else { return }
+        // stat may be answered from the kernel's cache; listing the folder needs a live daemon.
+        if let directory = opendir(path) {
+            closedir(directory)
+        } else if errno == ENOTCONN, detach(path), !isMounted(path) {
+            return
         }
+        throw Problem(description: "\(path) is already mounted (unmount it first: wxmediafs unmount \(path))")
     }
 
     /// Unmounts `path`, lazily if it is busy: umount2 as root, fusermount3 otherwise.

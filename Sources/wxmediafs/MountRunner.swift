@@ -78,7 +78,7 @@ struct MountRunner {
         let session = try FUSESession(
             fileSystem: fileSystem, mountpoint: mountpoint,
             options: ["fsname=wxmediafs", "subtype=wxmediafs", "default_permissions"] + command.options,
-            logger: logger)
+            kernelCache: fileSystem.kernelCache, logger: logger)
         let signals = Self.onTermination {
             logger.notice("stopping: letting uploads in flight finish, then unmounting \(mountpoint)")
             Task {

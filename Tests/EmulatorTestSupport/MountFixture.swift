@@ -44,7 +44,8 @@ public struct MountFixture: Sendable {
     ) async throws -> MountFixture {
         let mountpoint = folder + "/mnt"
         let cache = folder + "/cache"
-        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        // mkdir, not FileManager: a dead mount there must not look like a missing folder.
+        if mkdir(mountpoint, 0o755) != 0, errno != EEXIST { throw Failure(description: "cannot create \(mountpoint)") }
         let secretFile = folder + "/secret"
         try (EmulatorFixture.secret.value + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
         let stdoutPath = folder + "/stdout-\(UUID().uuidString)"
@@ -102,6 +103,14 @@ public struct MountFixture: Sendable {
         }
     }
 
+    /// Detaches whatever is still mounted at `folder/mnt` and removes `folder`: for tests that
+    /// start mounts by hand, to run in a `defer`.
+    public static func cleanUp(folder: String) {
+        let mountpoint = folder + "/mnt"
+        if isMounted(mountpoint) { _ = umount2(mountpoint, Int32(MNT_DETACH)) }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
     public var processIdentifier: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
     public var terminationStatus: Int32 { process.terminationStatus }
@@ -133,10 +142,13 @@ public struct MountFixture: Sendable {
 
     public func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: path(relative)) }
 
+    /// Whether something is mounted at `path`: its device differs from its parent's (or it is a
+    /// dead FUSE mount). Reading /proc/self/mounts can miss lines while other mounts change.
     public static func isMounted(_ path: String) -> Bool {
-        guard let table = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return false }
-        return table.split(separator: "\n").contains {
-            $0.split(separator: " ").dropFirst().first.map(String.init) == path
-        }
+        var own = stat()
+        var parent = stat()
+        if stat(path, &own) != 0 { return errno == ENOTCONN }
+        guard stat(path + "/..", &parent) == 0 else { return false }
+        return own.st_dev != parent.st_dev
     }
 }

@@ -1,0 +1,35 @@
+import CFuse3
+import Dispatch
+import Synchronization
+
+/// Lets a filesystem tell the kernel to forget a name it cached (a sidecar that appeared or went,
+/// an entry that expired) before its timeout. Create it with the filesystem; the session
+/// attaches itself when it mounts. A notice can block in the kernel until the folder's lock is
+/// free, which may take until other requests are answered: so notices go out on a queue of their
+/// own, never on the threads that answer requests.
+public final class KernelCache: Sendable {
+    private let session = Mutex<UInt>(0)
+    private let queue = DispatchQueue(label: "wxmediafs.kernel-cache")
+
+    public init() {}
+
+    func attach(_ pointer: OpaquePointer?) {
+        session.withLock { $0 = pointer.map { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer($0))) } ?? 0 }
+    }
+
+    /// Drops the kernel's cached lookup of `name` in folder `parent` (positive or negative) and
+    /// returns once the kernel has. Only for callers that hold no request on that folder open
+    /// (flush, release, background work): the kernel takes the folder's lock to do it.
+    public func invalidateEntry(parent: Inode, name: String) async {
+        let address = session.withLock { $0 }
+        guard address != 0 else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                if let pointer = OpaquePointer(bitPattern: address) {
+                    _ = name.withCString { fuse_lowlevel_notify_inval_entry(pointer, parent, $0, name.utf8.count) }
+                }
+                continuation.resume()
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import EmulatorTestSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Mount: start, stop, crashes, daemon mode, video, large folders")
+struct LifecycleTests {
+    @Test func sigtermUnmountsAndExitsZero() async throws {
+        try await EmulatorFixture.with { emulator in
+            let folder = try TemporaryDirectory.make()
+            defer { MountFixture.cleanUp(folder: folder) }
+            let mount = try await MountFixture.start(emulator: emulator, folder: folder)
+            let copy = try await mount.shell(#"cp "$S/cat.jpg" "$M/image/""#)
+            #expect(copy.status == 0)
+            kill(mount.processIdentifier, SIGTERM)
+            #expect(try await mount.waitForExit() == 0)
+            #expect(!MountFixture.isMounted(mount.mountpoint))
+            #expect(mount.log.contains("unmounted"))
+            try await mount.stop()
+        }
+    }
+
+    @Test func aMountLeftDeadByACrashIsCleanedUpAndTheCatalogSurvives() async throws {
+        try await EmulatorFixture.with { emulator in
+            let folder = try TemporaryDirectory.make()
+            defer { MountFixture.cleanUp(folder: folder) }
+            let first = try await MountFixture.start(emulator: emulator, folder: folder)
+            let copy = try await first.shell(#"cp "$S/cat.jpg" "$M/image/" && cat "$M/image/cat.jpg.media_id""#)
+            let id = copy.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            kill(first.processIdentifier, SIGKILL)
+            _ = try await first.waitForExit()
+            let dead = try await first.shell(#"ls "$M" 2>&1"#)
+            #expect(dead.stdout.contains("Transport endpoint is not connected"), "\(dead.stdout)")
+
+            let second = try await MountFixture.start(emulator: emulator, folder: folder)
+            let after = try await second.shell(
+                #"cat "$M/image/cat.jpg.media_id" && cmp "$S/cat.jpg" "$M/image/cat.jpg""#)
+            #expect(after.status == 0, "\(after.stderr)")
+            #expect(after.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id)
+
+            // A second mount on a live one is refused with a clear reason.
+            let again = try await Command.run(
+                Command.wxmediafsPath,
+                [
+                    "mount", second.mountpoint, "--foreground", "--appid", "x", "--secret-file", folder + "/secret",
+                    "--api-base", emulator.baseURL, "--cache-dir", folder + "/cache2",
+                ])
+            #expect(again.status != 0)
+            #expect(again.stderr.contains("already mounted"), "\(again.stderr)")
+            try await second.stop()
+        }
+    }
+
+    @Test func theDaemonModeReturnsWhenReadyAndUnmountStopsIt() async throws {
+        try await EmulatorFixture.with { emulator in
+            let folder = try TemporaryDirectory.make()
+            defer { MountFixture.cleanUp(folder: folder) }
+            let mountpoint = folder + "/mnt"
+            try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+            try (EmulatorFixture.secret.value + "\n").write(
+                toFile: folder + "/secret", atomically: true, encoding: .utf8)
+            let mount = try await Command.run(
+                Command.wxmediafsPath,
+                [
+                    "mount", mountpoint, "--appid", EmulatorFixture.appID, "--secret-file", folder + "/secret",
+                    "--api-base", emulator.baseURL, "--cache-dir", folder + "/cache",
+                ])
+            #expect(mount.status == 0, "\(mount.stderr)")
+            #expect(mount.stdout.contains("wxmediafs: mounted \(mountpoint)"))
+            #expect(MountFixture.isMounted(mountpoint))
+            let copy = try await Command.run("/bin/cp", [Samples.path("thumb.jpg"), mountpoint + "/thumb/"])
+            #expect(copy.status == 0)
+            let unmount = try await Command.run(Command.wxmediafsPath, ["unmount", mountpoint])
+            #expect(unmount.status == 0, "\(unmount.stderr)")
+            #expect(!MountFixture.isMounted(mountpoint))
+            let log = (try? String(contentsOfFile: folder + "/cache/wxmediafs.log", encoding: .utf8)) ?? ""
+            #expect(log.contains("uploaded thumb/thumb.jpg"))
+            #expect(!log.contains(EmulatorFixture.secret.value), "the secret is never logged")
+            // A bad secret fails the mount with the reason once it is used; a missing one at once.
+            let noSecret = try await Command.run(
+                Command.wxmediafsPath, ["mount", mountpoint, "--appid", "x", "--api-base", emulator.baseURL])
+            #expect(noSecret.status != 0)
+            #expect(
+                noSecret.stderr.contains("no app secret") || noSecret.stdout.contains("no app secret"),
+                "\(noSecret.stderr)")
+            let insecure = try await Command.run(
+                Command.wxmediafsPath, ["mount", mountpoint, "--appid", "x", "--api-base", "http://example.com"])
+            #expect(insecure.status != 0)
+            #expect(insecure.stderr.contains("refusing plain http"))
+        }
+    }
+
+    @Test func videoIsReadFromTheLocalCopyAndOtherwiseRefusedUnderTheSeed() async throws {
+        try await MountFixture.with { m in
+            let local = try await m.shell(#"cp "$S/clip.mp4" "$M/video/" && cmp "$S/clip.mp4" "$M/video/clip.mp4""#)
+            #expect(local.status == 0, "\(local.stderr)")
+            let token = try await m.emulator.legacyToken()
+            let upload = try await m.emulator.upload(
+                Samples.bytes("clip.mp4"), filename: "v.mp4", type: "video", token: token)
+            let id = try #require(upload.json["media_id"] as? String)
+            let read = try await m.shell(#"cat "$M/by-id/\#(id)" > /dev/null"#)
+            #expect(read.status != 0)
+            #expect(read.stderr.contains("Operation not supported"), "\(read.stderr)")
+            #expect(m.log.contains("cannot read video \(id)"))
+        }
+    }
+
+    @Test func largeFoldersListCompletelyWithStableOffsets() async throws {
+        try await MountFixture.with { m in
+            let result = try await m.shell(
+                #"""
+                set -e
+                mkdir "$M/voice/many"
+                for i in $(seq 1 700); do : > "$M/voice/many/f$i.amr"; done
+                ls "$M/voice/many" | wc -l
+                ls -l "$M/voice/many" | tail -n +2 | wc -l
+                rm "$M/voice/many/f1.amr" "$M/voice/many/f350.amr"
+                ls "$M/voice/many" | sort | uniq | wc -l
+                """#)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout == "700\n700\n698\n")
+        }
+    }
+}
