@@ -13,5 +13,8 @@ swift build --build-tests
 echo "== SDK compatibility: wechatpy against the emulator"
 bash mount-scripts/sdk-check.sh
 
+echo "== end to end: standard tools on a mount of a separately started emulator"
+bash mount-scripts/e2e.sh
+
 echo "== swift test"
 swift test --skip-build

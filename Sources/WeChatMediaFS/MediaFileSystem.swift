@@ -98,7 +98,7 @@ public final class MediaFileSystem: FileSystem {
             return (attributes(of: entry), settings.cacheTimeout)
         case .sidecar(let id):
             guard let entry = try await liveEntry(id: id), entry.state == .uploaded else { throw FUSEError.notFound }
-            return (sidecarAttributes(of: entry), settings.cacheTimeout)
+            return (sidecarAttributes(of: entry), 0)
         case .byID(let number):
             guard let mediaID = await byIDInodes.mediaID(for: number),
                 let media = try await liveKnownMedia(mediaID)
@@ -150,7 +150,7 @@ public final class MediaFileSystem: FileSystem {
                     result.append(
                         DirectoryEntry(
                             name: child.name + sidecarSuffix, attributes: sidecarAttributes(of: child),
-                            offset: 2 * id + 11))
+                            offset: 2 * id + 11, cacheTimeout: 0))
                 }
             }
         case .sidecar, .byID:

@@ -23,6 +23,28 @@ struct LifecycleTests {
         }
     }
 
+    @Test func sigtermLetsAnUploadInFlightFinish() async throws {
+        try await EmulatorFixture.with { emulator in
+            let folder = try TemporaryDirectory.make()
+            defer { MountFixture.cleanUp(folder: folder) }
+            let mount = try await MountFixture.start(emulator: emulator, folder: folder)
+            try await emulator.setFaults(
+                #"{"rules":[{"endpoint":"upload","kind":"delay","fraction":1,"delay_ms":1500}]}"#)
+            let copy = Task { try await mount.shell(#"cp "$S/cat.jpg" "$M/image/slow.jpg""#) }
+            // Once the upload has reached the server, ask the daemon to stop.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await emulator.counters()["upload", default: 0] == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            kill(mount.processIdentifier, SIGTERM)
+            let result = try await copy.value
+            #expect(result.status == 0, "the cp in flight completes: \(result.stderr)")
+            #expect(try await mount.waitForExit() == 0)
+            #expect(mount.log.contains("uploaded image/slow.jpg"))
+            try await mount.stop()
+        }
+    }
+
     @Test func aMountLeftDeadByACrashIsCleanedUpAndTheCatalogSurvives() async throws {
         try await EmulatorFixture.with { emulator in
             let folder = try TemporaryDirectory.make()
