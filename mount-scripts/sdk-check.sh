@@ -11,30 +11,33 @@ if [[ ! -d $sdk_dir/wechatpy ]]; then
         || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages --target "$sdk_dir" wechatpy==1.8.18
 fi
 
-work=$(mktemp -d)
-(umask 077 && echo sdk-check-secret >"$work/secret")
-emulator_pid=
-cleanup() {
-    [[ -n $emulator_pid ]] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
+# One emulator per limits profile: the seed's (video refused) and the current one (video_url, PNG).
+for limits in seed current; do
+    work=$(mktemp -d)
+    (umask 077 && echo sdk-check-secret >"$work/secret")
+    "$binary" emulator --port 0 --data-dir "$work/data" --appid wxsdkcheck --secret-file "$work/secret" \
+        --limits "$limits" >"$work/stdout" 2>"$work/stderr" &
+    emulator_pid=$!
+    trap 'kill $emulator_pid 2>/dev/null; rm -rf "$work"' EXIT
+    base=
+    # Poll for the line with the base URL, with a deadline.
+    for _ in $(seq 1 100); do
+        base=$(grep -o 'http://[^ ]*' "$work/stdout" 2>/dev/null || true)
+        [[ -n $base ]] && break
+        kill -0 "$emulator_pid" 2>/dev/null || { cat "$work/stderr" >&2; exit 1; }
+        sleep 0.1
+    done
+    [[ -n $base ]] || { echo "sdk-check: the emulator did not start" >&2; exit 1; }
+    status=0
+    PYTHONPATH=$sdk_dir python3 Tests/sdk/wechatpy_check.py "$base" wxsdkcheck sdk-check-secret \
+        Tests/EmulatorTestSupport/Fixtures "$limits" || status=$?
+    if grep -q sdk-check-secret "$work/stderr"; then
+        echo "sdk-check: the secret appeared in the emulator's log" >&2
+        status=1
+    fi
+    kill "$emulator_pid" 2>/dev/null
+    wait "$emulator_pid" 2>/dev/null
     rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$binary" emulator --port 0 --data-dir "$work/data" --appid wxsdkcheck --secret-file "$work/secret" \
-    >"$work/stdout" 2>"$work/stderr" &
-emulator_pid=$!
-# Poll for the line with the base URL, with a deadline.
-for _ in $(seq 1 100); do
-    base=$(grep -o 'http://[^ ]*' "$work/stdout" 2>/dev/null || true)
-    [[ -n $base ]] && break
-    kill -0 "$emulator_pid" 2>/dev/null || { cat "$work/stderr" >&2; exit 1; }
-    sleep 0.1
+    trap - EXIT
+    ((status == 0)) || exit "$status"
 done
-[[ -n ${base:-} ]] || { echo "sdk-check: the emulator did not start" >&2; exit 1; }
-
-PYTHONPATH=$sdk_dir python3 Tests/sdk/wechatpy_check.py "$base" wxsdkcheck sdk-check-secret \
-    Tests/EmulatorTestSupport/Fixtures
-if grep -q sdk-check-secret "$work/stderr"; then
-    echo "sdk-check: the secret appeared in the emulator's log" >&2
-    exit 1
-fi

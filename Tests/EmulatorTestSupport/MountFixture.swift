@@ -50,8 +50,8 @@ public struct MountFixture: Sendable {
         try (EmulatorFixture.secret.value + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
         let stdoutPath = folder + "/stdout-\(UUID().uuidString)"
         let logPath = folder + "/log-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Command.wxmediafsPath)
         process.arguments =

@@ -56,8 +56,7 @@ public struct APIConnection: Sendable {
         let body: ByteBuffer
         do {
             body = try await response.body.collect(upTo: maxJSONReply)
-        } catch let error as NIOTooManyBytesError {
-            _ = error
+        } catch is NIOTooManyBytesError {
             throw TransportError.invalidResponse("reply larger than \(maxJSONReply) bytes")
         } catch {
             throw TransportError.connection(Redaction.redact(String(describing: error)))

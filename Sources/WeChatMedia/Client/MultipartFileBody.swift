@@ -34,7 +34,7 @@ struct MultipartFileBody: AsyncSequence, Sendable {
     }
 
     struct Iterator: AsyncIteratorProtocol {
-        enum Stage { case preamble, file, epilogue, done }
+        enum Stage { case preamble, file, done }
         let body: MultipartFileBody
         var chunks: FileChunks.AsyncIterator
         var stage = Stage.preamble
@@ -46,9 +46,6 @@ struct MultipartFileBody: AsyncSequence, Sendable {
                 return body.preamble
             case .file:
                 if let chunk = try await chunks.next() { return chunk }
-                stage = .done
-                return body.epilogue
-            case .epilogue:
                 stage = .done
                 return body.epilogue
             case .done:

@@ -27,7 +27,6 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
     private var inFlight: Task<AccessToken, any Error>?
     /// The value last refused, so a stable-token fetch that returns it again is forced to renew.
     private var refusedValue: String?
-    public private(set) var fetchCount = 0
 
     public init(
         appID: String, secret: Secret, endpoint: Endpoint = .stable, connection: APIConnection,
@@ -69,7 +68,6 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
     }
 
     private func fetchOnce(forceRefresh: Bool, deadline: NIODeadline) async throws -> AccessToken {
-        fetchCount += 1
         let reply: APIReply
         switch endpoint {
         case .legacy:
