@@ -41,12 +41,60 @@ public struct ContentCache: Sendable {
         unlink(contentPath(for: mediaID))
     }
 
+    /// A cached file: its media id, size and when it was last read or written.
+    public struct CachedFile: Sendable, Equatable {
+        public var mediaID: String
+        public var size: Int64
+        public var lastUse: Int64
+    }
+
+    /// Every complete cached file (partial downloads excluded), for the size budget at start-up.
+    public func cachedFiles() -> [CachedFile] {
+        let folder = root + "/content"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).compactMap { name in
+            guard !name.hasSuffix(".part"), let id = Self.mediaID(fromFileName: name) else { return nil }
+            var info = stat()
+            guard stat(folder + "/" + name, &info) == 0 else { return nil }
+            return CachedFile(
+                mediaID: id, size: Int64(info.st_size), lastUse: Int64(max(info.st_mtim.tv_sec, info.st_atim.tv_sec)))
+        }
+    }
+
+    /// Bytes free on the cache's file system for an unprivileged writer.
+    public func freeBytes() -> Int64 {
+        var info = statvfs()
+        guard statvfs(root, &info) == 0 else { return .max }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    /// Deletes partial downloads left by a process that died: they are never served as whole.
+    public func removePartialDownloads() {
+        let folder = root + "/content"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasSuffix(".part") {
+            unlink(folder + "/" + name)
+        }
+    }
+
     /// Deletes spool files left by a process that died.
     public func removeStaleSpoolFiles() {
         let folder = root + "/spool"
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
             unlink(folder + "/" + name)
         }
+    }
+
+    static func mediaID(fromFileName name: String) -> String? {
+        guard name.hasPrefix("%") else { return name }
+        // Hex-encoded ids: pairs of hex digits after a "%", which no plain id contains.
+        var bytes: [UInt8] = []
+        var index = name.index(after: name.startIndex)
+        while index < name.endIndex {
+            let next = name.index(index, offsetBy: 2, limitedBy: name.endIndex) ?? name.endIndex
+            guard let byte = UInt8(name[index..<next], radix: 16) else { return name }
+            bytes.append(byte)
+            index = next
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Media ids are `[A-Za-z0-9_-]`; anything else is hex-encoded so no id can name a path.
@@ -59,6 +107,8 @@ public struct ContentCache: Sendable {
                     || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
                     || byte == UInt8(ascii: "_")
             }
-        return safe ? mediaID : "x" + mediaID.utf8.map { String($0, radix: 16) }.joined()
+        guard !safe else { return mediaID }
+        let hex = Array("0123456789abcdef")
+        return "%" + String(mediaID.utf8.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xF)]] })
     }
 }

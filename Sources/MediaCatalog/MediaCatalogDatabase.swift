@@ -55,6 +55,15 @@ public final class MediaCatalogDatabase: Sendable {
                 t.primaryKey(["entryID", "name"])
             }
         }
+        migrator.registerMigration("v2: expiry indexes") { db in
+            // The sweeper finds what expired without scanning every row.
+            try db.create(index: "entry_on_createdAt", on: "entry", columns: ["createdAt"])
+            try db.execute(sql: "CREATE INDEX knownMedia_on_bornAt ON knownMedia(COALESCE(createdAt, firstSeen))")
+        }
+        migrator.registerMigration("v3: expired ids are remembered") { db in
+            // An expired id stays known for a while, so /by-id/ does not bring it back by asking the server.
+            try db.alter(table: "knownMedia") { t in t.add(column: "purgedAt", .integer) }
+        }
         return migrator
     }
 
@@ -122,6 +131,41 @@ public final class MediaCatalogDatabase: Sendable {
             let stale = try CatalogEntry.filter(Column("state") == CatalogEntry.State.writing.rawValue).fetchAll(db)
             _ = try CatalogEntry.filter(Column("state") == CatalogEntry.State.writing.rawValue).deleteAll(db)
             return stale
+        }
+    }
+
+    // MARK: Expiry
+
+    /// Deletes the entries whose media were created at or before `cutoff`, and marks the known
+    /// ids born then as purged (they stay, hidden, until `forgetBefore`, so they are not looked up
+    /// again); returns what expired since the last sweep, so cached bytes and kernel names go too.
+    public func purgeExpired(bornAtOrBefore cutoff: Int64, forgetBefore: Int64, now: Int64) async throws -> (
+        entries: [CatalogEntry], mediaIDs: [String]
+    ) {
+        try await database.write { db in
+            let entries = try CatalogEntry.filter(Column("createdAt") <= cutoff).fetchAll(db)
+            _ = try CatalogEntry.filter(Column("createdAt") <= cutoff).deleteAll(db)
+            let ids = try String.fetchAll(
+                db,
+                sql: "SELECT mediaID FROM knownMedia WHERE COALESCE(createdAt, firstSeen) <= ? AND purgedAt IS NULL",
+                arguments: [cutoff])
+            try db.execute(
+                sql:
+                    "UPDATE knownMedia SET purgedAt = ? WHERE COALESCE(createdAt, firstSeen) <= ? AND purgedAt IS NULL",
+                arguments: [now, cutoff])
+            try db.execute(
+                sql: "DELETE FROM knownMedia WHERE COALESCE(createdAt, firstSeen) <= ?", arguments: [forgetBefore])
+            return (entries, Array(Set(ids + entries.compactMap(\.mediaID))))
+        }
+    }
+
+    /// Forgets a media id the server says it no longer has: its entries and its known row.
+    public func forgetMediaEverywhere(_ mediaID: String) async throws -> [CatalogEntry] {
+        try await database.write { db in
+            let entries = try CatalogEntry.filter(Column("mediaID") == mediaID).fetchAll(db)
+            _ = try CatalogEntry.filter(Column("mediaID") == mediaID).deleteAll(db)
+            _ = try KnownMedia.deleteOne(db, key: mediaID)
+            return entries
         }
     }
 

@@ -19,12 +19,14 @@ actor DownloadCoordinator {
 
     private let client: WeChatMediaClient
     private let cache: ContentCache
+    private let budget: CacheBudget
     private let logger: Logger
     private var downloads: [String: Download] = [:]
 
-    init(client: WeChatMediaClient, cache: ContentCache, logger: Logger) {
+    init(client: WeChatMediaClient, cache: ContentCache, budget: CacheBudget, logger: Logger) {
         self.client = client
         self.cache = cache
+        self.budget = budget
         self.logger = logger
     }
 
@@ -46,6 +48,7 @@ actor DownloadCoordinator {
         let client = self.client
         let target = cache.contentPath(for: mediaID)
         let logger = self.logger
+        let budget = self.budget
         Task {
             let started = ContinuousClock.now
             do {
@@ -59,6 +62,9 @@ actor DownloadCoordinator {
                     _ = try await client.downloadVideo(from: url, to: target + ".part", progress: progress)
                 }
                 guard rename(target + ".part", target) == 0 else { throw FUSEError.io }
+                var info = stat()
+                _ = stat(target, &info)
+                await budget.added(mediaID, size: Int64(info.st_size))
                 logger.info("downloaded \(mediaID) in \(started.duration(to: .now))")
                 finish(mediaID, with: nil)
             } catch let error as APIError where isVideo && error.kind == .invalidMedia {

@@ -21,7 +21,11 @@ extension MediaFileSystem {
 
     func lookupByID(_ name: String) async throws -> Entry {
         guard Self.isPlausibleMediaID(name) else { return negative }
-        if let media = try await liveKnownMedia(name) { return entry(await byIDAttributes(of: media)) }
+        if let media = try await catalog.knownMedia(name) {
+            // A known id that expired stays hidden: the server is not asked again.
+            guard media.bornAt + settings.mediaLifetimeSeconds > Self.now else { return negative }
+            return entry(await byIDAttributes(of: media), timeout: cacheTimeout(bornAt: media.bornAt))
+        }
         let answer: RemoteMedia
         do {
             answer = try await client.head(mediaID: name)
@@ -66,7 +70,9 @@ extension MediaFileSystem {
         var result: [DirectoryEntry] = []
         for (rowID, media) in page {
             result.append(
-                DirectoryEntry(name: media.mediaID, attributes: await byIDAttributes(of: media), offset: rowID + 2))
+                DirectoryEntry(
+                    name: media.mediaID, attributes: await byIDAttributes(of: media), offset: rowID + 2,
+                    cacheTimeout: cacheTimeout(bornAt: media.bornAt)))
         }
         return result
     }

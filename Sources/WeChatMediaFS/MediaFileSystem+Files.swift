@@ -60,8 +60,8 @@ extension MediaFileSystem {
             else {
                 throw FUSEError.notFound
             }
-            if cache.hasContent(for: mediaID) {
-                return OpenedFile(handle: await openFiles.register(try openLocal(cache.contentPath(for: mediaID))))
+            if cache.hasContent(for: mediaID), let local = try? await openLocal(mediaID) {
+                return OpenedFile(handle: await openFiles.register(local))
             }
             // A size the server did not tell (videos) is learnt by reading to the end.
             let file = OpenFile.remote(mediaID: mediaID, size: media.size, isVideo: media.type == .video)
@@ -78,7 +78,7 @@ extension MediaFileSystem {
         switch file {
         case .write(let session):
             return try Self.pread(session.descriptor, offset: offset, size: size)
-        case .local(let descriptor):
+        case .local(let descriptor, _):
             return try Self.pread(descriptor, offset: offset, size: size)
         case .bytes(let bytes):
             guard offset < bytes.count else { return [] }
@@ -87,7 +87,17 @@ extension MediaFileSystem {
             var end = offset + Int64(size)
             if let total { end = min(end, total) }
             guard end > offset || total == nil else { return [] }
-            let path = try await downloads.path(forBytesOf: mediaID, upTo: end, isVideo: isVideo)
+            let path: String
+            do {
+                path = try await downloads.path(forBytesOf: mediaID, upTo: end, isVideo: isVideo)
+            } catch let error as APIError where error.kind == .notFound {
+                await serverForgot(mediaID)
+                throw FUSEError.notFound
+            } catch let error as FUSEError {
+                throw error
+            } catch {
+                throw FUSEError(ErrnoMapping.errno(for: error))
+            }
             if let bytes = try? Self.pread(path: path, offset: offset, size: size) { return bytes }
             // The partial file became whole (renamed) between the wait and the read.
             return try Self.pread(path: cache.contentPath(for: mediaID), offset: offset, size: size)
@@ -138,8 +148,9 @@ extension MediaFileSystem {
             close(session.descriptor)
             Glibc.unlink(session.spoolPath)
             try? await settleUnwritten(session)
-        case .local(let descriptor):
+        case .local(let descriptor, let mediaID):
             close(descriptor)
+            await budget.unpin(mediaID)
         case .remote, .bytes:
             break
         }
@@ -163,7 +174,7 @@ extension MediaFileSystem {
             if let time = changes.modificationTime { entry.modificationTime = time.nanoseconds }
             entry.changeTime = timespec.now.nanoseconds
             try await catalog.update(entry)
-            return (attributes(of: entry), settings.cacheTimeout)
+            return (attributes(of: entry), cacheTimeout(bornAt: entry.createdAt))
         case .root, .typeFolder, .byIDFolder:
             // Fixed folders keep their attributes; rsync -a and cp -a set them and must not fail.
             guard changes.size == nil else { throw FUSEError.isDirectory }
@@ -209,14 +220,20 @@ extension MediaFileSystem {
 
     private func readSource(of entry: CatalogEntry) async throws -> OpenFile {
         guard entry.state == .uploaded, let mediaID = entry.mediaID else { return .bytes([]) }
-        if cache.hasContent(for: mediaID) { return try openLocal(cache.contentPath(for: mediaID)) }
+        if let local = try? await openLocal(mediaID) { return local }
         return .remote(mediaID: mediaID, size: entry.size, isVideo: entry.type == .video)
     }
 
-    private func openLocal(_ path: String) throws -> OpenFile {
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FUSEError(errno) }
-        return .local(descriptor: descriptor)
+    /// The cached bytes of `mediaID`, opened and pinned against eviction until released.
+    private func openLocal(_ mediaID: String) async throws -> OpenFile {
+        await budget.pin(mediaID)
+        let descriptor = Glibc.open(cache.contentPath(for: mediaID), O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            await budget.unpin(mediaID)
+            throw FUSEError(code)
+        }
+        return .local(descriptor: descriptor, mediaID: mediaID)
     }
 
     /// Uploads a session's spool; on success the entry points to the new media id, on failure
@@ -253,7 +270,10 @@ extension MediaFileSystem {
         }
         // Keep the uploaded bytes as the cached content; further writes on this handle need a new spool.
         let kept = (try? cache.adopt(spoolPath: session.spoolPath, as: uploaded.mediaID)) != nil
-        if kept { try await replaceSpool(of: session, handle: handle, from: cache.contentPath(for: uploaded.mediaID)) }
+        if kept {
+            try await replaceSpool(of: session, handle: handle, from: cache.contentPath(for: uploaded.mediaID))
+            await budget.added(uploaded.mediaID, size: uploaded.size)
+        }
         entry.state = .uploaded
         entry.mediaID = uploaded.mediaID
         entry.format = uploaded.format

@@ -18,6 +18,7 @@ public final class MediaFileSystem: FileSystem {
     let logger: Logger
     let openFiles = OpenFiles()
     let downloads: DownloadCoordinator
+    let budget: CacheBudget
     let byIDInodes = ByIDInodes()
     let mountedAt = timespec.now
     /// Where to tell the kernel that a cached name changed (connected when mounted).
@@ -32,13 +33,18 @@ public final class MediaFileSystem: FileSystem {
         self.client = client
         self.settings = settings
         self.logger = logger
-        self.downloads = DownloadCoordinator(client: client, cache: cache, logger: logger)
+        self.budget = CacheBudget(
+            cache: cache, maxBytes: settings.cacheMaxBytes, minimumFreeBytes: settings.minimumFreeBytes)
+        self.downloads = DownloadCoordinator(client: client, cache: cache, budget: budget, logger: logger)
     }
 
-    /// Clears what a process that died left behind: entries never closed, spool files.
+    /// Clears what a process that died left behind: entries never closed, spool files, partial
+    /// downloads; then brings the cache within its budget.
     public func recover() async throws {
         let stale = try await catalog.removeUnfinishedWrites()
         cache.removeStaleSpoolFiles()
+        cache.removePartialDownloads()
+        await budget.evictIfNeeded()
         if !stale.isEmpty { logger.notice("removed \(stale.count) file(s) left unfinished by an earlier run") }
     }
 
@@ -73,7 +79,9 @@ public final class MediaFileSystem: FileSystem {
         case .typeFolder, .entry:
             guard let folder = try await folder(parent) else { throw FUSEError.notDirectory }
             _ = folder
-            if let child = try await liveEntry(parent: parent, name: name) { return entry(attributes(of: child)) }
+            if let child = try await liveEntry(parent: parent, name: name) {
+                return entry(attributes(of: child), timeout: cacheTimeout(bornAt: child.createdAt))
+            }
             if name.hasSuffix(sidecarSuffix) {
                 // Sidecars come and go with uploads, renames and deletes of their file: never cached.
                 let base = String(name.dropLast(sidecarSuffix.count))
@@ -95,7 +103,7 @@ public final class MediaFileSystem: FileSystem {
             return (directoryAttributes(node), settings.cacheTimeout)
         case .entry(let id):
             guard let entry = try await liveEntry(id: id) else { throw FUSEError.notFound }
-            return (attributes(of: entry), settings.cacheTimeout)
+            return (attributes(of: entry), cacheTimeout(bornAt: entry.createdAt))
         case .sidecar(let id):
             guard let entry = try await liveEntry(id: id), entry.state == .uploaded else { throw FUSEError.notFound }
             return (sidecarAttributes(of: entry), 0)
@@ -103,7 +111,7 @@ public final class MediaFileSystem: FileSystem {
             guard let mediaID = await byIDInodes.mediaID(for: number),
                 let media = try await liveKnownMedia(mediaID)
             else { throw FUSEError.notFound }
-            return (await byIDAttributes(of: media), settings.cacheTimeout)
+            return (await byIDAttributes(of: media), cacheTimeout(bornAt: media.bornAt))
         }
     }
 
@@ -144,7 +152,9 @@ public final class MediaFileSystem: FileSystem {
                 let id = child.id ?? 0
                 if 2 * id + 10 > offset {
                     result.append(
-                        DirectoryEntry(name: child.name, attributes: attributes(of: child), offset: 2 * id + 10))
+                        DirectoryEntry(
+                            name: child.name, attributes: attributes(of: child), offset: 2 * id + 10,
+                            cacheTimeout: cacheTimeout(bornAt: child.createdAt)))
                 }
                 if child.state == .uploaded, 2 * id + 11 > offset {
                     result.append(
@@ -165,8 +175,17 @@ public final class MediaFileSystem: FileSystem {
 
     var negative: Entry { .negative(timeout: settings.cacheTimeout) }
 
-    func entry(_ attributes: FileAttributes) -> Entry {
-        Entry(attributes: attributes, attributeTimeout: settings.cacheTimeout, entryTimeout: settings.cacheTimeout)
+    func entry(_ attributes: FileAttributes, timeout: Double? = nil) -> Entry {
+        let timeout = timeout ?? settings.cacheTimeout
+        return Entry(attributes: attributes, attributeTimeout: timeout, entryTimeout: timeout)
+    }
+
+    /// How long the kernel may cache a name whose media were born at `bornAt`: never past expiry,
+    /// so an expired file is gone from every path at once, not a cache timeout later.
+    func cacheTimeout(bornAt: Int64?) -> Double {
+        guard let bornAt else { return settings.cacheTimeout }
+        let remaining = Double(bornAt + settings.mediaLifetimeSeconds) - Date().timeIntervalSince1970
+        return max(0, min(settings.cacheTimeout, remaining))
     }
 
     /// Whether an entry is still visible: not expired (`created_at + TTL > now`).

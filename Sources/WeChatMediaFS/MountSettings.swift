@@ -9,11 +9,25 @@ public struct MountSettings: Sendable {
     /// Owner of the fixed folders.
     public var uid: UInt32
     public var gid: UInt32
+    /// The content cache's cap in bytes.
+    public var cacheMaxBytes: Int64
+    /// Evict cached media while the disk has less free space than this.
+    public var minimumFreeBytes: Int64
 
-    public init(mediaLifetimeSeconds: Int64 = 3 * 24 * 3600, cacheTimeout: Double = 1, uid: UInt32, gid: UInt32) {
+    public init(
+        mediaLifetimeSeconds: Int64 = 3 * 24 * 3600, cacheTimeout: Double = 1, uid: UInt32, gid: UInt32,
+        cacheMaxBytes: Int64 = 1 << 30, minimumFreeBytes: Int64 = 256 << 20
+    ) {
         self.mediaLifetimeSeconds = mediaLifetimeSeconds
         self.cacheTimeout = cacheTimeout
         self.uid = uid
         self.gid = gid
+        self.cacheMaxBytes = cacheMaxBytes
+        self.minimumFreeBytes = minimumFreeBytes
+    }
+
+    /// How often expired entries are purged: often enough that a short TTL is honoured within a second.
+    public var sweepInterval: Duration {
+        .seconds(max(1, min(60, mediaLifetimeSeconds / 10)))
     }
 }

@@ -22,8 +22,8 @@ struct WriteSession: Sendable {
 /// What an open handle reads from or writes to.
 enum OpenFile: Sendable {
     case write(WriteSession)
-    /// A local file (cached content), read with `pread`.
-    case local(descriptor: Int32)
+    /// A local file (cached content of `mediaID`, pinned against eviction while open).
+    case local(descriptor: Int32, mediaID: String)
     /// Media not on disk yet: reads wait for the download.
     case remote(mediaID: String, size: Int64?, isVideo: Bool)
     /// Small generated content (a sidecar).

@@ -39,6 +39,12 @@ struct MountCommand: AsyncParsableCommand {
     @Option(help: "Hide media this long after the server's created_at: 90s, 10m, 2h, 3d.")
     var mediaTTL = DurationArgument(seconds: 3 * 86400)
 
+    @Option(help: "Cap of the cached media bytes (least recently used go first): 500M, 1G.")
+    var cacheMaxSize = SizeArgument(bytes: 1 << 30)
+
+    @Option(help: "How long an upload or download may take, retries included, before it fails with EIO: 30s, 2m.")
+    var requestTimeout = DurationArgument(seconds: 30)
+
     @Option(help: "The upload limits to check against: seed (image 1 MB JPG) or current (image 10 MB).")
     var limits: LimitsProfile = .seed
 

@@ -23,6 +23,8 @@ struct MountRunner {
         LogSetup.bootstrap(level: command.logLevel)
         let logger = Logger(label: "wxmediafs")
         signal(SIGPIPE, SIG_IGN)
+        // Everything the mount writes (catalog, cache, spool, log) is the user's alone.
+        umask(0o077)
         try MountPoint.prepare(mountpoint)
 
         var apiBase = command.apiBase
@@ -56,24 +58,31 @@ struct MountRunner {
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let connection = APIConnection(baseURL: apiBase, httpClient: http)
+        var retry = RetryPolicy.default
+        retry.totalTime = .seconds(command.requestTimeout.seconds)
         let tokens: any AccessTokenProvider
         if let file = command.accessTokenFile {
             tokens = TokenFileProvider(path: file)
         } else {
             tokens = AppSecretTokenProvider(
                 appID: appID ?? "", secret: secret ?? Secret(""),
-                endpoint: command.tokenEndpoint == .legacy ? .legacy : .stable, connection: connection, logger: logger)
+                endpoint: command.tokenEndpoint == .legacy ? .legacy : .stable, connection: connection, retry: retry,
+                logger: logger)
         }
         let client = WeChatMediaClient(
-            connection: connection, tokens: tokens, rules: MediaRules(profile: command.limits), logger: logger)
+            connection: connection, tokens: tokens, rules: MediaRules(profile: command.limits), retry: retry,
+            logger: logger)
         let cache = try ContentCache(root: cacheDirectory)
         let catalog = try MediaCatalogDatabase(path: cacheDirectory + "/catalog.sqlite")
         chmod(cacheDirectory + "/catalog.sqlite", 0o600)
         let fileSystem = MediaFileSystem(
             catalog: catalog, cache: cache, client: client,
-            settings: MountSettings(mediaLifetimeSeconds: command.mediaTTL.seconds, uid: getuid(), gid: getgid()),
+            settings: MountSettings(
+                mediaLifetimeSeconds: command.mediaTTL.seconds, uid: getuid(), gid: getgid(),
+                cacheMaxBytes: command.cacheMaxSize.bytes),
             logger: logger)
         try await fileSystem.recover()
+        let maintenance = fileSystem.startMaintenance()
 
         let session = try FUSESession(
             fileSystem: fileSystem, mountpoint: mountpoint,
@@ -94,6 +103,7 @@ struct MountRunner {
         await session.run()
         logger.info("unmounted \(mountpoint)")
         signals.forEach { $0.cancel() }
+        maintenance.cancel()
         try? await http.shutdown()
         await emulator?.stop()
         for folder in temporaryFolders { try? FileManager.default.removeItem(atPath: folder) }

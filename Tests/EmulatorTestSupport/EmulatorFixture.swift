@@ -21,26 +21,39 @@ public struct EmulatorFixture: Sendable {
         limits: LimitsProfile = .seed, dataDirectory: String? = nil,
         _ body: (EmulatorFixture) async throws -> T
     ) async throws -> T {
+        let fixture = try await start(limits: limits, dataDirectory: dataDirectory)
+        do {
+            let result = try await body(fixture)
+            try await fixture.stop()
+            return result
+        } catch {
+            try? await fixture.stop()
+            throw error
+        }
+    }
+
+    /// Starts an emulator; `port` 0 picks a free one (give an old one to restart "the same server").
+    public static func start(
+        limits: LimitsProfile = .seed, dataDirectory: String? = nil, port: Int = 0
+    ) async throws -> EmulatorFixture {
         let directory = try dataDirectory ?? TemporaryDirectory.make()
         let configuration = EmulatorConfiguration(
-            host: "127.0.0.1", port: 0, dataDirectory: directory, appID: appID, secret: secret, limits: limits,
+            host: "127.0.0.1", port: port, dataDirectory: directory, appID: appID, secret: secret, limits: limits,
             testControls: true)
         var logger = Logger(label: "test.emulator")
         logger.logLevel = .warning
         let emulator = try await RunningEmulator.start(configuration: configuration, logger: logger)
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let fixture = EmulatorFixture(emulator: emulator, http: http, dataDirectory: directory)
-        do {
-            let result = try await body(fixture)
-            try await http.shutdown()
-            await emulator.stop()
-            return result
-        } catch {
-            try? await http.shutdown()
-            await emulator.stop()
-            throw error
-        }
+        return EmulatorFixture(emulator: emulator, http: http, dataDirectory: directory)
     }
+
+    public func stop() async throws {
+        try? await http.shutdown()
+        await emulator.stop()
+    }
+
+    /// The port it listens on.
+    public var port: Int { Int(baseURL.split(separator: ":").last ?? "0") ?? 0 }
 
     // MARK: Raw HTTP
 

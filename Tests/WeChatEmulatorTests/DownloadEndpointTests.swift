@@ -183,7 +183,7 @@ struct EmulatorLifecycleTests {
         ]
         let out = Pipe()
         let errPath = directory + "/stderr"
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         process.standardOutput = out
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try process.run()

@@ -1,0 +1,84 @@
+import MediaCatalog
+
+/// Keeps the content cache within its byte cap and above a floor of free disk by evicting the
+/// least recently used files. Files open for reading are pinned and never evicted; an evicted
+/// upload stays readable, downloaded again on its next read. Spool files of writes in progress
+/// live outside the content cache and are not counted.
+actor CacheBudget {
+    private struct Use {
+        var size: Int64
+        var lastUse: UInt64
+    }
+
+    private let cache: ContentCache
+    private let maxBytes: Int64
+    private let minimumFreeBytes: Int64
+    private var files: [String: Use] = [:]
+    private var pins: [String: Int] = [:]
+    private var total: Int64 = 0
+    /// A logical clock for recency: cheaper and steadier than wall time.
+    private var tick: UInt64 = 0
+
+    init(cache: ContentCache, maxBytes: Int64, minimumFreeBytes: Int64) {
+        self.cache = cache
+        self.maxBytes = maxBytes
+        self.minimumFreeBytes = minimumFreeBytes
+        // Oldest first, so the files of an earlier run keep their order.
+        for file in cache.cachedFiles().sorted(by: { $0.lastUse < $1.lastUse }) {
+            tick += 1
+            files[file.mediaID] = Use(size: file.size, lastUse: tick)
+            total += file.size
+        }
+    }
+
+    var usedBytes: Int64 { total }
+
+    /// A complete file of `size` bytes for `mediaID` arrived; returns the ids evicted to make room.
+    @discardableResult
+    func added(_ mediaID: String, size: Int64) -> [String] {
+        if let old = files[mediaID] { total -= old.size }
+        tick += 1
+        files[mediaID] = Use(size: size, lastUse: tick)
+        total += size
+        return evictIfNeeded()
+    }
+
+    func touched(_ mediaID: String) {
+        guard files[mediaID] != nil else { return }
+        tick += 1
+        files[mediaID]?.lastUse = tick
+    }
+
+    func pin(_ mediaID: String) {
+        pins[mediaID, default: 0] += 1
+        touched(mediaID)
+    }
+
+    func unpin(_ mediaID: String) {
+        guard let count = pins[mediaID] else { return }
+        pins[mediaID] = count > 1 ? count - 1 : nil
+    }
+
+    func isPinned(_ mediaID: String) -> Bool { pins[mediaID] != nil }
+
+    /// Deletes the cached bytes of `mediaID` unless they are open.
+    func remove(_ mediaID: String) {
+        guard !isPinned(mediaID) else { return }
+        cache.removeContent(for: mediaID)
+        if let old = files.removeValue(forKey: mediaID) { total -= old.size }
+    }
+
+    /// Evicts least recently used, unpinned files while over the cap or under the free-disk floor.
+    @discardableResult
+    func evictIfNeeded() -> [String] {
+        var evicted: [String] = []
+        while total > maxBytes || cache.freeBytes() < minimumFreeBytes {
+            guard
+                let victim = files.filter({ pins[$0.key] == nil }).min(by: { $0.value.lastUse < $1.value.lastUse })?.key
+            else { break }
+            remove(victim)
+            evicted.append(victim)
+        }
+        return evicted
+    }
+}
