@@ -12,7 +12,12 @@ extension MediaFileSystem {
     private static let replaceOnly: Int32 = 2
 
     public func getxattr(inode: Inode, name: String) async throws -> [UInt8] {
-        if let value = try await wechatAttributes(of: inode)[name] { return Array(value.utf8) }
+        // ls -l asks every file for security.* and system.* attributes: answer without a query.
+        guard name.hasPrefix("user.") else { throw FUSEError.noAttribute }
+        if name.hasPrefix(Self.wechatPrefix) {
+            guard let value = try await wechatAttributes(of: inode)[name] else { throw FUSEError.noAttribute }
+            return Array(value.utf8)
+        }
         guard case .entry(let id) = Node(inode), let value = try await catalog.xattrs(of: id)[name] else {
             throw FUSEError.noAttribute
         }

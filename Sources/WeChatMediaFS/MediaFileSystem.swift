@@ -125,7 +125,8 @@ public final class MediaFileSystem: FileSystem {
     // MARK: Listings
 
     /// Listing offsets: 1 and 2 are "." and ".."; a catalog entry `id` is at `2*id + 10` and its
-    /// sidecar right after it, so offsets stay valid while entries come and go.
+    /// sidecar right after it, so offsets stay valid while entries come and go. A page is 64 rows:
+    /// about what one kernel buffer of entries with attributes holds.
     public func readdir(inode: Inode, handle: UInt64, offset: Int64) async throws -> [DirectoryEntry] {
         guard let node = Node(inode) else { throw FUSEError.notFound }
         var result: [DirectoryEntry] = []
@@ -147,7 +148,7 @@ public final class MediaFileSystem: FileSystem {
             // Resume with the first entry whose name or sidecar lies past `offset`.
             let afterID = offset >= 11 ? (offset - 11) / 2 : 0
             let now = Self.now
-            for child in try await catalog.children(of: inode, afterID: afterID, limit: 512)
+            for child in try await catalog.children(of: inode, afterID: afterID, limit: 64)
             where isAlive(child, now: now) {
                 let id = child.id ?? 0
                 if 2 * id + 10 > offset {
