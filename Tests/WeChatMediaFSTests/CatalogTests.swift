@@ -86,6 +86,9 @@ struct CatalogTests {
             #expect(setup.status == 0, "\(setup.stderr)")
             try await first.stop()
 
+            let modes = try await first.shell(#"stat -c '%a' "$M/../cache" "$M/../cache/catalog.sqlite" "$M/../cache/content""#)
+            #expect(modes.stdout == "700\n600\n700\n", "the cache is the user's alone: \(modes.stdout)")
+
             let second = try await MountFixture.start(emulator: emulator, folder: folder)
             let before = try await emulator.counters()
             let again = try await second.shell(
@@ -141,6 +144,16 @@ struct CatalogTests {
         #expect(m.contents("image/1.jpg") == Samples.bytes("cat.jpg"))
         let after = try await m.emulator.counters()["get", default: 0]
         #expect(after == before + 1)
+
+        // A file open for reading is never evicted, however old: the next oldest goes instead.
+        let open = try #require(FileHandle(forReadingAtPath: m.path("image/1.jpg")))
+        // Three more 9 KB uploads evict everything else in turn; the open file becomes the oldest.
+        let more = try await m.shell(#"for i in 5 6 7; do cp "$S/cat.jpg" "$M/image/$i.jpg" || exit 1; done"#)
+        #expect(more.status == 0)
+        #expect(cacheContents(m).0.contains(ids.first ?? ""), "the open file stayed cached")
+        #expect(!cacheContents(m).0.contains(ids.last ?? ""), "while newer ones were evicted")
+        #expect(cacheContents(m).1 <= 20 * 1024 + 9059, "over the cap only by the pinned file")
+        try open.close()
     }
 
     @Test func offlineListingsAndCachedReadsWorkAndUploadsFailWithinTheBound() async throws {
