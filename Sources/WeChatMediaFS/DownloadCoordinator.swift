@@ -32,10 +32,12 @@ actor DownloadCoordinator {
 
     /// Waits until bytes `[0, upTo)` of `mediaID` are on disk (or the whole file, if shorter) and
     /// returns the path holding them.
-    func path(forBytesOf mediaID: String, upTo: Int64, isVideo: Bool) async throws -> String {
+    /// `expectedSize`, when known (an upload's size, a HEAD's Content-Length), is checked against
+    /// what arrives: a server that lies about lengths never gets a short file served as whole.
+    func path(forBytesOf mediaID: String, upTo: Int64, isVideo: Bool, expectedSize: Int64?) async throws -> String {
         let complete = cache.contentPath(for: mediaID)
         if cache.hasContent(for: mediaID) { return complete }
-        if downloads[mediaID] == nil { start(mediaID, isVideo: isVideo) }
+        if downloads[mediaID] == nil { start(mediaID, isVideo: isVideo, expectedSize: expectedSize) }
         if let download = downloads[mediaID], download.available >= upTo { return complete + ".part" }
         try await withCheckedThrowingContinuation { continuation in
             downloads[mediaID]?.waiters.append((upTo, continuation))
@@ -43,7 +45,7 @@ actor DownloadCoordinator {
         return cache.hasContent(for: mediaID) ? complete : complete + ".part"
     }
 
-    private func start(_ mediaID: String, isVideo: Bool) {
+    private func start(_ mediaID: String, isVideo: Bool, expectedSize: Int64?) {
         downloads[mediaID] = Download()
         let client = self.client
         let target = cache.contentPath(for: mediaID)
@@ -61,9 +63,12 @@ actor DownloadCoordinator {
                 case .video(let url):
                     _ = try await client.downloadVideo(from: url, to: target + ".part", progress: progress)
                 }
-                guard rename(target + ".part", target) == 0 else { throw FUSEError.io }
                 var info = stat()
-                _ = stat(target, &info)
+                _ = stat(target + ".part", &info)
+                if let expectedSize, Int64(info.st_size) != expectedSize {
+                    throw TransportError.invalidResponse("got \(info.st_size) bytes of \(expectedSize)")
+                }
+                guard rename(target + ".part", target) == 0 else { throw FUSEError.io }
                 await budget.added(mediaID, size: Int64(info.st_size))
                 logger.info("downloaded \(mediaID) in \(started.duration(to: .now))")
                 finish(mediaID, with: nil)

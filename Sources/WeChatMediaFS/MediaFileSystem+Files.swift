@@ -89,7 +89,7 @@ extension MediaFileSystem {
             guard end > offset || total == nil else { return [] }
             let path: String
             do {
-                path = try await downloads.path(forBytesOf: mediaID, upTo: end, isVideo: isVideo)
+                path = try await downloads.path(forBytesOf: mediaID, upTo: end, isVideo: isVideo, expectedSize: total)
             } catch let error as APIError where error.kind == .notFound {
                 await serverForgot(mediaID)
                 throw FUSEError.notFound
@@ -205,7 +205,8 @@ extension MediaFileSystem {
         let spool = try cache.makeSpoolFile()
         if !truncate, entry.state == .uploaded, let mediaID = entry.mediaID {
             // Rewriting part of an upload starts from its bytes (downloaded if not cached).
-            let source = try await downloads.path(forBytesOf: mediaID, upTo: .max, isVideo: entry.type == .video)
+            let source = try await downloads.path(
+                forBytesOf: mediaID, upTo: .max, isVideo: entry.type == .video, expectedSize: entry.size)
             try? FileManager.default.removeItem(atPath: spool)
             try FileManager.default.copyItem(atPath: source, toPath: spool)
             chmod(spool, 0o600)

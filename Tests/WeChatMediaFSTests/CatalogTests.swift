@@ -86,7 +86,8 @@ struct CatalogTests {
             #expect(setup.status == 0, "\(setup.stderr)")
             try await first.stop()
 
-            let modes = try await first.shell(#"stat -c '%a' "$M/../cache" "$M/../cache/catalog.sqlite" "$M/../cache/content""#)
+            let modes = try await first.shell(
+                #"stat -c '%a' "$M/../cache" "$M/../cache/catalog.sqlite" "$M/../cache/content""#)
             #expect(modes.stdout == "700\n600\n700\n", "the cache is the user's alone: \(modes.stdout)")
 
             let second = try await MountFixture.start(emulator: emulator, folder: folder)

@@ -15,6 +15,7 @@ struct FaultMiddleware: RouterMiddleware {
     {
         guard let endpoint = Self.endpoint(of: request) else { return try await next(request, context) }
         counters.record(endpoint)
+        var afterwards: [FaultRule] = []
         for fault in faults.faults(for: endpoint) {
             switch fault.kind {
             case .delay:
@@ -29,9 +30,55 @@ struct FaultMiddleware: RouterMiddleware {
             case .drop:
                 try await context.channel.close()
                 throw DroppedConnection()
+            case .html:
+                return Self.body(
+                    "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>", type: "text/html")
+            case .badJSON:
+                return Self.body("{\"errcode\": 0, \"media_id\": ", type: "text/plain")
+            case .hugeJSON:
+                return Self.body(
+                    #"{"errcode":-1,"errmsg":""# + String(repeating: "x", count: 1 << 20) + #""}"#,
+                    type: "application/json")
+            case .errorAsFile:
+                return Self.body(#"{"errcode":40007,"errmsg":"invalid media_id"}"#, type: "image/jpeg")
+            case .cut, .shortLength, .evilFilename, .trickle:
+                afterwards.append(fault)
             }
         }
-        return try await next(request, context)
+        var response = try await next(request, context)
+        for fault in afterwards { response = Self.misbehave(response, fault, channel: context.channel) }
+        return response
+    }
+
+    private static func body(_ text: String, type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// Breaks a real answer the way `fault` says; answers without a body are left alone.
+    private static func misbehave(_ response: Response, _ fault: FaultRule, channel: any Channel) -> Response {
+        var response = response
+        guard let length = response.headers[.contentLength].flatMap(Int.init), length > 0 else { return response }
+        let original = response.body
+        switch fault.kind {
+        case .cut:
+            response.body = ResponseBody(contentLength: length) { writer in
+                try await original.write(CuttingWriter(inner: writer, remaining: length / 2, channel: channel))
+            }
+        case .shortLength:
+            response.headers[.contentLength] = String(length / 2)
+            response.body = ResponseBody { writer in try await original.write(writer) }
+            response.headers[.contentLength] = String(length / 2)
+        case .evilFilename:
+            response.headers[APIResponses.contentDisposition] = "attachment; filename=\"../../../tmp/wxmediafs-evil\""
+        case .trickle:
+            let interval = Duration.milliseconds(fault.delayMilliseconds ?? 1000)
+            response.body = ResponseBody(contentLength: length) { writer in
+                try await original.write(TricklingWriter(inner: writer, interval: interval))
+            }
+        default:
+            break
+        }
+        return response
     }
 
     static func endpoint(of request: Request) -> EmulatorEndpoint? {

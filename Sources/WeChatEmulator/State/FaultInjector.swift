@@ -11,6 +11,22 @@ public struct FaultRule: Codable, Sendable, Equatable {
         case drop
         /// The answer is held back by `delay_ms`, then given normally.
         case delay
+        /// HTTP 200 with an HTML page where JSON or a file belongs.
+        case html
+        /// HTTP 200 with a body that is not JSON.
+        case badJSON = "bad_json"
+        /// HTTP 200 with a JSON body of 1 MiB.
+        case hugeJSON = "huge_json"
+        /// HTTP 200, a file's Content-Type, and an error JSON body (no Content-disposition).
+        case errorAsFile = "error_as_file"
+        /// The real answer's headers, then half of its body, then the connection is cut.
+        case cut
+        /// The real answer with a Content-Length half the body's length, all of the body sent.
+        case shortLength = "short_length"
+        /// The real answer with `filename="../../../tmp/wxmediafs-evil"` in Content-disposition.
+        case evilFilename = "evil_filename"
+        /// The real answer, its body sent one byte every `delay_ms` (default 1000).
+        case trickle
     }
 
     /// The endpoint it applies to; nil for all of them.

@@ -47,7 +47,33 @@ public struct APIConnection: Sendable {
         }
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
         let response = try await send(request, deadline: deadline)
-        return try await Self.readReply(response)
+        return try await Self.readReply(response, deadline: deadline)
+    }
+
+    /// Runs `body` but gives up at `deadline`: AsyncHTTPClient's deadline covers the response
+    /// head, not a body that trickles in, so body reads are raced against a timer here.
+    public static func bounded<T: Sendable>(
+        by deadline: NIODeadline, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                let remaining = deadline.uptimeNanoseconds.subtractingReportingOverflow(
+                    NIODeadline.now().uptimeNanoseconds)
+                if !remaining.overflow, remaining.partialValue > 0 {
+                    try await Task.sleep(nanoseconds: remaining.partialValue)
+                }
+                throw TransportError.connection("no complete reply before the deadline")
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw CancellationError() }
+            return first
+        }
+    }
+
+    /// Reads a JSON reply (by `deadline`), refusing non-200 statuses and bodies over `maxJSONReply`.
+    public static func readReply(_ response: HTTPClientResponse, deadline: NIODeadline) async throws -> APIReply {
+        try await bounded(by: deadline) { try await readReply(response) }
     }
 
     /// Reads a JSON reply, refusing non-200 statuses and bodies over `maxJSONReply`.

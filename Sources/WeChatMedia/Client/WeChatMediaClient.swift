@@ -55,7 +55,7 @@ public struct WeChatMediaClient: Sendable {
             request.headers.add(name: "Content-Type", value: body.contentType)
             request.body = .stream(body, length: .known(body.length))
             let response = try await connection.send(request, deadline: deadline)
-            return (try await APIConnection.readReply(response), size)
+            return (try await APIConnection.readReply(response, deadline: deadline), size)
         }
         if let error = reply.error { throw error }
         let id = type == .thumb ? (reply.thumbMediaID ?? reply.mediaID) : (reply.mediaID ?? reply.thumbMediaID)
@@ -90,7 +90,7 @@ public struct WeChatMediaClient: Sendable {
             // The media appeared between the two requests; the caller only wanted headers.
             return .file(file)
         }
-        return try await Self.nonFileAnswer(response)
+        return try await Self.nonFileAnswer(response, deadline: deadline)
     }
 
     // MARK: Download
@@ -106,9 +106,11 @@ public struct WeChatMediaClient: Sendable {
                 let request = HTTPClientRequest(url: mediaURL(mediaID: mediaID, token: token))
                 let response = try await connection.send(request, deadline: deadline)
                 guard let file = Self.remoteFile(from: response) else {
-                    return try await Self.nonFileAnswer(response)
+                    return try await Self.nonFileAnswer(response, deadline: deadline)
                 }
-                try await Self.stream(response, expected: file.size, to: path, progress: progress)
+                try await APIConnection.bounded(by: deadline) {
+                    try await Self.stream(response, expected: file.size, to: path, progress: progress)
+                }
                 return .file(file)
             }
         }
@@ -125,7 +127,9 @@ public struct WeChatMediaClient: Sendable {
             let response = try await connection.send(HTTPClientRequest(url: url), deadline: deadline)
             guard response.status == .ok else { throw TransportError.httpStatus(Int(response.status.code)) }
             let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
-            try await Self.stream(response, expected: length, to: path, progress: progress)
+            try await APIConnection.bounded(by: deadline) {
+                try await Self.stream(response, expected: length, to: path, progress: progress)
+            }
             let type = response.headers.first(name: "Content-Type") ?? "video/mp4"
             return RemoteFile(size: length, contentType: type, filename: "")
         }
@@ -133,7 +137,7 @@ public struct WeChatMediaClient: Sendable {
 
     private static func stream(
         _ response: HTTPClientResponse, expected: Int64?, to path: String,
-        progress: @Sendable (Int64) async -> Void
+        progress: @escaping @Sendable (Int64) async -> Void
     ) async throws {
         try await FileSystem.shared.withFileHandle(
             forWritingAt: FilePath(path), options: .modifyFile(createIfNecessary: true)
@@ -195,8 +199,8 @@ public struct WeChatMediaClient: Sendable {
     }
 
     /// A response without a file: an API error, or a video's URL.
-    static func nonFileAnswer(_ response: HTTPClientResponse) async throws -> RemoteMedia {
-        let reply = try await APIConnection.readReply(response)
+    static func nonFileAnswer(_ response: HTTPClientResponse, deadline: NIODeadline) async throws -> RemoteMedia {
+        let reply = try await APIConnection.readReply(response, deadline: deadline)
         if let error = reply.error { throw error }
         if let url = reply.videoURL, !url.isEmpty { return .video(url: url) }
         throw TransportError.invalidResponse("a reply with neither a file nor an errcode")

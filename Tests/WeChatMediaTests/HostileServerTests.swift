@@ -1,0 +1,102 @@
+import EmulatorTestSupport
+import Foundation
+import Testing
+import WeChatMedia
+
+@Suite("Client against a misbehaving server")
+struct HostileServerTests {
+    static let quick = RetryPolicy(
+        maxAttempts: 2, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(10), totalTime: .seconds(3))
+
+    /// Uploads cat.jpg, arms `kind` on `endpoint`, and returns what the next download does.
+    func download(with kind: String, on endpoint: String = "get") async throws -> (
+        Result<RemoteMedia, any Error>, String, Duration
+    ) {
+        try await EmulatorFixture.with { f in
+            let client = f.makeClient(retry: Self.quick)
+            let id = try await client.upload(fileAt: Samples.path("cat.jpg"), as: .image).mediaID
+            try await f.setFaults(
+                #"{"rules":[{"endpoint":"\#(endpoint)","kind":"\#(kind)","fraction":1,"delay_ms":200}]}"#)
+            let folder = try TemporaryDirectory.make()
+            let target = folder + "/download"
+            let started = ContinuousClock.now
+            let result: Result<RemoteMedia, any Error>
+            do {
+                result = .success(try await client.download(mediaID: id, to: target))
+            } catch {
+                result = .failure(error)
+            }
+            return (result, target, started.duration(to: .now))
+        }
+    }
+
+    @Test("a body that is not the API's JSON is an invalid response", arguments: ["html", "bad_json", "huge_json"])
+    func garbageBodies(kind: String) async throws {
+        let (result, target, elapsed) = try await download(with: kind)
+        guard case .failure(let error) = result, case .invalidResponse = error as? TransportError else {
+            Issue.record("expected an invalid response, got \(result)")
+            return
+        }
+        #expect(
+            !FileManager.default.fileExists(atPath: target)
+                || (try? FileManager.default.attributesOfItem(atPath: target)[.size] as? Int) == 0)
+        #expect(elapsed < .seconds(5))
+    }
+
+    @Test func anErrorWithAFileContentTypeIsStillAnError() async throws {
+        let (result, _, _) = try await download(with: "error_as_file")
+        guard case .failure(let error) = result else {
+            Issue.record("expected failure, got \(result)")
+            return
+        }
+        #expect((error as? APIError)?.errcode == 40007)
+    }
+
+    @Test func aConnectionCutMidDownloadFails() async throws {
+        let (result, _, elapsed) = try await download(with: "cut")
+        guard case .failure(let error) = result else {
+            Issue.record("expected failure, got \(result)")
+            return
+        }
+        #expect(error is TransportError, "\(error)")
+        #expect(elapsed < .seconds(5))
+    }
+
+    @Test func aServersFilenameNeverNamesALocalPath() async throws {
+        try? FileManager.default.removeItem(atPath: "/tmp/wxmediafs-evil")
+        let (result, target, _) = try await download(with: "evil_filename")
+        guard case .success(.file(let file)) = result else {
+            Issue.record("expected success, got \(result)")
+            return
+        }
+        #expect(file.filename == "wxmediafs-evil")
+        #expect(FileManager.default.contents(atPath: target).map(Array.init) == Samples.bytes("cat.jpg"))
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/wxmediafs-evil"))
+    }
+
+    @Test func aTricklingReplyEndsAtTheDeadline() async throws {
+        let (result, _, elapsed) = try await download(with: "trickle")
+        guard case .failure(let error) = result else {
+            Issue.record("expected failure, got \(result)")
+            return
+        }
+        #expect(error is TransportError, "\(error)")
+        #expect(elapsed < .seconds(6), "bounded by the 3 s policy: \(elapsed)")
+    }
+
+    @Test(
+        "uploads answered with garbage fail cleanly",
+        arguments: ["html", "bad_json", "huge_json", "cut", "short_length"])
+    func garbageUploadReplies(kind: String) async throws {
+        try await EmulatorFixture.with { f in
+            let client = f.makeClient(retry: Self.quick)
+            _ = try await client.upload(fileAt: Samples.path("thumb.jpg"), as: .image)
+            try await f.setFaults(#"{"rules":[{"endpoint":"upload","kind":"\#(kind)","fraction":1}]}"#)
+            let started = ContinuousClock.now
+            await #expect(throws: TransportError.self) {
+                _ = try await client.upload(fileAt: Samples.path("cat.jpg"), as: .image)
+            }
+            #expect(started.duration(to: .now) < .seconds(5))
+        }
+    }
+}
