@@ -19,6 +19,11 @@ public final class FUSESession: Sendable {
     let logger: Logger
     /// The libfuse session; a pointer that libfuse lets the loop, `exit` and `unmount` share.
     private let handle: SessionHandle
+    /// How many requests were answered, and the slowest one.
+    private let latency = RequestLatency()
+
+    /// Requests answered so far and the slowest of them (operation and time), for logs and soak tests.
+    public var servedRequests: (count: Int, slowest: Duration, operation: String) { latency.snapshot }
 
     private let kernelCache: KernelCache?
 
@@ -73,6 +78,8 @@ public final class FUSESession: Sendable {
             fuse_session_unmount(session)
             fuse_session_destroy(session)
         }
+        let served = servedRequests
+        logger.info("served \(served.count) requests; slowest: \(served.operation) in \(served.slowest)")
     }
 
     /// Detaches the filesystem from the mountpoint; the loop of `run` then ends.
@@ -101,7 +108,9 @@ public final class FUSESession: Sendable {
         _ request: FUSERequest, _ operation: StaticString, _ body: @escaping @Sendable () async throws -> Void
     ) {
         let logger = self.logger
+        let latency = self.latency
         Task {
+            let started = ContinuousClock.now
             do {
                 try await body()
             } catch let error as FUSEError {
@@ -110,8 +119,23 @@ public final class FUSESession: Sendable {
                 logger.error("\(operation) failed: \(error)")
                 request.fail(EIO)
             }
+            latency.record("\(operation)", started.duration(to: .now))
         }
     }
+}
+
+/// How many requests were answered and which took longest.
+private final class RequestLatency: Sendable {
+    private let state = Mutex<(count: Int, slowest: Duration, operation: String)>((0, .zero, ""))
+
+    func record(_ operation: String, _ elapsed: Duration) {
+        state.withLock { value in
+            value.count += 1
+            if elapsed > value.slowest { value = (value.count, elapsed, operation) }
+        }
+    }
+
+    var snapshot: (count: Int, slowest: Duration, operation: String) { state.withLock { $0 } }
 }
 
 /// The `struct fuse_session *`, set once after mounting and taken once when the loop ends.

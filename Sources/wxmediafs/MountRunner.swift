@@ -101,7 +101,13 @@ struct MountRunner {
         FileHandle.standardOutput.write(Data(ready.utf8))
         logger.info("mounted \(mountpoint)")
         await session.run()
-        logger.info("unmounted \(mountpoint)")
+        let peak =
+            (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("VmHWM:") }?.split(
+                separator: " ", omittingEmptySubsequences: true
+            )
+            .dropFirst().first ?? "?"
+        logger.info("unmounted \(mountpoint); peak memory \(peak) KiB")
         signals.forEach { $0.cancel() }
         maintenance.cancel()
         try? await http.shutdown()

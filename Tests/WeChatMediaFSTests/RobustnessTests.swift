@@ -4,16 +4,20 @@ import Testing
 
 @Suite("Mount: hostile servers, bad input, secrets")
 struct RobustnessTests {
-    @Test("a misbehaving server ends in EIO within the bound and nothing partial is kept", arguments: [
-        "short_length", "cut", "html", "trickle", "huge_json",
-    ])
+    @Test(
+        "a misbehaving server ends in EIO within the bound and nothing partial is kept",
+        arguments: [
+            "short_length", "cut", "html", "trickle", "huge_json",
+        ])
     func hostileDownloads(kind: String) async throws {
         try await MountFixture.with(arguments: ["--request-timeout", "3s"]) { m in
             let token = try await m.emulator.legacyToken()
-            let upload = try await m.emulator.upload(Samples.bytes("cat.jpg"), filename: "c.jpg", type: "image", token: token)
+            let upload = try await m.emulator.upload(
+                Samples.bytes("cat.jpg"), filename: "c.jpg", type: "image", token: token)
             let id = try #require(upload.json["media_id"] as? String)
             #expect(try await m.shell(#"stat "$M/by-id/\#(id)" > /dev/null"#).status == 0)
-            try await m.emulator.setFaults(#"{"rules":[{"endpoint":"get","kind":"\#(kind)","fraction":1,"delay_ms":300}]}"#)
+            try await m.emulator.setFaults(
+                #"{"rules":[{"endpoint":"get","kind":"\#(kind)","fraction":1,"delay_ms":300}]}"#)
             let started = ContinuousClock.now
             let read = try await m.shell(#"cat "$M/by-id/\#(id)" > /dev/null"#)
             #expect(read.status != 0)
@@ -80,7 +84,10 @@ struct RobustnessTests {
                 print("open-1000-ok", len([n for n in os.listdir(sys.argv[1]) if n.startswith("open-")]))
                 PY
                 """#)
-            for marker in ["File too large\nFile too large", "no-far-sidecar", "direct-read-ok", "direct-write-ok", "mmap-ok", "open-1000-ok 1000"] {
+            for marker in [
+                "File too large\nFile too large", "no-far-sidecar", "direct-read-ok", "direct-write-ok", "mmap-ok",
+                "open-1000-ok 1000",
+            ] {
                 #expect(result.stdout.contains(marker), "\(marker): \(result.stdout) \(result.stderr)")
             }
         }
@@ -117,7 +124,8 @@ struct RobustnessTests {
             #expect(!copy.stdout.contains("allow_other"), "the mount is the user's unless asked")
             let secret = EmulatorFixture.secret.value
             let leaks = try await m.shell(
-                #"grep -rl '\#(secret)' "$M/../cache" '\#(m.logPath)'; tr '\0' ' ' < /proc/\#(m.processIdentifier)/cmdline | grep -c '\#(secret)'"#)
+                #"grep -rl '\#(secret)' "$M/../cache" '\#(m.logPath)'; tr '\0' ' ' < /proc/\#(m.processIdentifier)/cmdline | grep -c '\#(secret)'"#
+            )
             #expect(leaks.stdout == "0\n", "the secret appeared in: \(leaks.stdout)")
         }
     }

@@ -33,7 +33,8 @@ public struct FaultRule: Codable, Sendable, Equatable {
     public var endpoint: EmulatorEndpoint?
     public var kind: Kind
     /// The share of matching requests hit, spread evenly (0.2 hits the 5th, 10th, 15th...), so a
-    /// test sees exactly that share and never two hits in a row below one half.
+    /// test sees exactly that share. A request is hit by one rule at most: rules due at once
+    /// take the following requests in turn.
     public var fraction: Double
     public var delayMilliseconds: Int?
 
@@ -64,20 +65,20 @@ final class FaultInjector: Sendable {
         rules.withLock { $0 = newRules.map { Armed(rule: $0) } }
     }
 
-    /// The faults that strike this request, first rule first.
+    /// The fault that strikes this request, if any.
     func faults(for endpoint: EmulatorEndpoint) -> [FaultRule] {
         rules.withLock { armed in
-            var hits: [FaultRule] = []
-            for index in armed.indices where armed[index].rule.endpoint == nil || armed[index].rule.endpoint == endpoint
-            {
+            var hit: FaultRule?
+            for index in armed.indices
+            where armed[index].rule.endpoint == nil || armed[index].rule.endpoint == endpoint {
                 armed[index].seen += 1
                 let due = Int((Double(armed[index].seen) * armed[index].rule.fraction).rounded(.down))
-                if due > armed[index].injected {
-                    armed[index].injected = due
-                    hits.append(armed[index].rule)
+                if hit == nil, due > armed[index].injected {
+                    armed[index].injected += 1
+                    hit = armed[index].rule
                 }
             }
-            return hits
+            return hit.map { [$0] } ?? []
         }
     }
 
