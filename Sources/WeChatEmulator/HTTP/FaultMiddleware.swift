@@ -65,8 +65,12 @@ struct FaultMiddleware: RouterMiddleware {
                 try await original.write(CuttingWriter(inner: writer, remaining: length / 2, channel: channel))
             }
         case .shortLength:
-            response.headers[.contentLength] = String(length / 2)
-            response.body = ResponseBody { writer in try await original.write(writer) }
+            // The whole body after a Content-Length of half of it; then the connection goes, so the
+            // surplus cannot be read as the next answer on a reused connection.
+            response.body = ResponseBody { writer in
+                try await original.write(writer)
+                try await channel.close()
+            }
             response.headers[.contentLength] = String(length / 2)
         case .evilFilename:
             response.headers[APIResponses.contentDisposition] = "attachment; filename=\"../../../tmp/wxmediafs-evil\""
