@@ -14,7 +14,7 @@ struct HostileServerTests {
     ) {
         try await EmulatorFixture.with { f in
             let client = f.makeClient(retry: Self.quick)
-            let id = try await client.upload(fileAt: Samples.path("cat.jpg"), as: .image).mediaID
+            let id = try await f.makeClient().upload(fileAt: Samples.path("cat.jpg"), as: .image).mediaID
             try await f.setFaults(
                 #"{"rules":[{"endpoint":"\#(endpoint)","kind":"\#(kind)","fraction":1,"delay_ms":200}]}"#)
             let folder = try TemporaryDirectory.make()
@@ -90,7 +90,7 @@ struct HostileServerTests {
     func garbageUploadReplies(kind: String) async throws {
         try await EmulatorFixture.with { f in
             let client = f.makeClient(retry: Self.quick)
-            _ = try await client.upload(fileAt: Samples.path("thumb.jpg"), as: .image)
+            _ = try await f.makeClient().upload(fileAt: Samples.path("thumb.jpg"), as: .image)
             try await f.setFaults(#"{"rules":[{"endpoint":"upload","kind":"\#(kind)","fraction":1}]}"#)
             let started = ContinuousClock.now
             await #expect(throws: TransportError.self) {
