@@ -99,10 +99,18 @@ let package = Package(
             path: "Tests/EmulatorTestSupport",
             resources: [.copy("Fixtures")]
         ),
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["WeChatMedia", "WeChatEmulator", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/FuzzTargets"
+        ),
+        .executableTarget(name: "FuzzMediaRules", dependencies: ["FuzzTargets"], path: "Fuzz/FuzzMediaRules"),
+        .executableTarget(name: "FuzzAPIReplies", dependencies: ["FuzzTargets"], path: "Fuzz/FuzzAPIReplies"),
+        .executableTarget(name: "FuzzMultipart", dependencies: ["FuzzTargets"], path: "Fuzz/FuzzMultipart"),
         .testTarget(
             name: "WeChatMediaTests",
             dependencies: [
-                "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport",
+                "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport", "FuzzTargets",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,10 +1,10 @@
 /// Parses a `Content-Disposition` or `Content-Type` header value: `form-data; name="media";
 /// filename="a.jpg"` gives the value `form-data` and the parameters (names lowercased).
-struct HeaderValue: Equatable {
-    var value: String
-    var parameters: [String: String]
+public struct HeaderValue: Equatable, Sendable {
+    public var value: String
+    public var parameters: [String: String]
 
-    init(parsing text: String) {
+    public init(parsing text: String) {
         var parts: [String] = []
         var current = ""
         var quoted = false

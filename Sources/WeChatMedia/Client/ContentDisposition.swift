@@ -2,8 +2,8 @@ import Foundation
 
 /// Reads the filename of a `Content-disposition: attachment; filename="..."` header. The result is
 /// informational only and reduced to a harmless last path component: it never names a local path.
-enum ContentDisposition {
-    static func filename(in header: String) -> String? {
+public enum ContentDisposition {
+    public static func filename(in header: String) -> String? {
         guard header.lowercased().contains("attachment") || header.lowercased().contains("filename") else { return nil }
         guard let range = header.range(of: "filename=", options: .caseInsensitive) else { return "" }
         var value = header[range.upperBound...]
