@@ -126,6 +126,32 @@ struct CatalogTests {
         }
     }
 
+    @Test func aDaemonKilledDuringADownloadNeverServesThePartialFile() async throws {
+        try await EmulatorFixture.with { emulator in
+            let folder = try TemporaryDirectory.make()
+            defer { MountFixture.cleanUp(folder: folder) }
+            let token = try await emulator.legacyToken()
+            let upload = try await emulator.upload(Samples.bytes("cat.jpg"), filename: "c.jpg", type: "image", token: token)
+            let id = try #require(upload.json["media_id"] as? String)
+            let first = try await MountFixture.start(emulator: emulator, folder: folder)
+            try await emulator.setFaults(#"{"rules":[{"endpoint":"get","kind":"trickle","fraction":1,"delay_ms":20}]}"#)
+            let read = Task { try await first.shell(#"cat "$M/by-id/\#(id)" > /dev/null"#) }
+            let partial = folder + "/cache/content/" + id + ".part"
+            #expect(try await eventually { FileManager.default.fileExists(atPath: partial) }, "the download started")
+            kill(first.processIdentifier, SIGKILL)
+            _ = try await read.value
+            _ = try await first.waitForExit()
+            try await emulator.setFaults(#"{"rules":[]}"#)
+
+            let second = try await MountFixture.start(emulator: emulator, folder: folder)
+            #expect(!FileManager.default.fileExists(atPath: partial), "the partial file is gone")
+            #expect(!cachedBytes(second, id), "and was never taken for the whole")
+            let whole = second.contents("by-id/\(id)") == Samples.bytes("cat.jpg")
+            #expect(whole, "read again in full")
+            try await second.stop()
+        }
+    }
+
     @Test func theCacheStaysUnderItsCapAndEvictedFilesAreDownloadedAgain() async throws {
         try await MountFixture.with(arguments: ["--cache-max-size", "20K"]) { m in try await checkEviction(m) }
     }
