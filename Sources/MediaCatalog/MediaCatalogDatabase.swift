@@ -179,10 +179,6 @@ public final class MediaCatalogDatabase: Sendable {
         try await database.write { db in try media.save(db) }
     }
 
-    public func forgetMedia(_ mediaID: String) async throws {
-        _ = try await database.write { db in try KnownMedia.deleteOne(db, key: mediaID) }
-    }
-
     /// Known ids born after `bornAfter`, in the order they were first met (by row id, stable as
     /// ids come and go), after `afterRowID`.
     public func knownMedia(bornAfter: Int64, afterRowID: Int64, limit: Int) async throws -> [(
@@ -198,11 +194,6 @@ public final class MediaCatalogDatabase: Sendable {
                 arguments: [afterRowID, bornAfter, limit])
             return try rows.map { (rowID: $0["knownRowID"], media: try KnownMedia(row: $0)) }
         }
-    }
-
-    /// Whether any live entry still refers to `mediaID` (its cached bytes are then kept).
-    public func isReferenced(_ mediaID: String) async throws -> Bool {
-        try await database.read { db in try CatalogEntry.filter(Column("mediaID") == mediaID).fetchCount(db) > 0 }
     }
 
     // MARK: Extended attributes

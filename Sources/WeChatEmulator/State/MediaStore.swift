@@ -66,8 +66,6 @@ actor MediaStore {
         for id in index.keys { remove(id) }
     }
 
-    var count: Int { index.count }
-
     private func remove(_ id: String) {
         index[id] = nil
         unlink(directory + "/" + id + ".json")

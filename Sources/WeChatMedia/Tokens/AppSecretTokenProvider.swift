@@ -58,9 +58,6 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
         refusedValue = token.value
     }
 
-    /// When the current token was obtained, for status displays (never the value).
-    public var tokenObtainedAt: ContinuousClock.Instant? { cached?.obtainedAt }
-
     private func fetchWithRetries() async throws -> AccessToken {
         try await retry.run(logger: logger, operation: "token") { deadline in
             try await self.fetchOnce(forceRefresh: false, deadline: deadline)
