@@ -131,7 +131,8 @@ struct CatalogTests {
             let folder = try TemporaryDirectory.make()
             defer { MountFixture.cleanUp(folder: folder) }
             let token = try await emulator.legacyToken()
-            let upload = try await emulator.upload(Samples.bytes("cat.jpg"), filename: "c.jpg", type: "image", token: token)
+            let upload = try await emulator.upload(
+                Samples.bytes("cat.jpg"), filename: "c.jpg", type: "image", token: token)
             let id = try #require(upload.json["media_id"] as? String)
             let first = try await MountFixture.start(emulator: emulator, folder: folder)
             try await emulator.setFaults(#"{"rules":[{"endpoint":"get","kind":"trickle","fraction":1,"delay_ms":20}]}"#)
