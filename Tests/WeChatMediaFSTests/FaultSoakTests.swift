@@ -41,6 +41,7 @@ struct FaultSoakTests {
             }
             let elapsed = started.duration(to: .now)
             let injected = try await emulator.injectedFaults()
+            let uploadRequests = try await emulator.counters()["upload", default: 0]
             try await emulator.setFaults(#"{"rules":[]}"#)
             let lines = streams.split(separator: "\n")
             #expect(lines.count == total)
@@ -73,7 +74,7 @@ struct FaultSoakTests {
             let served = mount.log.split(separator: "\n").first { $0.contains("served ") }.map(String.init) ?? ""
             let slowest = served.split(separator: " in ").last.map(String.init) ?? "?"
             print(
-                "soak: \(total) files, \(succeeded) uploaded, \(total - succeeded) failed cleanly; faults injected \(injected) (\(injected.reduce(0, +)) in all); peak memory \(peakKiB / 1024) MiB; slowest call \(slowest); \(elapsed)"
+                "soak: \(total) files, \(succeeded) uploaded, \(total - succeeded) failed cleanly; faults injected \(injected) (\(injected.reduce(0, +)) in all); \(uploadRequests) upload requests (\(uploadRequests - total) retries); peak memory \(peakKiB / 1024) MiB; slowest call \(slowest); \(elapsed)"
             )
             #expect(injected.reduce(0, +) >= total / 5, "faults were injected")
             #expect(succeeded >= total * 9 / 10, "retries carry almost every upload through 20% faults")

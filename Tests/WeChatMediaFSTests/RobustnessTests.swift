@@ -56,9 +56,11 @@ struct RobustnessTests {
                 cp '\#(cutAMR)' "$M/voice/" 2>&1
                 cp '\#(pngAsJPEG)' "$M/image/" 2>&1
                 cp "$S/cat.jpg" "$M/voice/cat.mp3" 2>&1
+                cp "$S/cat.jpg" "$M/image/photo.png" && echo misnamed-ok
                 ls -A "$M/thumb" "$M/voice" "$M/video" "$M/image"
                 """#)
             #expect(result.stdout.contains("at-ok") && result.stdout.contains("sixty-ok"))
+            #expect(result.stdout.contains("misnamed-ok"), "a JPEG named .png is still a JPEG: the name is the user's")
             #expect(result.stdout.contains("over.jpg': File too large"))
             #expect(result.stdout.components(separatedBy: "Invalid argument").count == 6, "\(result.stdout)")
             for name in ["over.jpg", "60.1s.amr", "cut.mp4", "cut.amr", "fake.jpg", "cat.mp3"] {
