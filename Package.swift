@@ -90,6 +90,7 @@ let package = Package(
         .target(
             name: "EmulatorTestSupport",
             dependencies: [
+                "FUSEKit",
                 "WeChatMedia",
                 "WeChatEmulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -86,16 +86,7 @@ public final class FUSESession: Sendable {
     public func unmount() {
         guard let session = handle.session else { return }
         fuse_session_exit(session)
-        // umount2 needs root; fusermount3 (setuid) serves everyone else. A busy mount is detached lazily.
-        if getuid() == 0 {
-            if umount2(mountpoint, 0) != 0 { umount2(mountpoint, Int32(MNT_DETACH)) }
-        } else {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "fusermount3 -u \"$0\" 2>/dev/null || fusermount3 -u -z \"$0\"", mountpoint]
-            try? process.run()
-            process.waitUntilExit()
-        }
+        MountTable.detach(mountpoint, lazy: true)
     }
 
     static func from(_ request: fuse_req_t?) -> FUSESession? {

@@ -1,4 +1,5 @@
 import Foundation
+import WeChatMedia
 
 /// The bytes of media on local disk, one file per media id under `content/`, plus the spool files
 /// of writes in progress under `spool/`. Folders are 0700, files 0600.
@@ -99,15 +100,7 @@ public struct ContentCache: Sendable {
 
     /// Media ids are `[A-Za-z0-9_-]`; anything else is hex-encoded so no id can name a path.
     static func fileName(for mediaID: String) -> String {
-        let safe =
-            !mediaID.isEmpty
-            && mediaID.utf8.allSatisfy { byte in
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
-                    || byte == UInt8(ascii: "_")
-            }
-        guard !safe else { return mediaID }
+        guard !OpaqueID.isWellFormed(mediaID, maxLength: 255) else { return mediaID }
         let hex = Array("0123456789abcdef")
         return "%" + String(mediaID.utf8.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xF)]] })
     }

@@ -41,7 +41,6 @@ enum Node: Equatable {
         }
     }
 
-    static func typeFolderInode(_ type: MediaType) -> Inode { Node.typeFolder(type).inode }
     static func entryInode(_ id: Int64) -> Inode { Node.entry(id).inode }
 }
 

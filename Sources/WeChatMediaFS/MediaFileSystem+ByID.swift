@@ -8,23 +8,12 @@ import Glibc
 
 /// `/by-id/`: every live media id the catalog knows, and any other id, looked up with HEAD.
 extension MediaFileSystem {
-    /// Ids are `[A-Za-z0-9_-]`, at most 128 characters; anything else is refused before any request.
-    static func isPlausibleMediaID(_ name: String) -> Bool {
-        (1...128).contains(name.utf8.count)
-            && name.utf8.allSatisfy { byte in
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
-                    || byte == UInt8(ascii: "_")
-            }
-    }
-
     func lookupByID(_ name: String) async throws -> Entry {
-        guard Self.isPlausibleMediaID(name) else { return negative }
+        guard OpaqueID.isWellFormed(name, maxLength: 128) else { return negative }
         if let media = try await catalog.knownMedia(name) {
             // A known id that expired stays hidden: the server is not asked again.
             guard media.bornAt + settings.mediaLifetimeSeconds > Self.now else { return negative }
-            return entry(await byIDAttributes(of: media), timeout: cacheTimeout(bornAt: media.bornAt))
+            return entry(await byIDAttributes(of: media), timeout: expiryBoundedTimeout(bornAt: media.bornAt))
         }
         let answer: RemoteMedia
         do {
@@ -72,7 +61,7 @@ extension MediaFileSystem {
             result.append(
                 DirectoryEntry(
                     name: media.mediaID, attributes: await byIDAttributes(of: media), offset: rowID + 2,
-                    cacheTimeout: cacheTimeout(bornAt: media.bornAt)))
+                    cacheTimeout: expiryBoundedTimeout(bornAt: media.bornAt)))
         }
         return result
     }

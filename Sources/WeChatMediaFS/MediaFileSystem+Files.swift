@@ -174,7 +174,7 @@ extension MediaFileSystem {
             if let time = changes.modificationTime { entry.modificationTime = time.nanoseconds }
             entry.changeTime = timespec.now.nanoseconds
             try await catalog.update(entry)
-            return (attributes(of: entry), cacheTimeout(bornAt: entry.createdAt))
+            return (attributes(of: entry), expiryBoundedTimeout(bornAt: entry.createdAt))
         case .root, .typeFolder, .byIDFolder:
             // Fixed folders keep their attributes; rsync -a and cp -a set them and must not fail.
             guard changes.size == nil else { throw FUSEError.isDirectory }
@@ -286,9 +286,8 @@ extension MediaFileSystem {
             KnownMedia(
                 mediaID: uploaded.mediaID, type: uploaded.type, size: uploaded.size,
                 contentType: uploaded.format.contentType, createdAt: uploaded.createdAt, firstSeen: Self.now))
-        let milliseconds =
-            started.duration(to: .now).components.seconds * 1000
-            + started.duration(to: .now).components.attoseconds / 1_000_000_000_000_000
+        let elapsed = started.duration(to: .now).components
+        let milliseconds = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
         logger.info(
             "uploaded \(path): \(uploaded.type.rawValue), \(uploaded.size) bytes, media_id \(uploaded.mediaID), \(milliseconds) ms"
         )

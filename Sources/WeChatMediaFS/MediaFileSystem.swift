@@ -77,10 +77,9 @@ public final class MediaFileSystem: FileSystem {
         case .byIDFolder:
             return try await lookupByID(name)
         case .typeFolder, .entry:
-            guard let folder = try await folder(parent) else { throw FUSEError.notDirectory }
-            _ = folder
+            guard try await folder(parent) != nil else { throw FUSEError.notDirectory }
             if let child = try await liveEntry(parent: parent, name: name) {
-                return entry(attributes(of: child), timeout: cacheTimeout(bornAt: child.createdAt))
+                return entry(attributes(of: child), timeout: expiryBoundedTimeout(bornAt: child.createdAt))
             }
             if name.hasSuffix(sidecarSuffix) {
                 // Sidecars come and go with uploads, renames and deletes of their file: never cached.
@@ -103,7 +102,7 @@ public final class MediaFileSystem: FileSystem {
             return (directoryAttributes(node), settings.cacheTimeout)
         case .entry(let id):
             guard let entry = try await liveEntry(id: id) else { throw FUSEError.notFound }
-            return (attributes(of: entry), cacheTimeout(bornAt: entry.createdAt))
+            return (attributes(of: entry), expiryBoundedTimeout(bornAt: entry.createdAt))
         case .sidecar(let id):
             guard let entry = try await liveEntry(id: id), entry.state == .uploaded else { throw FUSEError.notFound }
             return (sidecarAttributes(of: entry), 0)
@@ -111,7 +110,7 @@ public final class MediaFileSystem: FileSystem {
             guard let mediaID = await byIDInodes.mediaID(for: number),
                 let media = try await liveKnownMedia(mediaID)
             else { throw FUSEError.notFound }
-            return (await byIDAttributes(of: media), cacheTimeout(bornAt: media.bornAt))
+            return (await byIDAttributes(of: media), expiryBoundedTimeout(bornAt: media.bornAt))
         }
     }
 
@@ -155,7 +154,7 @@ public final class MediaFileSystem: FileSystem {
                     result.append(
                         DirectoryEntry(
                             name: child.name, attributes: attributes(of: child), offset: 2 * id + 10,
-                            cacheTimeout: cacheTimeout(bornAt: child.createdAt)))
+                            cacheTimeout: expiryBoundedTimeout(bornAt: child.createdAt)))
                 }
                 if child.state == .uploaded, 2 * id + 11 > offset {
                     result.append(
@@ -183,7 +182,7 @@ public final class MediaFileSystem: FileSystem {
 
     /// How long the kernel may cache a name whose media were born at `bornAt`: never past expiry,
     /// so an expired file is gone from every path at once, not a cache timeout later.
-    func cacheTimeout(bornAt: Int64?) -> Double {
+    func expiryBoundedTimeout(bornAt: Int64?) -> Double {
         guard let bornAt else { return settings.cacheTimeout }
         let remaining = Double(bornAt + settings.mediaLifetimeSeconds) - Date().timeIntervalSince1970
         return max(0, min(settings.cacheTimeout, remaining))

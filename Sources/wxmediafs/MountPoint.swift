@@ -1,3 +1,4 @@
+import FUSEKit
 import Foundation
 
 #if canImport(Glibc)
@@ -16,21 +17,11 @@ enum MountPoint {
         return url.standardizedFileURL.path
     }
 
-    /// Whether something is mounted at `path`: its device differs from its parent's, or it is a
-    /// dead FUSE mount.
-    static func isMounted(_ path: String) -> Bool {
-        var own = stat()
-        var parent = stat()
-        if stat(path, &own) != 0 { return errno == ENOTCONN }
-        guard stat(path + "/..", &parent) == 0 else { return false }
-        return own.st_dev != parent.st_dev
-    }
-
     static func prepare(_ path: String) throws {
         var info = stat()
         if stat(path, &info) != 0 {
             if errno == ENOTCONN {
-                detach(path)
+                MountTable.detach(path, lazy: true)
                 guard stat(path, &info) == 0 else {
                     throw Problem(
                         description: "\(path) is a dead mount that could not be cleaned up: unmount it by hand")
@@ -40,29 +31,13 @@ enum MountPoint {
             }
         }
         guard info.st_mode & S_IFMT == S_IFDIR else { throw Problem(description: "\(path) is not a directory") }
-        guard isMounted(path) else { return }
+        guard MountTable.isMounted(path) else { return }
         // stat may be answered from the kernel's cache; listing the folder needs a live daemon.
         if let directory = opendir(path) {
             closedir(directory)
-        } else if errno == ENOTCONN, detach(path), !isMounted(path) {
+        } else if errno == ENOTCONN, MountTable.detach(path, lazy: true), !MountTable.isMounted(path) {
             return
         }
         throw Problem(description: "\(path) is already mounted (unmount it first: wxmediafs unmount \(path))")
-    }
-
-    /// Unmounts `path`, lazily if it is busy: umount2 as root, fusermount3 otherwise.
-    @discardableResult
-    static func detach(_ path: String, lazy: Bool = true) -> Bool {
-        if getuid() == 0 {
-            if umount2(path, 0) == 0 { return true }
-            return lazy && umount2(path, Int32(MNT_DETACH)) == 0
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["fusermount3", "-u"] + (lazy ? ["-z"] : []) + [path]
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FUSEKit
 import Foundation
 
 struct UnmountCommand: AsyncParsableCommand {
@@ -11,15 +12,15 @@ struct UnmountCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = MountPoint.absolute(mountpoint)
-        guard MountPoint.isMounted(path) else {
+        guard MountTable.isMounted(path) else {
             throw ValidationError("\(path) is not mounted")
         }
-        guard MountPoint.detach(path, lazy: false) else {
+        guard MountTable.detach(path, lazy: false) else {
             throw ValidationError("cannot unmount \(path): it is busy (close the files open in it and try again)")
         }
         // Wait, with a deadline, for the kernel to drop the mount.
         let deadline = ContinuousClock.now + .seconds(10)
-        while MountPoint.isMounted(path), ContinuousClock.now < deadline {
+        while MountTable.isMounted(path), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
     }

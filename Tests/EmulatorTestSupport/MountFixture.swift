@@ -1,3 +1,4 @@
+import FUSEKit
 import Foundation
 import WeChatMedia
 
@@ -80,13 +81,7 @@ public struct MountFixture: Sendable {
 
     /// Unmounts and waits (with a deadline) for the daemon to exit; kills it if it does not.
     public func stop() async throws {
-        if MountFixture.isMounted(mountpoint) {
-            if getuid() == 0 {
-                _ = umount2(mountpoint, 0)
-            } else {
-                _ = try? await Command.run("/usr/bin/env", ["fusermount3", "-u", mountpoint])
-            }
-        }
+        if MountFixture.isMounted(mountpoint) { MountTable.detach(mountpoint, lazy: false) }
         let deadline = ContinuousClock.now + .seconds(20)
         while process.isRunning, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
@@ -94,11 +89,11 @@ public struct MountFixture: Sendable {
         if process.isRunning {
             process.terminate()
             kill(process.processIdentifier, SIGKILL)
-            _ = umount2(mountpoint, Int32(MNT_DETACH))
+            MountTable.detach(mountpoint, lazy: true)
             throw Failure(description: "the mount process did not exit after unmount: \(log)")
         }
         if MountFixture.isMounted(mountpoint) {
-            _ = umount2(mountpoint, Int32(MNT_DETACH))
+            MountTable.detach(mountpoint, lazy: true)
             throw Failure(description: "\(mountpoint) was still mounted after the daemon exited")
         }
     }
@@ -107,7 +102,7 @@ public struct MountFixture: Sendable {
     /// start mounts by hand, to run in a `defer`.
     public static func cleanUp(folder: String) {
         let mountpoint = folder + "/mnt"
-        if isMounted(mountpoint) { _ = umount2(mountpoint, Int32(MNT_DETACH)) }
+        if isMounted(mountpoint) { MountTable.detach(mountpoint, lazy: true) }
         try? FileManager.default.removeItem(atPath: folder)
     }
 
@@ -142,13 +137,5 @@ public struct MountFixture: Sendable {
 
     public func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: path(relative)) }
 
-    /// Whether something is mounted at `path`: its device differs from its parent's (or it is a
-    /// dead FUSE mount). Reading /proc/self/mounts can miss lines while other mounts change.
-    public static func isMounted(_ path: String) -> Bool {
-        var own = stat()
-        var parent = stat()
-        if stat(path, &own) != 0 { return errno == ENOTCONN }
-        guard stat(path + "/..", &parent) == 0 else { return false }
-        return own.st_dev != parent.st_dev
-    }
+    public static func isMounted(_ path: String) -> Bool { MountTable.isMounted(path) }
 }

@@ -32,8 +32,10 @@ public final class MultipartMediaExtractor {
     /// Parses `chunk` and returns the media bytes it carried; throws on malformed multipart.
     public func feed(_ chunk: ByteBuffer) throws -> ByteBuffer {
         try parser.execute(chunk)
-        defer { collector.pending.clear() }
-        return collector.pending
+        // Hand the bytes over and start afresh (clearing a shared buffer would copy it).
+        let media = collector.pending
+        collector.pending = ByteBuffer()
+        return media
     }
 
     /// The media part seen so far, if any.

@@ -88,9 +88,7 @@ actor TokenIssuer {
     /// Nil when `token` may call the API now, else the errcode that refuses it.
     func judge(_ token: String?) -> WeChatErrorCode? {
         guard let token, !token.isEmpty else { return .accessTokenMissing }
-        guard token.utf8.count <= 512,
-            token.utf8.allSatisfy({ $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") })
-        else { return .invalidAccessToken }
+        guard OpaqueID.isWellFormed(token, maxLength: 512) else { return .invalidAccessToken }
         let now = clock.now
         guard let issued = state.tokens[token] else { return .invalidCredential }
         if let retiredAt = issued.retiredAt, retiredAt <= now, retiredAt < issued.expiresAt {
@@ -111,12 +109,5 @@ actor TokenIssuer {
         if let data = try? JSONEncoder().encode(state) {
             try? AtomicFile.write(data, to: statePath)
         }
-    }
-}
-
-extension UInt8 {
-    var isASCIIAlphanumeric: Bool {
-        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
-            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
 }

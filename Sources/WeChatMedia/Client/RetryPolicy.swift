@@ -20,10 +20,6 @@ public struct RetryPolicy: Sendable {
     public static let `default` = RetryPolicy(
         maxAttempts: 6, initialBackoff: .milliseconds(200), maxBackoff: .seconds(5), totalTime: .seconds(30))
 
-    /// Never retries: for tests that must see the first failure.
-    public static let none = RetryPolicy(
-        maxAttempts: 1, initialBackoff: .zero, maxBackoff: .zero, totalTime: .seconds(30))
-
     /// Whether `error` may go away on another try.
     public static func isRetryable(_ error: any Error) -> Bool {
         switch error {

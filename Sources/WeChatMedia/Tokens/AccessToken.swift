@@ -3,12 +3,10 @@ public struct AccessToken: Sendable, Equatable, CustomStringConvertible {
     public let value: String
     /// Past this instant the token is refreshed before use; nil for tokens managed elsewhere.
     public let refreshAfter: ContinuousClock.Instant?
-    public let obtainedAt: ContinuousClock.Instant
 
-    public init(value: String, refreshAfter: ContinuousClock.Instant?, obtainedAt: ContinuousClock.Instant = .now) {
+    public init(value: String, refreshAfter: ContinuousClock.Instant?) {
         self.value = value
         self.refreshAfter = refreshAfter
-        self.obtainedAt = obtainedAt
     }
 
     public func isFresh(at now: ContinuousClock.Instant) -> Bool {
