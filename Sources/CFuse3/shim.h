@@ -58,4 +58,14 @@ static inline void cfuse_file_info_set(struct fuse_file_info *fi, uint64_t fh, i
     fi->nonseekable = nonseekable ? 1 : 0;
 }
 
+/// Answers a read with up to `size` bytes of file `fd` at `offset`: libfuse splices them from
+/// the page cache into the kernel when it can (no copy through this process), else copies.
+static inline int cfuse_reply_file(fuse_req_t req, int fd, off_t offset, size_t size) {
+    struct fuse_bufvec data = FUSE_BUFVEC_INIT(size);
+    data.buf[0].flags = (enum fuse_buf_flags)(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    data.buf[0].fd = fd;
+    data.buf[0].pos = offset;
+    return fuse_reply_data(req, &data, FUSE_BUF_SPLICE_MOVE);
+}
+
 #endif

@@ -12,9 +12,14 @@ enum FUSEOperations {
         ops.`init` = { _, connection in
             guard let connection else { return }
             // O_TRUNC arrives with open (no separate truncate), and listings carry attributes.
-            let wanted = UInt32(FUSE_CAP_ATOMIC_O_TRUNC) | UInt32(FUSE_CAP_READDIRPLUS) | UInt32(FUSE_CAP_ASYNC_READ)
+            // Reads answered from files are spliced into the kernel (SPLICE_WRITE/MOVE).
+            let wanted =
+                UInt32(FUSE_CAP_ATOMIC_O_TRUNC) | UInt32(FUSE_CAP_READDIRPLUS) | UInt32(FUSE_CAP_ASYNC_READ)
+                | UInt32(FUSE_CAP_SPLICE_WRITE) | UInt32(FUSE_CAP_SPLICE_MOVE)
             connection.pointee.want |= wanted & connection.pointee.capable
             connection.pointee.want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO)
+            // Writes of up to 1 MiB per request (libfuse asks the kernel for max_pages to match).
+            connection.pointee.max_write = 1 << 20
         }
         ops.lookup = { raw, parent, name in
             guard let (session, request) = accept(raw) else { return }
@@ -135,7 +140,7 @@ enum FUSEOperations {
             guard let (session, request) = accept(raw), let info else { return }
             let handle = info.pointee.fh
             session.dispatch(request, "read") {
-                request.bytes(
+                request.data(
                     try await session.fileSystem.read(inode: inode, handle: handle, offset: Int64(offset), size: size))
             }
         }
@@ -222,6 +227,10 @@ enum FUSEOperations {
         ops.getxattr = { raw, inode, name, size in
             guard let (session, request) = accept(raw) else { return }
             guard let name = string(name) else { return request.fail(ENODATA) }
+            // Names outside the filesystem's namespaces are answered here, without a task, and with
+            // "not supported": ls -l then stops asking each file for security.selinux and
+            // system.posix_acl_access (it remembers per device), which cost two round trips a file.
+            guard session.fileSystem.keepsAttribute(named: name) else { return request.fail(EOPNOTSUPP) }
             session.dispatch(request, "getxattr") {
                 let value = try await session.fileSystem.getxattr(inode: inode, name: name)
                 if size == 0 { return request.xattrSize(value.count) }

@@ -45,6 +45,16 @@ struct FUSERequest: @unchecked Sendable {  // An opaque libfuse handle, valid on
         _ = bytes.withUnsafeBytes { fuse_reply_buf(raw, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
     }
 
+    func data(_ data: ReadData) {
+        switch data {
+        case .bytes(let bytes):
+            self.bytes(bytes)
+        case .file(let descriptor, let offset, let size, let closeAfterReply):
+            _ = cfuse_reply_file(raw, descriptor, off_t(offset), size)
+            if closeAfterReply { close(descriptor) }
+        }
+    }
+
     func written(_ count: Int) { fuse_reply_write(raw, count) }
 
     func xattrSize(_ size: Int) { fuse_reply_xattr(raw, size) }

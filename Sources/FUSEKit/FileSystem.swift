@@ -20,7 +20,7 @@ public protocol FileSystem: Sendable {
     func create(parent: Inode, name: String, permissions: UInt32, flags: Int32, caller: Caller) async throws -> (
         Entry, OpenedFile
     )
-    func read(inode: Inode, handle: UInt64, offset: Int64, size: Int) async throws -> [UInt8]
+    func read(inode: Inode, handle: UInt64, offset: Int64, size: Int) async throws -> ReadData
     func write(inode: Inode, handle: UInt64, offset: Int64, data: [UInt8]) async throws -> Int
     func flush(inode: Inode, handle: UInt64) async throws
     func release(inode: Inode, handle: UInt64) async throws
@@ -34,6 +34,9 @@ public protocol FileSystem: Sendable {
     func statfs(inode: Inode) async throws -> FilesystemStatistics
 
     func getxattr(inode: Inode, name: String) async throws -> [UInt8]
+    /// Whether an attribute called `name` can exist here at all. Asked on libfuse's thread, so it
+    /// must answer at once, without I/O; `getxattr` of a name it refuses is answered ENOTSUP.
+    func keepsAttribute(named name: String) -> Bool
     func listxattr(inode: Inode) async throws -> [String]
     func setxattr(inode: Inode, name: String, value: [UInt8], flags: Int32) async throws
     func removexattr(inode: Inode, name: String) async throws
@@ -66,7 +69,7 @@ extension FileSystem {
     public func create(parent: Inode, name: String, permissions: UInt32, flags: Int32, caller: Caller) async throws -> (
         Entry, OpenedFile
     ) { throw FUSEError.notImplemented }
-    public func read(inode: Inode, handle: UInt64, offset: Int64, size: Int) async throws -> [UInt8] {
+    public func read(inode: Inode, handle: UInt64, offset: Int64, size: Int) async throws -> ReadData {
         throw FUSEError.notImplemented
     }
     public func write(inode: Inode, handle: UInt64, offset: Int64, data: [UInt8]) async throws -> Int {
@@ -79,6 +82,7 @@ extension FileSystem {
     public func releasedir(inode: Inode, handle: UInt64) async throws {}
     public func getxattr(inode: Inode, name: String) async throws -> [UInt8] { throw FUSEError.noAttribute }
     public func listxattr(inode: Inode) async throws -> [String] { [] }
+    public func keepsAttribute(named name: String) -> Bool { true }
     public func setxattr(inode: Inode, name: String, value: [UInt8], flags: Int32) async throws {
         throw FUSEError.notSupported
     }

@@ -25,6 +25,14 @@ public struct Entry: Sendable, Equatable {
 }
 
 /// The answer to an open or create.
+/// What a read answers with: bytes in memory, or a range of a local file, which the kernel gets
+/// without a copy through this process.
+public enum ReadData: Sendable {
+    case bytes([UInt8])
+    /// Up to `size` bytes of `descriptor` at `offset`; closed after the reply when `closeAfterReply`.
+    case file(descriptor: Int32, offset: Int64, size: Int, closeAfterReply: Bool)
+}
+
 public struct OpenedFile: Sendable, Equatable {
     public var handle: UInt64
     /// Bypass the page cache (for files whose size is not known up front).

@@ -24,12 +24,18 @@ public struct ContentCache: Sendable {
         FileManager.default.fileExists(atPath: contentPath(for: mediaID))
     }
 
-    /// A new, empty spool file (0600) for a write in progress.
-    public func makeSpoolFile() throws -> String {
+    /// A new, empty spool file (0600) for a write in progress, open for reading and writing.
+    public func openSpoolFile() throws -> (path: String, descriptor: Int32) {
         let path = root + "/spool/" + UUID().uuidString
-        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CocoaError(.fileWriteUnknown) }
-        close(fd)
+        let descriptor = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        return (path, descriptor)
+    }
+
+    /// A new, empty spool file's path.
+    public func makeSpoolFile() throws -> String {
+        let (path, descriptor) = try openSpoolFile()
+        close(descriptor)
         return path
     }
 

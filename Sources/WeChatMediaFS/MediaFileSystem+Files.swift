@@ -13,20 +13,12 @@ extension MediaFileSystem {
         Entry, OpenedFile
     ) {
         let type = try await uploadFolder(parent, forCreating: name)
-        if let existing = try await liveEntry(parent: parent, name: name) {
-            guard flags & O_EXCL == 0 else { throw FUSEError.exists }
-            guard !existing.isDirectory else { throw FUSEError.isDirectory }
-            return (
-                entry(attributes(of: existing)),
-                try await open(inode: Node.entryInode(existing.id ?? 0), flags: flags, caller: caller)
-            )
-        }
         let now = timespec.now.nanoseconds
-        let spool = try cache.makeSpoolFile()
-        let descriptor = Glibc.open(spool, O_RDWR | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FUSEError.io }
+        let (spool, descriptor) = try cache.openSpoolFile()
         let created: CatalogEntry
         do {
+            // The kernel asks create only for a name it found missing: insert first, and look
+            // the name up only when it turns out to be taken.
             created = try await catalog.insert(
                 CatalogEntry(
                     parent: parent, name: name, type: type, state: .writing, mode: permissions, uid: caller.uid,
@@ -34,7 +26,14 @@ extension MediaFileSystem {
         } catch MediaCatalogDatabase.Failure.nameTaken {
             close(descriptor)
             Glibc.unlink(spool)
-            throw FUSEError.exists
+            guard let existing = try await liveEntry(parent: parent, name: name), flags & O_EXCL == 0 else {
+                throw FUSEError.exists
+            }
+            guard !existing.isDirectory else { throw FUSEError.isDirectory }
+            return (
+                entry(attributes(of: existing)),
+                try await open(inode: Node.entryInode(existing.id ?? 0), flags: flags, caller: caller)
+            )
         }
         let session = WriteSession(
             entryID: created.id ?? 0, type: type, spoolPath: spool, descriptor: descriptor, dirty: false, isNew: true)
@@ -60,12 +59,14 @@ extension MediaFileSystem {
             else {
                 throw FUSEError.notFound
             }
+            // A media id's bytes never change, so the kernel may keep the pages it read across opens.
             if cache.hasContent(for: mediaID), let local = try? await openLocal(mediaID) {
-                return OpenedFile(handle: await openFiles.register(local))
+                return OpenedFile(handle: await openFiles.register(local), keepCache: true)
             }
             // A size the server did not tell (videos) is learnt by reading to the end.
             let file = OpenFile.remote(mediaID: mediaID, size: media.size, isVideo: media.type == .video)
-            return OpenedFile(handle: await openFiles.register(file), directIO: media.size == nil)
+            return OpenedFile(
+                handle: await openFiles.register(file), directIO: media.size == nil, keepCache: media.size != nil)
         case .root, .typeFolder, .byIDFolder:
             throw FUSEError.isDirectory
         case nil:
@@ -73,20 +74,20 @@ extension MediaFileSystem {
         }
     }
 
-    public func read(inode: Inode, handle: UInt64, offset: Int64, size: Int) async throws -> [UInt8] {
+    public func read(inode: Inode, handle: UInt64, offset: Int64, size: Int) async throws -> ReadData {
         guard let file = await openFiles.file(handle) else { throw FUSEError.badHandle }
         switch file {
         case .write(let session):
-            return try Self.pread(session.descriptor, offset: offset, size: size)
+            return .file(descriptor: session.descriptor, offset: offset, size: size, closeAfterReply: false)
         case .local(let descriptor, _):
-            return try Self.pread(descriptor, offset: offset, size: size)
+            return .file(descriptor: descriptor, offset: offset, size: size, closeAfterReply: false)
         case .bytes(let bytes):
-            guard offset < bytes.count else { return [] }
-            return Array(bytes[Int(offset)..<min(bytes.count, Int(offset) + size)])
+            guard offset < bytes.count else { return .bytes([]) }
+            return .bytes(Array(bytes[Int(offset)..<min(bytes.count, Int(offset) + size)]))
         case .remote(let mediaID, let total, let isVideo):
             var end = offset + Int64(size)
             if let total { end = min(end, total) }
-            guard end > offset || total == nil else { return [] }
+            guard end > offset || total == nil else { return .bytes([]) }
             let path: String
             do {
                 path = try await downloads.path(forBytesOf: mediaID, upTo: end, isVideo: isVideo, expectedSize: total)
@@ -98,14 +99,18 @@ extension MediaFileSystem {
             } catch {
                 throw FUSEError(ErrnoMapping.errno(for: error))
             }
-            if let bytes = try? Self.pread(path: path, offset: offset, size: size) { return bytes }
-            // The partial file became whole (renamed) between the wait and the read.
-            return try Self.pread(path: cache.contentPath(for: mediaID), offset: offset, size: size)
+            var descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            if descriptor < 0 {
+                // The partial file became whole (renamed) between the wait and the open.
+                descriptor = Glibc.open(cache.contentPath(for: mediaID), O_RDONLY | O_CLOEXEC)
+            }
+            guard descriptor >= 0 else { throw FUSEError(errno) }
+            return .file(descriptor: descriptor, offset: offset, size: Int(end - offset), closeAfterReply: true)
         }
     }
 
     public func write(inode: Inode, handle: UInt64, offset: Int64, data: [UInt8]) async throws -> Int {
-        guard case .write(var session) = await openFiles.file(handle) else { throw FUSEError.badHandle }
+        var session = try await writableSession(handle)
         let limit = client.rules.profile.maxSize(for: session.type)
         guard offset + Int64(data.count) <= Int64(limit) else {
             if session.failure == nil, let entry = try? await catalog.entry(id: session.entryID) {
@@ -146,7 +151,8 @@ extension MediaFileSystem {
         switch file {
         case .write(let session):
             close(session.descriptor)
-            Glibc.unlink(session.spoolPath)
+            // A spool that became cached content is the cache's now.
+            if !session.sharesCachedContent { Glibc.unlink(session.spoolPath) }
             try? await settleUnwritten(session)
         case .local(let descriptor, let mediaID):
             close(descriptor)
@@ -269,21 +275,24 @@ extension MediaFileSystem {
             }
             throw FUSEError(code)
         }
-        // Keep the uploaded bytes as the cached content; further writes on this handle need a new spool.
-        let kept = (try? cache.adopt(spoolPath: session.spoolPath, as: uploaded.mediaID)) != nil
-        if kept {
-            try await replaceSpool(of: session, handle: handle, from: cache.contentPath(for: uploaded.mediaID))
+        // Keep the uploaded bytes as the cached content (a rename); the handle goes on reading
+        // them, and a later write on it first copies them to a new spool.
+        var uploadedSession = session
+        uploadedSession.isNew = false
+        if (try? cache.adopt(spoolPath: session.spoolPath, as: uploaded.mediaID)) != nil {
+            uploadedSession.sharesCachedContent = true
             await budget.added(uploaded.mediaID, size: uploaded.size)
         }
+        await openFiles.replace(handle, with: .write(uploadedSession))
         entry.state = .uploaded
         entry.mediaID = uploaded.mediaID
         entry.format = uploaded.format
         entry.size = uploaded.size
         entry.createdAt = uploaded.createdAt
         entry.changeTime = timespec.now.nanoseconds
-        try await catalog.update(entry)
-        try await catalog.record(
-            KnownMedia(
+        try await catalog.update(
+            entry,
+            recording: KnownMedia(
                 mediaID: uploaded.mediaID, type: uploaded.type, size: uploaded.size,
                 contentType: uploaded.format.contentType, createdAt: uploaded.createdAt, firstSeen: Self.now))
         let elapsed = started.duration(to: .now).components
@@ -293,20 +302,38 @@ extension MediaFileSystem {
         )
     }
 
-    /// After an upload adopted the spool file, writes on the same handle go to a fresh copy.
-    private func replaceSpool(of session: WriteSession, handle: UInt64, from content: String) async throws {
-        let spool = try cache.makeSpoolFile()
-        try? FileManager.default.removeItem(atPath: spool)
-        try FileManager.default.copyItem(atPath: content, toPath: spool)
-        let descriptor = Glibc.open(spool, O_RDWR | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FUSEError.io }
+    /// The session of `handle` ready to change its bytes: if an upload made its spool the cached
+    /// content, that content is copied to a new spool first (cached media never change).
+    func writableSession(_ handle: UInt64) async throws -> WriteSession {
+        guard case .write(var session) = await openFiles.file(handle) else { throw FUSEError.badHandle }
+        guard session.sharesCachedContent else { return session }
+        let (spool, descriptor) = try cache.openSpoolFile()
+        do {
+            try Self.copyContents(of: session.descriptor, to: descriptor)
+        } catch {
+            close(descriptor)
+            Glibc.unlink(spool)
+            throw error
+        }
         close(session.descriptor)
-        var updated = session
-        updated.spoolPath = spool
-        updated.descriptor = descriptor
-        updated.dirty = false
-        updated.isNew = false
-        await openFiles.replace(handle, with: .write(updated))
+        session.spoolPath = spool
+        session.descriptor = descriptor
+        session.sharesCachedContent = false
+        await openFiles.replace(handle, with: .write(session))
+        return session
+    }
+
+    private static func copyContents(of source: Int32, to destination: Int32) throws {
+        var offset: off_t = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.pread(source, $0.baseAddress, $0.count, offset) }
+            guard count >= 0 else { throw FUSEError(errno) }
+            if count == 0 { return }
+            let written = buffer.withUnsafeBytes { Glibc.pwrite(destination, $0.baseAddress, count, offset) }
+            guard written == count else { throw FUSEError(written < 0 ? errno : EIO) }
+            offset += off_t(count)
+        }
     }
 
     /// A write that failed for good: a new name goes away, an overwritten file keeps its upload.
@@ -329,7 +356,8 @@ extension MediaFileSystem {
     private func truncate(_ entry: inout CatalogEntry, to size: UInt64, handle: UInt64?) async throws {
         let limit = client.rules.profile.maxSize(for: entry.type)
         guard size <= UInt64(limit) else { throw FUSEError.tooBig }
-        if let handle, case .write(var session) = await openFiles.file(handle) {
+        if let handle, case .write = await openFiles.file(handle) {
+            var session = try await writableSession(handle)
             guard ftruncate(session.descriptor, off_t(size)) == 0 else { throw FUSEError(errno) }
             if !session.dirty {
                 session.dirty = true
@@ -340,7 +368,8 @@ extension MediaFileSystem {
         // truncate(2) by path while the file is open for writing: change what is being written.
         let sessions = await openFiles.writeSessions(of: entry.id ?? 0)
         if !sessions.isEmpty {
-            for (handle, var session) in sessions {
+            for (handle, _) in sessions {
+                var session = try await writableSession(handle)
                 guard ftruncate(session.descriptor, off_t(size)) == 0 else { throw FUSEError(errno) }
                 session.dirty = true
                 await openFiles.replace(handle, with: .write(session))
@@ -350,20 +379,5 @@ extension MediaFileSystem {
         // Otherwise only no-op truncations are possible: the bytes live on the server.
         if Int64(size) == entry.size || (entry.state != .uploaded && size == 0) { return }
         throw FUSEError.notPermitted
-    }
-
-    static func pread(_ descriptor: Int32, offset: Int64, size: Int) throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: size)
-        let count = buffer.withUnsafeMutableBytes { Glibc.pread(descriptor, $0.baseAddress, size, off_t(offset)) }
-        guard count >= 0 else { throw FUSEError(errno) }
-        buffer.removeSubrange(count...)
-        return buffer
-    }
-
-    static func pread(path: String, offset: Int64, size: Int) throws -> [UInt8] {
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FUSEError(errno) }
-        defer { close(descriptor) }
-        return try pread(descriptor, offset: offset, size: size)
     }
 }

@@ -11,9 +11,14 @@ extension MediaFileSystem {
     private static let createOnly: Int32 = 1
     private static let replaceOnly: Int32 = 2
 
+    /// Only `user.*` attributes exist here: security.* (SELinux labels) and system.* (ACLs) are
+    /// not supported, which FUSEKit answers without a task or a query.
+    public func keepsAttribute(named name: String) -> Bool {
+        name.hasPrefix("user.")
+    }
+
     public func getxattr(inode: Inode, name: String) async throws -> [UInt8] {
-        // ls -l asks every file for security.* and system.* attributes: answer without a query.
-        guard name.hasPrefix("user.") else { throw FUSEError.noAttribute }
+        guard keepsAttribute(named: name) else { throw FUSEError.notSupported }
         if name.hasPrefix(Self.wechatPrefix) {
             guard let value = try await wechatAttributes(of: inode)[name] else { throw FUSEError.noAttribute }
             return Array(value.utf8)

@@ -17,6 +17,9 @@ struct WriteSession: Sendable {
     var isNew: Bool
     /// A write already failed for good (EFBIG): the bytes are incomplete and are never uploaded.
     var failure: Int32? = nil
+    /// An upload adopted the spool file as the media's cached content: the descriptor reads it,
+    /// and must not write it (see `MediaFileSystem.writableSession`).
+    var sharesCachedContent = false
 }
 
 /// What an open handle reads from or writes to.

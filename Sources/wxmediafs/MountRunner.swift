@@ -23,6 +23,10 @@ struct MountRunner {
         LogSetup.bootstrap(level: command.logLevel)
         let logger = Logger(label: "wxmediafs")
         signal(SIGPIPE, SIG_IGN)
+        // Two malloc arenas, not glibc's 8 per core: each FUSE, NIO and task thread would keep its
+        // own arena of freed 1 MiB write buffers (measured: 81-89 MiB peak for 8 parallel 10 MiB
+        // uploads with the default, 71 MiB with two).
+        _ = mallopt(-8 /* M_ARENA_MAX */, 2)
         // Everything the mount writes (catalog, cache, spool, log) is the user's alone.
         umask(0o077)
         try MountPoint.prepare(mountpoint)
@@ -143,6 +147,10 @@ struct MountRunner {
         }
     }
 }
+
+// <malloc.h>, which Glibc's module does not export.
+@_silgen_name("mallopt")
+private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
 
 /// True the first time only.
 final class Once: Sendable {

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOFileSystem
 
 /// The `multipart/form-data` body of an upload: one part named `media` whose bytes stream from a
 /// file, framed by a preamble and epilogue built here. Its length is known before the first byte.
@@ -9,10 +8,15 @@ struct MultipartFileBody: AsyncSequence, Sendable {
     let boundary: String
     let preamble: ByteBuffer
     let epilogue: ByteBuffer
-    let fileChunks: FileChunks
+    let fileChunks: FileChunkSequence
     let fileSize: Int64
+    /// Told the file bytes handed to the connection so far, after each chunk.
+    let progress: @Sendable (Int64) -> Void
 
-    init(fileChunks: FileChunks, fileSize: Int64, filename: String) {
+    init(
+        fileChunks: FileChunkSequence, fileSize: Int64, filename: String,
+        progress: @escaping @Sendable (Int64) -> Void = { _ in }
+    ) {
         let boundary =
             "wxmediafs-" + String(UInt64.random(in: .min ... .max), radix: 36)
             + String(UInt64.random(in: .min ... .max), radix: 36)
@@ -24,6 +28,7 @@ struct MultipartFileBody: AsyncSequence, Sendable {
         self.epilogue = ByteBuffer(string: "\r\n--\(boundary)--\r\n")
         self.fileChunks = fileChunks
         self.fileSize = fileSize
+        self.progress = progress
     }
 
     var contentType: String { "multipart/form-data; boundary=\(boundary)" }
@@ -36,8 +41,9 @@ struct MultipartFileBody: AsyncSequence, Sendable {
     struct Iterator: AsyncIteratorProtocol {
         enum Stage { case preamble, file, done }
         let body: MultipartFileBody
-        var chunks: FileChunks.AsyncIterator
+        var chunks: FileChunkSequence.Iterator
         var stage = Stage.preamble
+        var sent: Int64 = 0
 
         mutating func next() async throws -> ByteBuffer? {
             switch stage {
@@ -45,7 +51,11 @@ struct MultipartFileBody: AsyncSequence, Sendable {
                 stage = .file
                 return body.preamble
             case .file:
-                if let chunk = try await chunks.next() { return chunk }
+                if let chunk = try await chunks.next() {
+                    sent += Int64(chunk.readableBytes)
+                    body.progress(sent)
+                    return chunk
+                }
                 stage = .done
                 return body.epilogue
             case .done:

@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Logging
 import NIOCore
-import NIOFileSystem
 import NIOHTTP1
 
 /// The temporary-media API: upload, HEAD and download, with the token refreshed once on
@@ -30,33 +29,38 @@ public struct WeChatMediaClient: Sendable {
     /// Uploads the file at `path` as `type`. The file is checked against the rules first (throwing
     /// `MediaRuleViolation` without any request); it is sent as `media.<ext>` with the extension of
     /// its detected format, whatever the local file is called.
-    public func upload(fileAt path: String, as type: MediaType) async throws -> UploadedMedia {
+    /// `progress` is told how many of the file's bytes went out, after each chunk (again from 0 on a retry).
+    public func upload(
+        fileAt path: String, as type: MediaType, progress: @escaping @Sendable (Int64) -> Void = { _ in }
+    ) async throws -> UploadedMedia {
         let format = try rules.check(fileAt: path, as: type)
         let filename = "media." + format.fileExtension
         return try await retry.run(logger: logger, operation: "upload") { deadline in
             try await withFreshToken { token in
                 try await uploadOnce(
-                    path: path, type: type, format: format, filename: filename, token: token, deadline: deadline)
+                    path: path, type: type, format: format, filename: filename, token: token, deadline: deadline,
+                    progress: progress)
             }
         }
     }
 
     private func uploadOnce(
-        path: String, type: MediaType, format: MediaFormat, filename: String, token: AccessToken, deadline: NIODeadline
+        path: String, type: MediaType, format: MediaFormat, filename: String, token: AccessToken, deadline: NIODeadline,
+        progress: @escaping @Sendable (Int64) -> Void
     ) async throws -> UploadedMedia {
         let query = QueryString.encode([("access_token", token.value), ("type", type.rawValue)])
-        let (reply, size) = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-            let size = try await handle.info().size
-            let body = MultipartFileBody(
-                fileChunks: handle.readChunks(in: 0..<size, chunkLength: .kibibytes(64)), fileSize: size,
-                filename: filename)
-            var request = HTTPClientRequest(url: connection.url(path: "/cgi-bin/media/upload", query: query))
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: body.contentType)
-            request.body = .stream(body, length: .known(body.length))
-            let response = try await connection.send(request, deadline: deadline)
-            return (try await APIConnection.readReply(response, deadline: deadline), size)
-        }
+        let file = try LocalFile.openForReading(path)
+        defer { file.close() }
+        let size = try file.size()
+        let body = MultipartFileBody(
+            fileChunks: FileChunkSequence(file: file, end: size, chunkLength: Self.uploadChunkLength), fileSize: size,
+            filename: filename, progress: progress)
+        var request = HTTPClientRequest(url: connection.url(path: "/cgi-bin/media/upload", query: query))
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: body.contentType)
+        request.body = .stream(body, length: .known(body.length))
+        let response = try await connection.send(request, deadline: deadline)
+        let reply = try await APIConnection.readReply(response, deadline: deadline)
         if let error = reply.error { throw error }
         let id = type == .thumb ? (reply.thumbMediaID ?? reply.mediaID) : (reply.mediaID ?? reply.thumbMediaID)
         guard let id, !id.isEmpty else { throw TransportError.invalidResponse("upload reply without a media id") }
@@ -65,6 +69,9 @@ public struct WeChatMediaClient: Sendable {
         }
         return UploadedMedia(mediaID: id, type: type, createdAt: createdAt, format: format, size: size)
     }
+
+    /// Bytes read from the spool per chunk of an upload body.
+    static let uploadChunkLength = 256 * 1024
 
     // MARK: HEAD
 
@@ -139,30 +146,27 @@ public struct WeChatMediaClient: Sendable {
         _ response: HTTPClientResponse, expected: Int64?, to path: String,
         progress: @escaping @Sendable (Int64) async -> Void
     ) async throws {
-        try await FileSystem.shared.withFileHandle(
-            forWritingAt: FilePath(path), options: .modifyFile(createIfNecessary: true)
-        ) { handle in
-            try await handle.resize(to: .bytes(0))
-            var written: Int64 = 0
-            do {
-                for try await chunk in response.body {
-                    if let expected, written + Int64(chunk.readableBytes) > expected {
-                        throw TransportError.invalidResponse("body longer than its Content-Length")
-                    }
-                    try await handle.write(contentsOf: chunk.readableBytesView, toAbsoluteOffset: written)
-                    written += Int64(chunk.readableBytes)
-                    await progress(written)
+        let file = try LocalFile.openForWriting(path)
+        defer { file.close() }
+        var written: Int64 = 0
+        do {
+            for try await chunk in response.body {
+                if let expected, written + Int64(chunk.readableBytes) > expected {
+                    throw TransportError.invalidResponse("body longer than its Content-Length")
                 }
-            } catch let error as TransportError {
-                throw error
-            } catch let error as FileSystemError {
-                throw error
-            } catch {
-                throw TransportError.connection("download cut off after \(written) bytes: \(error)")
+                try file.write(chunk, at: written)
+                written += Int64(chunk.readableBytes)
+                await progress(written)
             }
-            if let expected, written != expected {
-                throw TransportError.invalidResponse("body of \(written) bytes, Content-Length \(expected)")
-            }
+        } catch let error as TransportError {
+            throw error
+        } catch let error as LocalFileError {
+            throw error
+        } catch {
+            throw TransportError.connection("download cut off after \(written) bytes: \(error)")
+        }
+        if let expected, written != expected {
+            throw TransportError.invalidResponse("body of \(written) bytes, Content-Length \(expected)")
         }
     }
 
