@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 bash mount-scripts/setup-system.sh
 swift build --product wxmediafs
 bin=$(pwd)/.build/debug/wxmediafs
+bash mount-scripts/install.sh "$bin"
 M=${1:-$HOME/wxmediafs-demo}
 mkdir -p "$M"
 if mountpoint -q "$M"; then "$bin" unmount "$M"; fi

@@ -3,7 +3,7 @@
 # them (apt-get update first); otherwise it names what is missing and fails.
 set -euo pipefail
 
-packages=(libfuse3-dev fuse3 pkg-config curl rsync attr python3 python3-pip libsqlite3-dev)
+packages=(libfuse3-dev fuse3 pkg-config curl rsync attr python3 python3-pip libsqlite3-dev libglib2.0-bin systemd)
 # A program per package, to tell whether it is there without asking apt.
 declare -A probe=(
     [libfuse3-dev]="pkg-config --exists fuse3"
@@ -15,6 +15,8 @@ declare -A probe=(
     [python3]="command -v python3"
     [python3-pip]="python3 -m pip --version"
     [libsqlite3-dev]="test -e /usr/include/sqlite3.h"
+    [libglib2.0-bin]="command -v gio"
+    [systemd]="command -v systemd-analyze"
 )
 
 missing=()

@@ -10,6 +10,9 @@ command -v swift >/dev/null || { echo "test: no Swift toolchain on PATH" >&2; ex
 echo "== build"
 swift build --build-tests
 
+echo "== install: the binary, /sbin/mount.wxmediafs, the systemd unit, completions (as root)"
+bash mount-scripts/install.sh .build/debug/wxmediafs
+
 echo "== SDK compatibility: wechatpy against the emulator"
 bash mount-scripts/sdk-check.sh
 

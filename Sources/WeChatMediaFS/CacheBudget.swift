@@ -31,6 +31,9 @@ actor CacheBudget {
         }
     }
 
+    /// Bytes the content cache holds now.
+    var usedBytes: Int64 { total }
+
     /// A complete file of `size` bytes for `mediaID` arrived; returns the ids evicted to make room.
     @discardableResult
     func added(_ mediaID: String, size: Int64) -> [String] {

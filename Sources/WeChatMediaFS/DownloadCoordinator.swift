@@ -21,12 +21,14 @@ actor DownloadCoordinator {
     private let cache: ContentCache
     private let budget: CacheBudget
     private let logger: Logger
+    private let activity: MountActivity
     private var downloads: [String: Download] = [:]
 
-    init(client: WeChatMediaClient, cache: ContentCache, budget: CacheBudget, logger: Logger) {
+    init(client: WeChatMediaClient, cache: ContentCache, budget: CacheBudget, activity: MountActivity, logger: Logger) {
         self.client = client
         self.cache = cache
         self.budget = budget
+        self.activity = activity
         self.logger = logger
     }
 
@@ -51,10 +53,14 @@ actor DownloadCoordinator {
         let target = cache.contentPath(for: mediaID)
         let logger = self.logger
         let budget = self.budget
+        let activity = self.activity
         Task {
             let started = ContinuousClock.now
+            let transfer = activity.begin(.download, name: "by-id/" + mediaID, total: expectedSize)
+            defer { activity.end(transfer) }
             do {
                 let progress: @Sendable (Int64) async -> Void = { [weak self] bytes in
+                    activity.progress(transfer, bytesDone: bytes)
                     await self?.arrived(mediaID, bytes: bytes)
                 }
                 switch try await client.download(mediaID: mediaID, to: target + ".part", progress: progress) {
@@ -74,13 +80,18 @@ actor DownloadCoordinator {
                 finish(mediaID, with: nil)
             } catch let error as APIError where isVideo && error.kind == .invalidMedia {
                 unlink(target + ".part")
+                activity.failed("download", name: "by-id/" + mediaID, errno: ENOTSUP, error: error)
                 logger.error(
                     "cannot read video \(mediaID): the API does not serve video downloads (\(error)) and there is no local copy"
                 )
                 finish(mediaID, with: FUSEError.notSupported)
             } catch {
                 unlink(target + ".part")
-                logger.error("download of \(mediaID) failed: \(ErrnoMapping.explanation(for: error))")
+                logger.error(
+                    "download of \(mediaID) failed (\(ErrnoMapping.name(of: ErrnoMapping.errno(for: error)))): \(ErrnoMapping.explanation(for: error))"
+                )
+                activity.failed(
+                    "download", name: "by-id/" + mediaID, errno: ErrnoMapping.errno(for: error), error: error)
                 finish(mediaID, with: error)
             }
         }

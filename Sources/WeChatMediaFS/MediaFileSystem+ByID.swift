@@ -9,7 +9,10 @@ import Glibc
 /// `/by-id/`: every live media id the catalog knows, and any other id, looked up with HEAD.
 extension MediaFileSystem {
     func lookupByID(_ name: String) async throws -> Entry {
-        guard OpaqueID.isWellFormed(name, maxLength: 128) else { return negative }
+        // Never a media id (.Trash, autorun.inf, .hidden): answered here, and for long.
+        guard OpaqueID.isWellFormed(name, maxLength: 128) else {
+            return .negative(timeout: settings.fixedNegativeTimeout)
+        }
         if let media = try await catalog.knownMedia(name) {
             // A known id that expired stays hidden: the server is not asked again.
             guard media.bornAt + settings.mediaLifetimeSeconds > Self.now else { return negative }

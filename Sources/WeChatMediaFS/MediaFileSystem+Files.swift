@@ -262,13 +262,19 @@ extension MediaFileSystem {
         await openFiles.uploadStarted()
         defer { Task { await self.openFiles.uploadFinished() } }
         let started = ContinuousClock.now
+        let activity = self.activity
+        let transfer = activity.begin(.upload, name: path, total: Int64(info.st_size))
+        defer { activity.end(transfer) }
         let uploaded: UploadedMedia
         do {
-            uploaded = try await client.upload(fileAt: session.spoolPath, as: session.type)
+            uploaded = try await client.upload(fileAt: session.spoolPath, as: session.type) { sent in
+                activity.progress(transfer, bytesDone: sent)
+            }
         } catch {
             let code = ErrnoMapping.errno(for: error)
             logger.error(
                 "upload of \(path) failed (\(ErrnoMapping.name(of: code))): \(ErrnoMapping.explanation(for: error))")
+            activity.failed("upload", name: path, errno: code, error: error)
             if session.isNew, entry.state == .writing {
                 try? await catalog.delete(id: session.entryID)
                 await forgetCachedName(parent: entry.parent, name: entry.name)

@@ -7,6 +7,8 @@ import WeChatMedia
 /// catalog so `cp -a`, `cp --preserve=all` and `rsync -X` succeed.
 extension MediaFileSystem {
     private static let wechatPrefix = "user.wechat."
+    /// Read by `wxmediafs status` on the mount root; not listed, it is not the user's.
+    static let statusSocketAttribute = "user.wechat.status_socket"
     // <sys/xattr.h> values, which Glibc's module does not export.
     private static let createOnly: Int32 = 1
     private static let replaceOnly: Int32 = 2
@@ -19,6 +21,9 @@ extension MediaFileSystem {
 
     public func getxattr(inode: Inode, name: String) async throws -> [UInt8] {
         guard keepsAttribute(named: name) else { throw FUSEError.notSupported }
+        if Node(inode) == .root, name == Self.statusSocketAttribute, let path = settings.statusSocketPath {
+            return Array(path.utf8)
+        }
         if name.hasPrefix(Self.wechatPrefix) {
             guard let value = try await wechatAttributes(of: inode)[name] else { throw FUSEError.noAttribute }
             return Array(value.utf8)
@@ -51,7 +56,9 @@ extension MediaFileSystem {
 
     public func removexattr(inode: Inode, name: String) async throws {
         guard case .entry(let id) = Node(inode) else { throw FUSEError.notSupported }
-        guard !name.hasPrefix(Self.wechatPrefix) else { throw FUSEError.notPermitted }
+        // Derived from the upload: removing one changes nothing, and succeeds, because rsync -X
+        // removes from its temporary file every attribute the source lacks.
+        guard !name.hasPrefix(Self.wechatPrefix) else { return }
         guard try await catalog.removeXattr(of: id, name: name) else { throw FUSEError.noAttribute }
     }
 

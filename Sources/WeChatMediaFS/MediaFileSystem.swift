@@ -19,6 +19,8 @@ public final class MediaFileSystem: FileSystem {
     let openFiles = OpenFiles()
     let downloads: DownloadCoordinator
     let budget: CacheBudget
+    /// Transfers in flight and recent failures, for `wxmediafs status`.
+    public let activity = MountActivity()
     let byIDInodes = ByIDInodes()
     let mountedAt = timespec.now
     /// Where to tell the kernel that a cached name changed (connected when mounted).
@@ -35,7 +37,8 @@ public final class MediaFileSystem: FileSystem {
         self.logger = logger
         self.budget = CacheBudget(
             cache: cache, maxBytes: settings.cacheMaxBytes, minimumFreeBytes: settings.minimumFreeBytes)
-        self.downloads = DownloadCoordinator(client: client, cache: cache, budget: budget, logger: logger)
+        self.downloads = DownloadCoordinator(
+            client: client, cache: cache, budget: budget, activity: activity, logger: logger)
     }
 
     /// Clears what a process that died left behind: entries never closed, spool files, partial
@@ -73,7 +76,9 @@ public final class MediaFileSystem: FileSystem {
         case .root:
             if name == "by-id" { return entry(directoryAttributes(.byIDFolder)) }
             if let type = MediaType(rawValue: name) { return entry(directoryAttributes(.typeFolder(type))) }
-            return negative
+            // The root's children never change: desktop probes (.Trash, .xdg-volume-info,
+            // autorun.inf, .hidden) are answered once.
+            return .negative(timeout: settings.fixedNegativeTimeout)
         case .byIDFolder:
             return try await lookupByID(name)
         case .typeFolder, .entry:
@@ -89,7 +94,9 @@ public final class MediaFileSystem: FileSystem {
                 }
                 return .negative(timeout: 0)
             }
-            return negative
+            // A name here appears only through this mount (create, mkdir, rename), which the
+            // kernel sees: "no such name" can be cached for long (.hidden, .directory, ...).
+            return .negative(timeout: settings.fixedNegativeTimeout)
         case .sidecar, .byID:
             throw FUSEError.notDirectory
         }

@@ -6,6 +6,10 @@ public struct MountSettings: Sendable {
     public var mediaLifetimeSeconds: Int64
     /// How long the kernel may cache attributes, names and "no such name".
     public var cacheTimeout: Double
+    /// How long the kernel may cache "no such name" where names appear only through the mount
+    /// itself (the root, upload folders) or never (malformed ids): file managers probe each
+    /// folder for .hidden, .directory, .Trash and the like.
+    public var fixedNegativeTimeout: Double = 3600
     /// Owner of the fixed folders.
     public var uid: UInt32
     public var gid: UInt32
@@ -13,10 +17,12 @@ public struct MountSettings: Sendable {
     public var cacheMaxBytes: Int64
     /// Evict cached media while the disk has less free space than this.
     public var minimumFreeBytes: Int64
+    /// Where `wxmediafs status` finds the running mount: the root's `user.wechat.status_socket`.
+    public var statusSocketPath: String?
 
     public init(
         mediaLifetimeSeconds: Int64 = 3 * 24 * 3600, cacheTimeout: Double = 1, uid: UInt32, gid: UInt32,
-        cacheMaxBytes: Int64 = 1 << 30, minimumFreeBytes: Int64 = 256 << 20
+        cacheMaxBytes: Int64 = 1 << 30, minimumFreeBytes: Int64 = 256 << 20, statusSocketPath: String? = nil
     ) {
         self.mediaLifetimeSeconds = mediaLifetimeSeconds
         self.cacheTimeout = cacheTimeout
@@ -24,6 +30,7 @@ public struct MountSettings: Sendable {
         self.gid = gid
         self.cacheMaxBytes = cacheMaxBytes
         self.minimumFreeBytes = minimumFreeBytes
+        self.statusSocketPath = statusSocketPath
     }
 
     /// How often expired entries are purged: often enough that a short TTL is honoured within a second.

@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// Starts the mount as a background process in a session of its own and returns once it reports
-/// the mount ready (or fails with the reason it gave). The daemon logs to CACHE_DIR/wxmediafs.log.
+/// the mount ready (or fails with the reason it gave). The daemon logs to CACHE_DIR/wxmediafs.log,
+/// which it rotates itself.
 enum Daemon {
     static func start(mountpoint: String, arguments: [String], command: MountCommand) async throws {
         let cacheDirectory =
@@ -16,14 +17,16 @@ enum Daemon {
                 : MountRunner.defaultCacheDirectory(appID: command.appid))
         try FileManager.default.createDirectory(
             atPath: cacheDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let logPath = cacheDirectory + "/wxmediafs.log"
-        if !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600])
+        let logPath = command.logFile ?? cacheDirectory + "/wxmediafs.log"
+        // Appending: what the daemon prints before it opens the log itself (or if it crashes) lands there too.
+        let logDescriptor = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard logDescriptor >= 0 else {
+            throw MountPoint.Problem(description: "cannot open the log \(logPath): \(String(cString: strerror(errno)))")
         }
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
+        let log = FileHandle(fileDescriptor: logDescriptor, closeOnDealloc: true)
 
         var childArguments = Array(arguments.dropFirst()) + ["--foreground"]
+        if command.logFile == nil { childArguments += ["--log-file", logPath] }
         if command.cacheDir == nil { childArguments += ["--cache-dir", cacheDirectory] }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? arguments[0]
         let process = Process()

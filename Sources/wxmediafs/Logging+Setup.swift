@@ -1,15 +1,99 @@
 import ArgumentParser
+import Foundation
 import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
+/// Where log lines go: stderr in the foreground, the journal (stderr with syslog priorities) under
+/// systemd, a rotated file under the cache dir when daemonized.
+enum LogDestination: Sendable {
+    case standardError
+    case journal
+    case file(RotatingLogFile)
+
+    /// The journal when systemd connected stderr to it (`$JOURNAL_STREAM` names stderr's device
+    /// and inode), else stderr.
+    static func forStandardError(environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> LogDestination
+    {
+        guard let stream = environment["JOURNAL_STREAM"] else { return .standardError }
+        let parts = stream.split(separator: ":").compactMap { UInt64($0) }
+        var info = stat()
+        guard parts.count == 2, fstat(STDERR_FILENO, &info) == 0, UInt64(info.st_dev) == parts[0],
+            UInt64(info.st_ino) == parts[1]
+        else { return .standardError }
+        return .journal
+    }
+}
+
 enum LogSetup {
-    /// Log lines go to stderr, so stdout carries only what scripts read (the base URL).
-    static func bootstrap(level: Logger.Level) {
+    /// Log lines never go to stdout, so stdout carries only what scripts read (the base URL, the
+    /// readiness line).
+    static func bootstrap(level: Logger.Level, destination: LogDestination = .forStandardError()) {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            LineLogHandler(label: label, destination: destination, logLevel: level)
         }
+    }
+}
+
+/// One line per message: time, level, label, metadata, message.
+struct LineLogHandler: LogHandler {
+    let label: String
+    let destination: LogDestination
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+
+    init(label: String, destination: LogDestination, logLevel: Logger.Level) {
+        self.label = label
+        self.destination = destination
+        self.logLevel = logLevel
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        let details =
+            merged.isEmpty ? "" : merged.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ") + " "
+        switch destination {
+        case .journal:
+            // journald reads "<N>" as the syslog priority and stamps the time itself.
+            let line = "<\(Self.syslogPriority(event.level))>\(label): \(details)\(event.message)\n"
+            FileHandle.standardError.write(Data(line.utf8))
+        case .standardError:
+            FileHandle.standardError.write(
+                Data("\(Self.timestamp()) \(event.level) \(label): \(details)\(event.message)\n".utf8))
+        case .file(let file):
+            file.write("\(Self.timestamp()) \(event.level) \(label): \(details)\(event.message)")
+        }
+    }
+
+    static func syslogPriority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
+        }
+    }
+
+    private static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), now.tv_nsec / 1_000_000)
     }
 }

@@ -10,9 +10,20 @@ struct MountCommand: AsyncParsableCommand {
         discussion: """
             cp a file into image/, voice/, video/ or thumb/ to upload it (close() fails if the upload \
             fails); NAME.media_id then holds its media id. by-id/MEDIA_ID reads any media by id. The app \
-            secret comes from --secret-file or WXMEDIAFS_SECRET, never from the command line. Without \
-            --foreground the command returns once the mount answers, and the daemon logs to \
-            CACHE_DIR/wxmediafs.log. --emulator mounts a demo on an emulator started in-process.
+            secret comes from --secret-file or WXMEDIAFS_SECRET, never from the command line.
+
+            Without --foreground the command returns once the mount answers (or fails with the \
+            reason), and the daemon logs to CACHE_DIR/wxmediafs.log, rotated at 10 MiB (three old \
+            files kept). With --foreground it logs to stderr, or to the journal when systemd started \
+            it, and tells systemd when it is ready (Type=notify). `wxmediafs status MOUNTPOINT` asks \
+            it what it is doing, over CACHE_DIR/status.sock. SIGINT or SIGTERM lets uploads in \
+            flight finish (at most 30 s), then unmounts. --emulator mounts a demo on an emulator \
+            started in-process.
+
+            Examples:
+              wxmediafs mount ~/wx --appid wx123 --secret-file ~/.config/wxmediafs/secret
+              wxmediafs mount ~/wx --emulator
+              mount -t wxmediafs wxmediafs /mnt/wx -o appid=wx123,secret_file=/etc/wxmediafs/secret
             """)
 
     @Argument(help: "Where to mount.")
@@ -63,6 +74,14 @@ struct MountCommand: AsyncParsableCommand {
 
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
+
+    /// Set by the daemonizing parent: log to this file, rotated, instead of stderr.
+    @Option(help: .hidden)
+    var logFile: String?
+
+    /// Size at which the log file is rotated (tests use a small one).
+    @Option(help: .hidden)
+    var logFileMaxSize = SizeArgument(bytes: 10 << 20)
 
     func validate() throws {
         if !emulator, accessTokenFile == nil, appid == nil {

@@ -20,8 +20,14 @@ struct MountRunner {
     let mountpoint: String
 
     func run() async throws {
-        LogSetup.bootstrap(level: command.logLevel)
+        if let path = command.logFile {
+            let file = try RotatingLogFile(path: path, maxBytes: command.logFileMaxSize.bytes)
+            LogSetup.bootstrap(level: command.logLevel, destination: .file(file))
+        } else {
+            LogSetup.bootstrap(level: command.logLevel)
+        }
         let logger = Logger(label: "wxmediafs")
+        let systemd = SystemdNotifier()
         signal(SIGPIPE, SIG_IGN)
         // Two malloc arenas, not glibc's 8 per core: each FUSE, NIO and task thread would keep its
         // own arena of freed 1 MiB write buffers (measured: 81-89 MiB peak for 8 parallel 10 MiB
@@ -56,6 +62,7 @@ struct MountRunner {
             }
         }
         let cacheDirectory = command.cacheDir ?? Self.defaultCacheDirectory(appID: appID)
+        let statusSocket = cacheDirectory + "/status.sock"
 
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
@@ -83,7 +90,7 @@ struct MountRunner {
             catalog: catalog, cache: cache, client: client,
             settings: MountSettings(
                 mediaLifetimeSeconds: command.mediaTTL.seconds, uid: getuid(), gid: getgid(),
-                cacheMaxBytes: command.cacheMaxSize.bytes),
+                cacheMaxBytes: command.cacheMaxSize.bytes, statusSocketPath: statusSocket),
             logger: logger)
         try await fileSystem.recover()
         let maintenance = fileSystem.startMaintenance()
@@ -93,6 +100,7 @@ struct MountRunner {
             options: ["fsname=wxmediafs", "subtype=wxmediafs", "default_permissions"] + command.options,
             kernelCache: fileSystem.kernelCache, logger: logger)
         let signals = Self.onTermination {
+            systemd?.send("STOPPING=1", "STATUS=Finishing uploads, then unmounting")
             logger.notice("stopping: letting uploads in flight finish, then unmounting \(mountpoint)")
             Task {
                 if await !fileSystem.waitForUploads(timeout: .seconds(30)) {
@@ -101,10 +109,17 @@ struct MountRunner {
                 session.unmount()
             }
         }
+        let startedAt = Date()
+        let base = apiBase
+        let status = await Self.serveStatus(at: statusSocket, logger: logger) {
+            await fileSystem.status(mountpoint: mountpoint, apiBase: base, startedAt: startedAt)
+        }
         let ready = "wxmediafs: mounted \(mountpoint) (api \(apiBase), cache \(cacheDirectory))\n"
         FileHandle.standardOutput.write(Data(ready.utf8))
+        systemd?.send("READY=1", "STATUS=Mounted \(mountpoint)")
         logger.info("mounted \(mountpoint)")
         await session.run()
+        await status?.stop()
         let peak =
             (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("VmHWM:") }?.split(
@@ -118,6 +133,23 @@ struct MountRunner {
         await emulator?.stop()
         for folder in temporaryFolders { try? FileManager.default.removeItem(atPath: folder) }
         if command.emulator, command.cacheDir == nil { try? FileManager.default.removeItem(atPath: cacheDirectory) }
+    }
+
+    /// Starts answering `wxmediafs status`; a mount without it still works, so failure is a warning.
+    static func serveStatus(
+        at path: String, logger: Logger, report: @escaping @Sendable () async -> MountStatus
+    ) async -> StatusServer? {
+        do {
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            encoder.outputFormatting = [.sortedKeys]
+            return try await StatusServer.start(path: path) {
+                (try? Array(encoder.encode(await report()))) ?? []
+            }
+        } catch {
+            logger.warning("no status socket at \(path): \(error)")
+            return nil
+        }
     }
 
     static func defaultCacheDirectory(appID: String?) -> String {

@@ -98,6 +98,23 @@ public struct MountFixture: Sendable {
         }
     }
 
+    /// Runs `wxmediafs mount` without `--foreground` (it returns once the daemon's mount answers)
+    /// at `folder/mnt`, with the secret in `folder/secret` and the cache in `folder/cache`. Pair
+    /// it with `cleanUp(folder:)`.
+    public static func daemonize(emulator: EmulatorFixture, folder: String, arguments: [String] = []) async throws
+        -> CommandResult
+    {
+        let mountpoint = folder + "/mnt"
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        try (EmulatorFixture.secret.value + "\n").write(toFile: folder + "/secret", atomically: true, encoding: .utf8)
+        return try await Command.run(
+            Command.wxmediafsPath,
+            [
+                "mount", mountpoint, "--appid", EmulatorFixture.appID, "--secret-file", folder + "/secret",
+                "--api-base", emulator.baseURL, "--cache-dir", folder + "/cache",
+            ] + arguments)
+    }
+
     /// Detaches whatever is still mounted at `folder/mnt` and removes `folder`: for tests that
     /// start mounts by hand, to run in a `defer`.
     public static func cleanUp(folder: String) {

@@ -81,15 +81,7 @@ struct LifecycleTests {
             let folder = try TemporaryDirectory.make()
             defer { MountFixture.cleanUp(folder: folder) }
             let mountpoint = folder + "/mnt"
-            try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
-            try (EmulatorFixture.secret.value + "\n").write(
-                toFile: folder + "/secret", atomically: true, encoding: .utf8)
-            let mount = try await Command.run(
-                Command.wxmediafsPath,
-                [
-                    "mount", mountpoint, "--appid", EmulatorFixture.appID, "--secret-file", folder + "/secret",
-                    "--api-base", emulator.baseURL, "--cache-dir", folder + "/cache",
-                ])
+            let mount = try await MountFixture.daemonize(emulator: emulator, folder: folder)
             #expect(mount.status == 0, "\(mount.stderr)")
             #expect(mount.stdout.contains("wxmediafs: mounted \(mountpoint)"))
             #expect(MountFixture.isMounted(mountpoint))

@@ -8,6 +8,8 @@ import NIOHTTP1
 public struct APIConnection: Sendable {
     public let baseURL: String
     public let httpClient: HTTPClient
+    /// Requests sent, by kind, for `wxmediafs status`.
+    public let statistics = RequestStatistics()
     /// Largest JSON reply read; anything bigger is not the API's.
     public static let maxJSONReply = 64 * 1024
 
@@ -24,13 +26,20 @@ public struct APIConnection: Sendable {
 
     /// Sends `request`, mapping every transport failure to `TransportError`.
     public func send(_ request: HTTPClientRequest, deadline: NIODeadline) async throws -> HTTPClientResponse {
+        let path = request.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.url
+        let kind = RequestStatistics.kind(method: request.method.rawValue, path: path)
         do {
-            return try await httpClient.execute(request, deadline: deadline)
+            let response = try await httpClient.execute(request, deadline: deadline)
+            statistics.record(kind, failed: response.status != .ok)
+            return response
         } catch let error as HTTPClientError {
+            statistics.record(kind, failed: true)
             throw TransportError.connection(Redaction.redact(String(describing: error)))
         } catch is CancellationError {
+            statistics.record(kind, failed: true)
             throw CancellationError()
         } catch {
+            statistics.record(kind, failed: true)
             throw TransportError.connection(Redaction.redact(String(describing: error)))
         }
     }

@@ -54,7 +54,9 @@ struct LocalFile: Sendable {
             guard let base = raw.baseAddress else { return }
             while written < raw.count {
                 let count = pwrite(descriptor, base + written, raw.count - written, off_t(offset) + off_t(written))
-                guard count > 0 else { throw LocalFileError(operation: "write", path: path, errno: count < 0 ? errno : EIO) }
+                guard count > 0 else {
+                    throw LocalFileError(operation: "write", path: path, errno: count < 0 ? errno : EIO)
+                }
                 written += count
             }
         }

@@ -22,4 +22,6 @@ public protocol AccessTokenProvider: Sendable {
     func currentToken() async throws -> AccessToken
     /// Drops `token` if it is still the one in use; a token another caller already replaced is left alone.
     func tokenWasRefused(_ token: AccessToken) async
+    /// How long ago the token in use was obtained (for `wxmediafs status`); nil when there is none yet.
+    func tokenAge() async -> Duration?
 }

@@ -24,6 +24,7 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
     private let logger: Logger
 
     private var cached: AccessToken?
+    private var cachedAt: ContinuousClock.Instant?
     private var inFlight: Task<AccessToken, any Error>?
     /// The value last refused, so a stable-token fetch that returns it again is forced to renew.
     private var refusedValue: String?
@@ -48,8 +49,14 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
         inFlight = task
         defer { inFlight = nil }
         let token = try await task.value
+        if cached != token { cachedAt = .now }
         cached = token
         return token
+    }
+
+    public func tokenAge() -> Duration? {
+        guard cached != nil, let cachedAt else { return nil }
+        return cachedAt.duration(to: .now)
     }
 
     public func tokenWasRefused(_ token: AccessToken) {

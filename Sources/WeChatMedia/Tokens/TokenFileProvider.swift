@@ -36,4 +36,11 @@ public actor TokenFileProvider: AccessTokenProvider {
     public func tokenWasRefused(_ token: AccessToken) {
         if cached == token { cached = nil }
     }
+
+    /// The age of the token file: whoever writes it refreshes the token.
+    public func tokenAge() -> Duration? {
+        guard let modified = try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
+        else { return nil }
+        return .milliseconds(Int64(max(0, Date().timeIntervalSince(modified)) * 1000))
+    }
 }
