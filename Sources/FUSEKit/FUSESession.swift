@@ -96,11 +96,12 @@ public final class FUSESession: Sendable {
 
     /// Runs `body` in a task of its own; a thrown `FUSEError` answers with its errno, anything else with EIO.
     func dispatch(
-        _ request: FUSERequest, _ operation: StaticString, _ body: @escaping @Sendable () async throws -> Void
+        _ request: FUSERequest, _ operation: StaticString, priority: TaskPriority? = nil,
+        _ body: @escaping @Sendable () async throws -> Void
     ) {
         let logger = self.logger
         let latency = self.latency
-        Task {
+        Task(priority: priority) {
             let started = ContinuousClock.now
             do {
                 try await body()

@@ -49,8 +49,8 @@ public struct FileAttributes: Sendable, Equatable {
         s.st_uid = uid
         s.st_gid = gid
         s.st_size = off_t(clamping: size)
-        // Tools size their buffers by st_blksize (cp, cat: max(128 KiB, blksize)); 1 MiB matches
-        // max_write, so a 10 MiB copy is ten requests, not eighty.
+        // Tools size their buffers by st_blksize (cp, cat: max(128 KiB, blksize)): 1 MiB reads
+        // and writes are ten system calls for a 10 MiB file, whatever size the kernel splits them into.
         s.st_blksize = kind == .directory ? 4096 : 1 << 20
         s.st_blocks = blkcnt_t((size + 511) / 512)
         s.st_atim = accessTime

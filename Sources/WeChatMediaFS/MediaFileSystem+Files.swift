@@ -151,8 +151,9 @@ extension MediaFileSystem {
         switch file {
         case .write(let session):
             close(session.descriptor)
-            // A spool that became cached content is the cache's now.
-            if !session.sharesCachedContent { Glibc.unlink(session.spoolPath) }
+            // A spool that became cached content is the cache's now, and its entry is uploaded.
+            guard !session.sharesCachedContent else { break }
+            Glibc.unlink(session.spoolPath)
             try? await settleUnwritten(session)
         case .local(let descriptor, let mediaID):
             close(descriptor)

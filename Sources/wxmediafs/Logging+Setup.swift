@@ -62,17 +62,22 @@ struct LineLogHandler: LogHandler {
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         let details =
             merged.isEmpty ? "" : merged.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ") + " "
+        // One message, one line: file names may hold newlines, which must not start a forged line.
+        let text = Self.oneLine("\(label): \(details)\(event.message)")
         switch destination {
         case .journal:
             // journald reads "<N>" as the syslog priority and stamps the time itself.
-            let line = "<\(Self.syslogPriority(event.level))>\(label): \(details)\(event.message)\n"
-            FileHandle.standardError.write(Data(line.utf8))
+            FileHandle.standardError.write(Data("<\(Self.syslogPriority(event.level))>\(text)\n".utf8))
         case .standardError:
-            FileHandle.standardError.write(
-                Data("\(Self.timestamp()) \(event.level) \(label): \(details)\(event.message)\n".utf8))
+            FileHandle.standardError.write(Data("\(Self.timestamp()) \(event.level) \(text)\n".utf8))
         case .file(let file):
-            file.write("\(Self.timestamp()) \(event.level) \(label): \(details)\(event.message)")
+            file.write("\(Self.timestamp()) \(event.level) \(text)")
         }
+    }
+
+    static func oneLine(_ text: String) -> String {
+        guard text.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return text }
+        return text.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
     }
 
     static func syslogPriority(_ level: Logger.Level) -> Int {
@@ -93,7 +98,7 @@ struct LineLogHandler: LogHandler {
         var parts = tm()
         gmtime_r(&seconds, &parts)
         return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+            format: "%04ld-%02ld-%02ldT%02ld:%02ld:%02ld.%03ldZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
             Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), now.tv_nsec / 1_000_000)
     }
 }

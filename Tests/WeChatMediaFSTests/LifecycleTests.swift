@@ -76,6 +76,25 @@ struct LifecycleTests {
         }
     }
 
+    @Test func unmountWhileAFileIsOpenIsRefusedClearlyAndLazyDetaches() async throws {
+        try await MountFixture.with { m in
+            let result = try await m.shell(
+                #"""
+                cp "$S/cat.jpg" "$M/image/cat.jpg"
+                exec 3< "$M/image/cat.jpg"
+                '\#(Command.wxmediafsPath)' unmount "$M"; echo "busy: $?"
+                '\#(Command.wxmediafsPath)' unmount --lazy "$M"; echo "lazy: $?"
+                head -c 4 <&3 | od -An -tx1
+                exec 3<&-
+                """#)
+            #expect(result.stdout.contains("busy: 1"), "\(result.stdout)")
+            #expect(result.stderr.contains("it is busy") && !result.stderr.contains("Usage"), "\(result.stderr)")
+            #expect(result.stdout.contains("lazy: 0"))
+            #expect(result.stdout.contains("ff d8 ff e0"), "the open file still reads after a lazy unmount")
+            #expect(try await m.waitForExit() == 0, "the daemon exits once the last file is closed")
+        }
+    }
+
     @Test func theDaemonModeReturnsWhenReadyAndUnmountStopsIt() async throws {
         try await EmulatorFixture.with { emulator in
             let folder = try TemporaryDirectory.make()

@@ -81,7 +81,9 @@ struct StatusAndLogsTests {
 
     @Test func everyUploadAndFailureIsOneLogLine() async throws {
         try await MountFixture.with { m in
-            _ = try await m.shell(#"cp "$S/cat.jpg" "$M/image/cat.jpg"; cp "$S/cat.png" "$M/image/cat.png""#)
+            _ = try await m.shell(
+                #"cp "$S/cat.jpg" "$M/image/cat.jpg"; cp "$S/cat.png" "$M/image/cat.png"; cp "$S/cat.png" "$M/image/two"$'\n'"lines.png""#
+            )
             let id = String(decoding: m.contents("image/cat.jpg.media_id") ?? [], as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let lines = m.log.split(separator: "\n")
@@ -90,6 +92,9 @@ struct StatusAndLogsTests {
             #expect(uploaded.hasSuffix(" ms"))
             let failed = lines.first { $0.contains("upload of image/cat.png failed") } ?? ""
             #expect(failed.contains("(EINVAL)") && failed.contains("errcode 40005"), "\(failed)")
+            // A newline in a name is written as \n: it cannot start a line of its own.
+            #expect(lines.contains { $0.contains(#"upload of image/two\nlines.png failed"#) }, "\(m.log)")
+            #expect(!lines.contains { $0.hasPrefix("lines.png") })
         }
     }
 

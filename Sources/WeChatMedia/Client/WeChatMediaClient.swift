@@ -70,8 +70,9 @@ public struct WeChatMediaClient: Sendable {
         return UploadedMedia(mediaID: id, type: type, createdAt: createdAt, format: format, size: size)
     }
 
-    /// Bytes read from the spool per chunk of an upload body.
-    static let uploadChunkLength = 256 * 1024
+    /// Bytes read from the spool per chunk of an upload body. 256 KiB was measured too: no faster
+    /// for 10 MiB, and 5-15 MiB more peak memory with 8 uploads at once.
+    static let uploadChunkLength = 64 * 1024
 
     // MARK: HEAD
 
