@@ -54,6 +54,30 @@ struct StatusAndLogsTests {
         }
     }
 
+    /// A download the server trickles (a byte a millisecond) is shown in flight with its progress.
+    @Test func statusShowsADownloadInFlight() async throws {
+        try await MountFixture.with { m in
+            let token = try await m.emulator.legacyToken()
+            let upload = try await m.emulator.upload(
+                Samples.bytes("thumb.jpg"), filename: "t.jpg", type: "thumb", token: token)
+            let id = try #require((upload.json["thumb_media_id"] ?? upload.json["media_id"]) as? String)
+            try await m.emulator.setFaults(
+                #"{"rules":[{"endpoint":"get","kind":"trickle","fraction":1,"delay_ms":1}]}"#)
+            let read = Task { try await m.shell(#"cmp "$S/thumb.jpg" "$M/by-id/\#(id)" && echo same"#) }
+            var seen = ""
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                seen = try await status(m).stdout
+                if seen.contains("download  by-id/\(id)  [") { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(seen.contains("download  by-id/\(id)  ["), "\(seen)")
+            #expect(seen.contains(" of 1.5 KiB"), "\(seen)")
+            #expect(try await read.value.stdout == "same\n")
+            #expect(try await status(m).stdout.contains("Transfers: none in flight"))
+        }
+    }
+
     @Test func statusListsRecentFailuresWithErrnoErrcodeAndErrmsg() async throws {
         try await MountFixture.with { m in
             let result = try await m.shell(#"cp "$S/cat.png" "$M/image/cat.png"; echo "cp: $?""#)
