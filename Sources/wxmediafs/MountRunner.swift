@@ -114,11 +114,17 @@ struct MountRunner {
         let status = await Self.serveStatus(at: statusSocket, logger: logger) {
             await fileSystem.status(mountpoint: mountpoint, apiBase: base, startedAt: startedAt)
         }
-        let ready = "wxmediafs: mounted \(mountpoint) (api \(apiBase), cache \(cacheDirectory))\n"
-        FileHandle.standardOutput.write(Data(ready.utf8))
-        systemd?.send("READY=1", "STATUS=Mounted \(mountpoint)")
-        logger.info("mounted \(mountpoint)")
-        await session.run()
+        async let served: Void = session.run()
+        if await Self.waitUntilAnswering(mountpoint) {
+            let ready = "wxmediafs: mounted \(mountpoint) (api \(apiBase), cache \(cacheDirectory))\n"
+            FileHandle.standardOutput.write(Data(ready.utf8))
+            systemd?.send("READY=1", "STATUS=Mounted \(mountpoint)")
+            logger.info("mounted \(mountpoint)")
+        } else {
+            logger.error("the mount at \(mountpoint) does not answer")
+            session.unmount()
+        }
+        await served
         await status?.stop()
         let peak =
             (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?
@@ -133,6 +139,17 @@ struct MountRunner {
         await emulator?.stop()
         for folder in temporaryFolders { try? FileManager.default.removeItem(atPath: folder) }
         if command.emulator, command.cacheDir == nil { try? FileManager.default.removeItem(atPath: cacheDirectory) }
+    }
+
+    /// Whether a request to the mount is answered: a stat of its root, which the kernel sends to
+    /// the loop just started. It blocks until then, so it runs on a thread of its own.
+    static func waitUntilAnswering(_ mountpoint: String) async -> Bool {
+        await withCheckedContinuation { continuation in
+            Thread {
+                var info = stat()
+                continuation.resume(returning: stat(mountpoint, &info) == 0)
+            }.start()
+        }
     }
 
     /// Starts answering `wxmediafs status`; a mount without it still works, so failure is a warning.
