@@ -6,6 +6,7 @@ Each catalog is written straight into a fresh cache dir's SQLite file, then moun
 Usage: python3 Benchmarks/catalog-scale.py [path/to/wxmediafs]   (root, or a user allowed /dev/fuse)
 """
 import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -91,7 +92,6 @@ def lookups(mountpoint, round_number):
 
 def main():
     rows = []
-    configurations = [("ls -l of 10,000 entries", 10_101, 100_000, True)]
     small, large = make_catalog(10_101, True), make_catalog(100_000, True)
     tiny = make_catalog(1_000, False)
     try:
@@ -111,6 +111,8 @@ def main():
     finally:
         for cache, mountpoint in (small, large, tiny):
             subprocess.run([BIN, "unmount", mountpoint], stderr=subprocess.DEVNULL)
+            if not os.path.ismount(mountpoint):
+                shutil.rmtree(os.path.dirname(cache), ignore_errors=True)
     print("%-44s %-24s %-24s %s" % ("workload", "baseline median (min-max)", "large median (min-max)", "ratio"))
     for name, base_name, base, large_name, big in rows:
         fmt = lambda xs: "%.3f s (%.3f-%.3f)" % (statistics.median(xs), min(xs), max(xs))

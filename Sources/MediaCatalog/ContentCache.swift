@@ -24,19 +24,33 @@ public struct ContentCache: Sendable {
         FileManager.default.fileExists(atPath: contentPath(for: mediaID))
     }
 
-    /// A new, empty spool file (0600) for a write in progress, open for reading and writing.
-    public func openSpoolFile() throws -> (path: String, descriptor: Int32) {
+    /// A new spool file (0600) for a write in progress, open for reading and writing: empty, or
+    /// holding a copy of the file open at `source`.
+    public func openSpoolFile(copyingFrom source: Int32? = nil) throws -> (path: String, descriptor: Int32) {
         let path = root + "/spool/" + UUID().uuidString
         let descriptor = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        do {
+            if let source { try Self.copy(source, to: descriptor) }
+        } catch {
+            close(descriptor)
+            unlink(path)
+            throw error
+        }
         return (path, descriptor)
     }
 
-    /// A new, empty spool file's path.
-    public func makeSpoolFile() throws -> String {
-        let (path, descriptor) = try openSpoolFile()
-        close(descriptor)
-        return path
+    private static func copy(_ source: Int32, to destination: Int32) throws {
+        var offset: off_t = 0
+        var buffer = [UInt8](repeating: 0, count: 128 << 10)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { pread(source, $0.baseAddress, $0.count, offset) }
+            guard count >= 0 else { throw CocoaError(.fileReadUnknown) }
+            if count == 0 { return }
+            let written = buffer.withUnsafeBytes { pwrite(destination, $0.baseAddress, count, offset) }
+            guard written == count else { throw CocoaError(.fileWriteUnknown) }
+            offset += off_t(count)
+        }
     }
 
     /// Makes the spool file at `spoolPath` the content of `mediaID`.

@@ -87,11 +87,11 @@ actor DownloadCoordinator {
                 finish(mediaID, with: FUSEError.notSupported)
             } catch {
                 unlink(target + ".part")
+                let code = ErrnoMapping.errno(for: error)
                 logger.error(
-                    "download of \(mediaID) failed (\(ErrnoMapping.name(of: ErrnoMapping.errno(for: error)))): \(ErrnoMapping.explanation(for: error))"
+                    "download of \(mediaID) failed (\(ErrnoMapping.name(of: code))): \(ErrnoMapping.explanation(for: error))"
                 )
-                activity.failed(
-                    "download", name: "by-id/" + mediaID, errno: ErrnoMapping.errno(for: error), error: error)
+                activity.failed("download", name: "by-id/" + mediaID, errno: code, error: error)
                 finish(mediaID, with: error)
             }
         }

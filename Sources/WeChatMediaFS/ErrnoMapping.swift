@@ -32,6 +32,16 @@ enum ErrnoMapping {
         }
     }
 
+    /// The errcode a failure carries: the server's, or the one the server would have sent for a
+    /// file the rules refused before any request.
+    static func errcode(of error: any Error) -> Int? {
+        switch error {
+        case let error as APIError: error.errcode
+        case let violation as MediaRuleViolation: violation.errorCode.rawValue
+        default: nil
+        }
+    }
+
     /// "errcode 40005 (invalid file type ...)" for API errors, the rule for local refusals.
     static func explanation(for error: any Error) -> String {
         switch error {

@@ -209,17 +209,17 @@ extension MediaFileSystem {
     }
 
     private func openForWriting(_ entry: CatalogEntry, truncate: Bool) async throws -> OpenedFile {
-        let spool = try cache.makeSpoolFile()
+        var source: Int32?
         if !truncate, entry.state == .uploaded, let mediaID = entry.mediaID {
             // Rewriting part of an upload starts from its bytes (downloaded if not cached).
-            let source = try await downloads.path(
+            let path = try await downloads.path(
                 forBytesOf: mediaID, upTo: .max, isVideo: entry.type == .video, expectedSize: entry.size)
-            try? FileManager.default.removeItem(atPath: spool)
-            try FileManager.default.copyItem(atPath: source, toPath: spool)
-            chmod(spool, 0o600)
+            let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw FUSEError.io }
+            source = descriptor
         }
-        let descriptor = Glibc.open(spool, O_RDWR | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FUSEError.io }
+        defer { if let source { close(source) } }
+        let (spool, descriptor) = try cache.openSpoolFile(copyingFrom: source)
         let session = WriteSession(
             entryID: entry.id ?? 0, type: entry.type, spoolPath: spool, descriptor: descriptor,
             dirty: truncate && entry.state == .uploaded, isNew: false)
@@ -314,33 +314,13 @@ extension MediaFileSystem {
     func writableSession(_ handle: UInt64) async throws -> WriteSession {
         guard case .write(var session) = await openFiles.file(handle) else { throw FUSEError.badHandle }
         guard session.sharesCachedContent else { return session }
-        let (spool, descriptor) = try cache.openSpoolFile()
-        do {
-            try Self.copyContents(of: session.descriptor, to: descriptor)
-        } catch {
-            close(descriptor)
-            Glibc.unlink(spool)
-            throw error
-        }
+        let (spool, descriptor) = try cache.openSpoolFile(copyingFrom: session.descriptor)
         close(session.descriptor)
         session.spoolPath = spool
         session.descriptor = descriptor
         session.sharesCachedContent = false
         await openFiles.replace(handle, with: .write(session))
         return session
-    }
-
-    private static func copyContents(of source: Int32, to destination: Int32) throws {
-        var offset: off_t = 0
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.pread(source, $0.baseAddress, $0.count, offset) }
-            guard count >= 0 else { throw FUSEError(errno) }
-            if count == 0 { return }
-            let written = buffer.withUnsafeBytes { Glibc.pwrite(destination, $0.baseAddress, count, offset) }
-            guard written == count else { throw FUSEError(written < 0 ? errno : EIO) }
-            offset += off_t(count)
-        }
     }
 
     /// A write that failed for good: a new name goes away, an overwritten file keeps its upload.

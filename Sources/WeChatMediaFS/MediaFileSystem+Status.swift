@@ -12,7 +12,6 @@ extension MediaFileSystem {
             tokenAgeSeconds: tokenAge.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 },
             requests: client.connection.statistics.snapshot().map {
                 MountStatus.Requests(kind: $0.kind.rawValue, sent: $0.count.sent, failed: $0.count.failed)
-            },
-            uploadsInFlight: await openFiles.uploadCount)
+            })
     }
 }

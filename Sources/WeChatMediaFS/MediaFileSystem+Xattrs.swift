@@ -7,8 +7,6 @@ import WeChatMedia
 /// catalog so `cp -a`, `cp --preserve=all` and `rsync -X` succeed.
 extension MediaFileSystem {
     private static let wechatPrefix = "user.wechat."
-    /// Read by `wxmediafs status` on the mount root; not listed, it is not the user's.
-    static let statusSocketAttribute = "user.wechat.status_socket"
     // <sys/xattr.h> values, which Glibc's module does not export.
     private static let createOnly: Int32 = 1
     private static let replaceOnly: Int32 = 2
@@ -21,7 +19,7 @@ extension MediaFileSystem {
 
     public func getxattr(inode: Inode, name: String) async throws -> [UInt8] {
         guard keepsAttribute(named: name) else { throw FUSEError.notSupported }
-        if Node(inode) == .root, name == Self.statusSocketAttribute, let path = settings.statusSocketPath {
+        if Node(inode) == .root, name == MountStatus.socketAttribute, let path = settings.statusSocketPath {
             return Array(path.utf8)
         }
         if name.hasPrefix(Self.wechatPrefix) {

@@ -37,15 +37,15 @@ public final class MountActivity: Sendable {
 
     /// Remembers a failed operation with its errno and, when the server gave one, errcode and errmsg.
     func failed(_ operation: String, name: String, errno code: Int32, error: any Error) {
-        let (errcode, errmsg): (Int?, String) =
+        let errmsg =
             switch error {
-            case let error as APIError: (error.errcode, error.errmsg)
-            case let violation as MediaRuleViolation: (violation.errorCode.rawValue, "refused locally: \(violation)")
-            default: (nil, ErrnoMapping.explanation(for: error))
+            case let error as APIError: error.errmsg
+            case let violation as MediaRuleViolation: "refused locally: \(violation)"
+            default: ErrnoMapping.explanation(for: error)
             }
         let failure = MountStatus.Failure(
-            at: Date(), operation: operation, name: name, errno: ErrnoMapping.name(of: code), errcode: errcode,
-            errmsg: errmsg)
+            at: Date(), operation: operation, name: name, errno: ErrnoMapping.name(of: code),
+            errcode: ErrnoMapping.errcode(of: error), errmsg: errmsg)
         state.withLock { state in
             state.failures.append(failure)
             if state.failures.count > Self.failuresKept { state.failures.removeFirst() }

@@ -2,6 +2,9 @@ import Foundation
 
 /// The answer to `wxmediafs status`: sent as JSON over the mount's status socket.
 public struct MountStatus: Codable, Sendable {
+    /// The mount root's attribute naming the status socket (not listed: it is not the user's).
+    public static let socketAttribute = "user.wechat.status_socket"
+
     public struct Transfer: Codable, Sendable {
         public enum Kind: String, Codable, Sendable { case upload, download }
         public var kind: Kind
@@ -37,5 +40,20 @@ public struct MountStatus: Codable, Sendable {
     /// Seconds since the access token in use was obtained; nil before the first request. Never the token.
     public var tokenAgeSeconds: Double?
     public var requests: [Requests]
-    public var uploadsInFlight: Int
+}
+
+/// The JSON the status socket sends, with ISO 8601 dates.
+extension MountStatus {
+    public func json() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(self))
+    }
+
+    public init(json: [UInt8]) throws {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        self = try decoder.decode(MountStatus.self, from: Data(json))
+    }
 }

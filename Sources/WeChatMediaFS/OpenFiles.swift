@@ -64,8 +64,6 @@ actor OpenFiles {
 
     func uploadStarted() { uploadsInFlight += 1 }
 
-    var uploadCount: Int { uploadsInFlight }
-
     func uploadFinished() {
         uploadsInFlight -= 1
         if uploadsInFlight == 0 {

@@ -157,12 +157,7 @@ struct MountRunner {
         at path: String, logger: Logger, report: @escaping @Sendable () async -> MountStatus
     ) async -> StatusServer? {
         do {
-            let encoder = JSONEncoder()
-            encoder.dateEncodingStrategy = .iso8601
-            encoder.outputFormatting = [.sortedKeys]
-            return try await StatusServer.start(path: path) {
-                (try? Array(encoder.encode(await report()))) ?? []
-            }
+            return try await StatusServer.start(path: path) { (try? await report().json()) ?? [] }
         } catch {
             logger.warning("no status socket at \(path): \(error)")
             return nil

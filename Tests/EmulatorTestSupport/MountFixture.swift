@@ -47,8 +47,6 @@ public struct MountFixture: Sendable {
         let cache = folder + "/cache"
         // mkdir, not FileManager: a dead mount there must not look like a missing folder.
         if mkdir(mountpoint, 0o755) != 0, errno != EEXIST { throw Failure(description: "cannot create \(mountpoint)") }
-        let secretFile = folder + "/secret"
-        try (EmulatorFixture.secret.value + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
         let stdoutPath = folder + "/stdout-\(UUID().uuidString)"
         let logPath = folder + "/log-\(UUID().uuidString)"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
@@ -56,11 +54,8 @@ public struct MountFixture: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Command.wxmediafsPath)
         process.arguments =
-            [
-                "mount", mountpoint, "--foreground", "--appid", EmulatorFixture.appID, "--secret-file", secretFile,
-                "--api-base", emulator.baseURL, "--cache-dir", cache, "--limits", limits.rawValue,
-                "--log-level", "debug",
-            ] + arguments
+            ["mount", mountpoint, "--foreground"] + (try account(emulator: emulator, folder: folder))
+            + ["--limits", limits.rawValue, "--log-level", "debug"] + arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardInput = FileHandle.nullDevice
@@ -106,13 +101,19 @@ public struct MountFixture: Sendable {
     {
         let mountpoint = folder + "/mnt"
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
-        try (EmulatorFixture.secret.value + "\n").write(toFile: folder + "/secret", atomically: true, encoding: .utf8)
         return try await Command.run(
             Command.wxmediafsPath,
-            [
-                "mount", mountpoint, "--appid", EmulatorFixture.appID, "--secret-file", folder + "/secret",
-                "--api-base", emulator.baseURL, "--cache-dir", folder + "/cache",
-            ] + arguments)
+            ["mount", mountpoint] + (try account(emulator: emulator, folder: folder)) + arguments)
+    }
+
+    /// The `mount` options that reach `emulator` as its app, with the secret written to
+    /// `folder/secret` and the cache in `folder/cache`.
+    public static func account(emulator: EmulatorFixture, folder: String) throws -> [String] {
+        try (EmulatorFixture.secret.value + "\n").write(toFile: folder + "/secret", atomically: true, encoding: .utf8)
+        return [
+            "--appid", EmulatorFixture.appID, "--secret-file", folder + "/secret", "--api-base", emulator.baseURL,
+            "--cache-dir", folder + "/cache",
+        ]
     }
 
     /// Detaches whatever is still mounted at `folder/mnt` and removes `folder`: for tests that
@@ -142,8 +143,7 @@ public struct MountFixture: Sendable {
 
     /// Runs a shell script (bash) with `$M` set to the mountpoint and `$S` to the samples folder.
     public func shell(_ script: String) async throws -> CommandResult {
-        let samples = URL(fileURLWithPath: Samples.path("cat.jpg")).deletingLastPathComponent().path
-        return try await Command.run("/bin/bash", ["-c", "M='\(mountpoint)'; S='\(samples)'; " + script])
+        try await Command.run("/bin/bash", ["-c", "M='\(mountpoint)'; S='\(Samples.folder)'; " + script])
     }
 
     public func path(_ relative: String) -> String { mountpoint + "/" + relative }

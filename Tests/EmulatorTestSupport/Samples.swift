@@ -11,6 +11,11 @@ public enum Samples {
         return url.path
     }
 
+    /// The folder the fixtures are in (`$S` in test scripts).
+    public static var folder: String {
+        URL(fileURLWithPath: path("cat.jpg")).deletingLastPathComponent().path
+    }
+
     public static func bytes(_ name: String) -> [UInt8] {
         Array(FileManager.default.contents(atPath: path(name)) ?? Data())
     }
@@ -66,10 +71,18 @@ public enum Samples {
     }
 }
 
-/// Fresh folders under the system's temporary directory, one per test.
+/// Fresh folders under the system's temporary directory, one per test. They all live under one
+/// folder of this test process, removed when it exits: a test that fails before its own clean-up
+/// (or an emulator's data dir, a sample file) leaves nothing behind in /tmp.
 public enum TemporaryDirectory {
+    static let root: String = {
+        let path = NSTemporaryDirectory() + "wxmediafs-test-\(getpid())"
+        atexit { try? FileManager.default.removeItem(atPath: TemporaryDirectory.root) }
+        return path
+    }()
+
     public static func make() throws -> String {
-        let path = NSTemporaryDirectory() + "wxmediafs-test-" + UUID().uuidString
+        let path = root + "/" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }

@@ -24,15 +24,13 @@ struct SystemMountTests {
         #expect(FileManager.default.isExecutableFile(atPath: Self.helper), "run mount-scripts/install.sh first")
         try await EmulatorFixture.with { emulator in
             let folder = try TemporaryDirectory.make()
-            try (EmulatorFixture.secret.value + "\n").write(
-                toFile: folder + "/secret", atomically: true, encoding: .utf8)
-            let samples = URL(fileURLWithPath: Samples.path("cat.jpg")).deletingLastPathComponent().path
+            _ = try MountFixture.account(emulator: emulator, folder: folder)  // writes $F/secret
             let run: @Sendable (String) async throws -> CommandResult = { script in
                 try await Command.run(
                     "/usr/bin/env",
                     [
                         "WXMEDIAFS_BIN=\(Command.wxmediafsPath)", "/bin/bash", "-c",
-                        "E='\(emulator.baseURL)'; F='\(folder)'; A='\(EmulatorFixture.appID)'; S='\(samples)'; "
+                        "E='\(emulator.baseURL)'; F='\(folder)'; A='\(EmulatorFixture.appID)'; S='\(Samples.folder)'; "
                             + script,
                     ])
             }
@@ -173,10 +171,8 @@ struct SystemMountTests {
             try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Command.wxmediafsPath)
-            process.arguments = [
-                "mount", mountpoint, "--foreground", "--appid", EmulatorFixture.appID, "--secret-file",
-                folder + "/secret", "--api-base", emulator.baseURL, "--cache-dir", folder + "/cache",
-            ]
+            process.arguments =
+                ["mount", mountpoint, "--foreground"] + (try MountFixture.account(emulator: emulator, folder: folder))
             var environment = ProcessInfo.processInfo.environment
             environment["NOTIFY_SOCKET"] = listener.path
             process.environment = environment

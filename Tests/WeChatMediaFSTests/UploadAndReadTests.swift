@@ -50,14 +50,15 @@ struct UploadAndReadTests {
 
     @Test func manyFilesAndEightParallelCopiesAllUpload() async throws {
         try await MountFixture.with { m in
+            let source = try TemporaryDirectory.make()
+            defer { try? FileManager.default.removeItem(atPath: source) }
             let result = try await m.shell(
                 #"""
                 set -e
-                mkdir -p /tmp/wxm-src-$$ && for i in $(seq 1 12); do cp "$S/cat.jpg" /tmp/wxm-src-$$/f$i.jpg; done
-                cp /tmp/wxm-src-$$/*.jpg "$M/image/"
+                for i in $(seq 1 12); do cp "$S/cat.jpg" '\#(source)'/f$i.jpg; done
+                cp '\#(source)'/*.jpg "$M/image/"
                 for i in $(seq 1 8); do cp "$S/thumb.jpg" "$M/thumb/p$i.jpg" & done
                 wait
-                rm -rf /tmp/wxm-src-$$
                 cat "$M"/image/*.media_id "$M"/thumb/*.media_id | sort -u | wc -l
                 """#)
             #expect(result.status == 0, "\(result.stderr)")

@@ -24,27 +24,24 @@ public struct APIConnection: Sendable {
         query.isEmpty ? baseURL + path : baseURL + path + "?" + query
     }
 
-    /// Sends `request`, mapping every transport failure to `TransportError`.
-    public func send(_ request: HTTPClientRequest, deadline: NIODeadline) async throws -> HTTPClientResponse {
-        let path = request.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.url
-        let kind = RequestStatistics.kind(method: request.method.rawValue, path: path)
+    /// Sends `request` (counted as `kind`), mapping every transport failure to `TransportError`.
+    public func send(_ request: HTTPClientRequest, as kind: RequestStatistics.Kind, deadline: NIODeadline)
+        async throws -> HTTPClientResponse
+    {
+        var failed = true
+        defer { statistics.record(kind, failed: failed) }
         do {
             let response = try await httpClient.execute(request, deadline: deadline)
-            statistics.record(kind, failed: response.status != .ok)
+            failed = response.status != .ok
             return response
-        } catch let error as HTTPClientError {
-            statistics.record(kind, failed: true)
-            throw TransportError.connection(Redaction.redact(String(describing: error)))
         } catch is CancellationError {
-            statistics.record(kind, failed: true)
             throw CancellationError()
         } catch {
-            statistics.record(kind, failed: true)
             throw TransportError.connection(Redaction.redact(String(describing: error)))
         }
     }
 
-    /// A request whose answer must be JSON (token endpoints, upload).
+    /// A request to a token endpoint, whose answer must be JSON.
     public func jsonRequest(
         path: String, query: String, method: HTTPMethod = .GET, body: ByteBuffer? = nil,
         contentType: String? = nil, deadline: NIODeadline
@@ -55,7 +52,7 @@ public struct APIConnection: Sendable {
             request.body = .bytes(body)
         }
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
-        let response = try await send(request, deadline: deadline)
+        let response = try await send(request, as: .token, deadline: deadline)
         return try await Self.readReply(response, deadline: deadline)
     }
 

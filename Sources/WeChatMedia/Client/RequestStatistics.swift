@@ -1,7 +1,8 @@
 import Synchronization
 
 /// How many requests a connection sent, by kind, and how many of them failed in transport or
-/// with a non-200 status (API errcodes arrive in 200 replies and are counted by their callers).
+/// with a non-200 status. API errcodes arrive in 200 replies: they are not failures here, and
+/// `wxmediafs status` lists them among the recent failures instead.
 public final class RequestStatistics: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         case token, upload, head, download, video
@@ -28,11 +29,4 @@ public final class RequestStatistics: Sendable {
         return Kind.allCases.compactMap { kind in counts[kind].map { (kind, $0) } }
     }
 
-    /// The kind of a request, from its method and path.
-    static func kind(method: String, path: String) -> Kind {
-        if path.hasSuffix("/cgi-bin/token") || path.hasSuffix("/cgi-bin/stable_token") { return .token }
-        if path.hasSuffix("/cgi-bin/media/upload") { return .upload }
-        if path.hasSuffix("/cgi-bin/media/get") { return method == "HEAD" ? .head : .download }
-        return .video
-    }
 }

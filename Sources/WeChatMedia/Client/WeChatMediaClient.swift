@@ -59,7 +59,7 @@ public struct WeChatMediaClient: Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: body.contentType)
         request.body = .stream(body, length: .known(body.length))
-        let response = try await connection.send(request, deadline: deadline)
+        let response = try await connection.send(request, as: .upload, deadline: deadline)
         let reply = try await APIConnection.readReply(response, deadline: deadline)
         if let error = reply.error { throw error }
         let id = type == .thumb ? (reply.thumbMediaID ?? reply.mediaID) : (reply.mediaID ?? reply.thumbMediaID)
@@ -83,7 +83,7 @@ public struct WeChatMediaClient: Sendable {
             try await withFreshToken { token in
                 var request = HTTPClientRequest(url: mediaURL(mediaID: mediaID, token: token))
                 request.method = .HEAD
-                let response = try await connection.send(request, deadline: deadline)
+                let response = try await connection.send(request, as: .head, deadline: deadline)
                 guard response.status == .ok else { throw TransportError.httpStatus(Int(response.status.code)) }
                 if let file = Self.remoteFile(from: response) { return .file(file) }
                 return try await jsonAnswer(mediaID: mediaID, token: token, deadline: deadline)
@@ -93,7 +93,7 @@ public struct WeChatMediaClient: Sendable {
 
     private func jsonAnswer(mediaID: String, token: AccessToken, deadline: NIODeadline) async throws -> RemoteMedia {
         let request = HTTPClientRequest(url: mediaURL(mediaID: mediaID, token: token))
-        let response = try await connection.send(request, deadline: deadline)
+        let response = try await connection.send(request, as: .download, deadline: deadline)
         if let file = Self.remoteFile(from: response) {
             // The media appeared between the two requests; the caller only wanted headers.
             return .file(file)
@@ -112,7 +112,7 @@ public struct WeChatMediaClient: Sendable {
         try await retry.run(logger: logger, operation: "download") { deadline in
             try await withFreshToken { token in
                 let request = HTTPClientRequest(url: mediaURL(mediaID: mediaID, token: token))
-                let response = try await connection.send(request, deadline: deadline)
+                let response = try await connection.send(request, as: .download, deadline: deadline)
                 guard let file = Self.remoteFile(from: response) else {
                     return try await Self.nonFileAnswer(response, deadline: deadline)
                 }
@@ -132,7 +132,7 @@ public struct WeChatMediaClient: Sendable {
             throw TransportError.invalidResponse("video_url is not an http(s) URL")
         }
         return try await retry.run(logger: logger, operation: "video") { deadline in
-            let response = try await connection.send(HTTPClientRequest(url: url), deadline: deadline)
+            let response = try await connection.send(HTTPClientRequest(url: url), as: .video, deadline: deadline)
             guard response.status == .ok else { throw TransportError.httpStatus(Int(response.status.code)) }
             let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
             try await APIConnection.bounded(by: deadline) {

@@ -1,0 +1,50 @@
+import Foundation
+import WeChatMediaFS
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Finds a mount's status socket (the root's `user.wechat.status_socket` attribute) and reads its answer.
+enum StatusClient {
+    static func fetch(mountpoint: String) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let length = buffer.withUnsafeMutableBytes {
+            systemGetxattr(mountpoint, MountStatus.socketAttribute, $0.baseAddress, $0.count)
+        }
+        guard length > 0 else {
+            throw MountPoint.Problem(
+                description: "\(mountpoint) is not a running wxmediafs mount (\(String(cString: strerror(errno))))")
+        }
+        let path = String(decoding: buffer.prefix(length), as: UTF8.self)
+        guard let address = UnixSocketAddress(path: path) else {
+            throw MountPoint.Problem(description: "bad socket path \(path)")
+        }
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else {
+            throw MountPoint.Problem(description: "socket: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        let connected = address.withSocketAddress { connect(descriptor, $0, $1) }
+        guard connected == 0 else {
+            throw MountPoint.Problem(
+                description: "cannot reach the mount at \(path): \(String(cString: strerror(errno)))")
+        }
+        var document: [UInt8] = []
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else {
+                throw MountPoint.Problem(description: "reading the status: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { return document }
+            document += buffer.prefix(count)
+        }
+    }
+}
+
+// <sys/xattr.h>, which Glibc's module does not export.
+@_silgen_name("getxattr")
+private func systemGetxattr(
+    _ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>, _ value: UnsafeMutableRawPointer?, _ size: Int
+) -> Int

@@ -1,0 +1,79 @@
+import Foundation
+import WeChatMediaFS
+
+/// The human form of a status answer.
+struct StatusReport {
+    let status: MountStatus
+    let now: Date
+
+    var text: String {
+        var lines = [
+            "wxmediafs at \(status.mountpoint), api \(status.apiBase), up \(Self.duration(now.timeIntervalSince(status.startedAt)))"
+        ]
+        lines.append("")
+        if status.transfers.isEmpty {
+            lines.append("Transfers: none in flight")
+        } else {
+            lines.append("Transfers in flight:")
+            for transfer in status.transfers {
+                lines.append("  " + Self.line(transfer, now: now))
+            }
+        }
+        lines.append("")
+        if status.recentFailures.isEmpty {
+            lines.append("Recent failures: none")
+        } else {
+            lines.append("Recent failures (newest last):")
+            let format = ISO8601DateFormatter()
+            for failure in status.recentFailures {
+                let code = failure.errcode.map { "errcode \($0), " } ?? ""
+                lines.append(
+                    "  \(format.string(from: failure.at))  \(failure.operation) \(failure.name): \(failure.errno) (\(code)\(failure.errmsg))"
+                )
+            }
+        }
+        lines.append("")
+        let share = status.cacheMaxBytes > 0 ? Double(status.cacheBytes) / Double(status.cacheMaxBytes) : 0
+        lines.append(
+            "Cache: \(Self.bytes(status.cacheBytes)) of \(Self.bytes(status.cacheMaxBytes)) \(Self.bar(share)) \(Int(share * 100))%"
+        )
+        lines.append(
+            "Access token: " + (status.tokenAgeSeconds.map { Self.duration($0) + " old" } ?? "none fetched yet"))
+        let requests = status.requests.map { "\($0.kind) \($0.sent)" + ($0.failed > 0 ? " (\($0.failed) failed)" : "") }
+        lines.append("Requests: " + (requests.isEmpty ? "none yet" : requests.joined(separator: ", ")))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func line(_ transfer: MountStatus.Transfer, now: Date) -> String {
+        let elapsed = duration(now.timeIntervalSince(transfer.startedAt))
+        guard let total = transfer.bytesTotal, total > 0 else {
+            return "\(transfer.kind.rawValue)  \(transfer.name)  \(bytes(transfer.bytesDone))  \(elapsed)"
+        }
+        let share = min(1, Double(transfer.bytesDone) / Double(total))
+        return
+            "\(transfer.kind.rawValue)  \(transfer.name)  \(bar(share)) \(Int(share * 100))%  \(bytes(transfer.bytesDone)) of \(bytes(total))  \(elapsed)"
+    }
+
+    static func bar(_ share: Double, width: Int = 20) -> String {
+        let filled = max(0, min(width, Int((share * Double(width)).rounded(.down))))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
+    }
+
+    static func bytes(_ count: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f", value) + " " + units[unit]
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let whole = Int(max(0, seconds))
+        if whole < 60 { return String(format: "%.1f s", max(0, seconds)) }
+        if whole < 3600 { return "\(whole / 60) min \(whole % 60) s" }
+        return "\(whole / 3600) h \(whole % 3600 / 60) min"
+    }
+}
