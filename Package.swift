@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "wxmediafs",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "wxmediafs", targets: ["wxmediafs"]),
         .library(name: "WeChatMedia", targets: ["WeChatMedia"]),
@@ -40,7 +39,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "_NIOFileSystem", package: "swift-nio"),
             ]
         ),
         .target(
@@ -86,7 +84,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -123,6 +120,15 @@ let package = Package(
             dependencies: [
                 "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport",
             ]
+        ),
+        .testTarget(
+            name: "WeChatMediaFSCoreTests",
+            dependencies: [
+                "WeChatMediaFS", "MediaCatalog", "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport", "FUSEKit",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "WeChatEmulatorTests",

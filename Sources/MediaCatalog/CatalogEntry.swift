@@ -16,10 +16,12 @@ public struct CatalogEntry: Codable, Sendable, Equatable, FetchableRecord, Mutab
     public static let databaseTableName = "entry"
 
     public var id: Int64?
-    /// The inode of the folder holding it (a type folder or a subfolder entry's inode).
-    public var parent: UInt64
-    public var name: String
+    /// The upload folder it is in: its media type decides the API type of everything inside.
     public var type: MediaType
+    /// The catalog id of the subfolder holding it, or `CatalogFolder.topLevel` (0) for the type
+    /// folder itself. Catalog ids, never kernel inode numbers: they mean the same on every host.
+    public var parentID: Int64
+    public var name: String
     public var state: State
     public var mediaID: String?
     public var format: MediaFormat?
@@ -35,14 +37,14 @@ public struct CatalogEntry: Codable, Sendable, Equatable, FetchableRecord, Mutab
     public var changeTime: Int64
 
     public init(
-        id: Int64? = nil, parent: UInt64, name: String, type: MediaType, state: State, mediaID: String? = nil,
+        id: Int64? = nil, folder: CatalogFolder, name: String, state: State, mediaID: String? = nil,
         format: MediaFormat? = nil, size: Int64 = 0, createdAt: Int64? = nil, mode: UInt32, uid: UInt32, gid: UInt32,
         accessTime: Int64, modificationTime: Int64, changeTime: Int64
     ) {
         self.id = id
-        self.parent = parent
+        self.type = folder.type
+        self.parentID = folder.parentID
         self.name = name
-        self.type = type
         self.state = state
         self.mediaID = mediaID
         self.format = format
@@ -57,6 +59,21 @@ public struct CatalogEntry: Codable, Sendable, Equatable, FetchableRecord, Mutab
     }
 
     public var isDirectory: Bool { state == .directory }
+
+    /// The folder holding it.
+    public var folder: CatalogFolder {
+        get { CatalogFolder(type: type, parentID: parentID) }
+        set {
+            type = newValue.type
+            parentID = newValue.parentID
+        }
+    }
+
+    /// The folder it is, when it is a subfolder.
+    public var asFolder: CatalogFolder? {
+        guard isDirectory, let id else { return nil }
+        return CatalogFolder(type: type, parentID: id)
+    }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID

@@ -17,18 +17,23 @@ actor DownloadCoordinator {
         var waiters: [(upTo: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
     }
 
-    private let client: WeChatMediaClient
+    private let service: any MediaService
     private let cache: ContentCache
     private let budget: CacheBudget
     private let logger: Logger
     private let activity: MountActivity
+    private let reporter: FailureReporter
     private var downloads: [String: Download] = [:]
 
-    init(client: WeChatMediaClient, cache: ContentCache, budget: CacheBudget, activity: MountActivity, logger: Logger) {
-        self.client = client
+    init(
+        service: any MediaService, cache: ContentCache, budget: CacheBudget, activity: MountActivity,
+        reporter: FailureReporter, logger: Logger
+    ) {
+        self.service = service
         self.cache = cache
         self.budget = budget
         self.activity = activity
+        self.reporter = reporter
         self.logger = logger
     }
 
@@ -49,7 +54,8 @@ actor DownloadCoordinator {
 
     private func start(_ mediaID: String, isVideo: Bool, expectedSize: Int64?) {
         downloads[mediaID] = Download()
-        let client = self.client
+        let service = self.service
+        let reporter = self.reporter
         let target = cache.contentPath(for: mediaID)
         let logger = self.logger
         let budget = self.budget
@@ -63,11 +69,11 @@ actor DownloadCoordinator {
                     activity.progress(transfer, bytesDone: bytes)
                     await self?.arrived(mediaID, bytes: bytes)
                 }
-                switch try await client.download(mediaID: mediaID, to: target + ".part", progress: progress) {
+                switch try await service.download(mediaID: mediaID, to: target + ".part", progress: progress) {
                 case .file:
                     break
                 case .video(let url):
-                    _ = try await client.downloadVideo(from: url, to: target + ".part", progress: progress)
+                    _ = try await service.downloadVideo(from: url, to: target + ".part", progress: progress)
                 }
                 var info = stat()
                 _ = stat(target + ".part", &info)
@@ -80,18 +86,13 @@ actor DownloadCoordinator {
                 finish(mediaID, with: nil)
             } catch let error as APIError where isVideo && error.kind == .invalidMedia {
                 unlink(target + ".part")
-                activity.failed("download", name: "by-id/" + mediaID, errno: ENOTSUP, error: error)
-                logger.error(
-                    "cannot read video \(mediaID): the API does not serve video downloads (\(error)) and there is no local copy"
-                )
-                finish(mediaID, with: FUSEError.notSupported)
+                let failure = reporter.report(
+                    "download", of: "by-id/" + mediaID, error, errno: ENOTSUP,
+                    reason: "cannot read video: the API does not serve video downloads and there is no local copy")
+                finish(mediaID, with: failure)
             } catch {
                 unlink(target + ".part")
-                let code = ErrnoMapping.errno(for: error)
-                logger.error(
-                    "download of \(mediaID) failed (\(ErrnoMapping.name(of: code))): \(ErrnoMapping.explanation(for: error))"
-                )
-                activity.failed("download", name: "by-id/" + mediaID, errno: code, error: error)
+                reporter.report("download", of: "by-id/" + mediaID, error)
                 finish(mediaID, with: error)
             }
         }

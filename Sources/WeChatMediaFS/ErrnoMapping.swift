@@ -42,16 +42,6 @@ enum ErrnoMapping {
         }
     }
 
-    /// "errcode 40005 (invalid file type ...)" for API errors, the rule for local refusals.
-    static func explanation(for error: any Error) -> String {
-        switch error {
-        case let error as APIError: "errcode \(error.errcode): \(error.errmsg)"
-        case let violation as MediaRuleViolation:
-            "refused before upload (errcode \(violation.errorCode.rawValue)): \(violation)"
-        default: "\(error)"
-        }
-    }
-
     static func name(of errno: Int32) -> String {
         switch errno {
         case EFBIG: "EFBIG"

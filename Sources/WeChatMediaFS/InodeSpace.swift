@@ -1,9 +1,11 @@
 import FUSEKit
+import MediaCatalog
 import WeChatMedia
 
-/// How inode numbers map to what they name. Fixed folders have small numbers; catalog entries
-/// are their row id plus an offset, so they stay the same across remounts; sidecars and `/by-id/`
-/// files live in ranges of their own.
+/// How inode numbers map to what they name: the filesystem alone knows inode numbers, the
+/// catalog knows only its own ids. Fixed folders have small numbers; catalog entries are their
+/// id plus an offset, so they stay the same across remounts; sidecars and `/by-id/` files live
+/// in ranges of their own.
 enum Node: Equatable {
     case root
     case typeFolder(MediaType)
@@ -17,6 +19,8 @@ enum Node: Equatable {
     private static let entryBase: UInt64 = 1000
     private static let sidecarBase: UInt64 = 1 << 48
     private static let byIDBase: UInt64 = 1 << 49
+    /// Catalog ids that have an inode (SQLite hands out 1, 2, 3, ...: far below this).
+    static let entryIDs: ClosedRange<Int64> = 1...Int64(sidecarBase - entryBase - 1)
 
     init?(_ inode: Inode) {
         switch inode {
@@ -35,13 +39,23 @@ enum Node: Equatable {
         case .root: Self.rootInode
         case .typeFolder(let type): 2 + UInt64(MediaType.allCases.firstIndex(of: type) ?? 0)
         case .byIDFolder: Self.byIDFolderInode
-        case .entry(let id): Self.entryBase + UInt64(id)
-        case .sidecar(let id): Self.sidecarBase + UInt64(id)
-        case .byID(let number): Self.byIDBase + number
+        case .entry(let id): Self.entryBase + Self.offset(id)
+        case .sidecar(let id): Self.sidecarBase + Self.offset(id)
+        case .byID(let number): Self.byIDBase &+ number
         }
     }
 
+    /// An id out of range (only a corrupt catalog has one) gets no inode of its own rather than a trap.
+    private static func offset(_ id: Int64) -> UInt64 {
+        Self.entryIDs.contains(id) ? UInt64(id) : 0
+    }
+
     static func entryInode(_ id: Int64) -> Inode { Node.entry(id).inode }
+
+    /// The inode of a catalog folder: the type folder itself, or a subfolder entry.
+    static func inode(of folder: CatalogFolder) -> Inode {
+        folder.isTopLevel ? Node.typeFolder(folder.type).inode : Node.entry(folder.parentID).inode
+    }
 }
 
 /// The suffix of the read-only file that shows an upload's media id.

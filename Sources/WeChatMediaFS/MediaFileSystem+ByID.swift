@@ -15,33 +15,32 @@ extension MediaFileSystem {
         }
         if let media = try await catalog.knownMedia(name) {
             // A known id that expired stays hidden: the server is not asked again.
-            guard media.bornAt + settings.mediaLifetimeSeconds > Self.now else { return negative }
+            guard isAlive(bornAt: media.bornAt, now: clock.seconds) else { return negative }
             return entry(await byIDAttributes(of: media), timeout: expiryBoundedTimeout(bornAt: media.bornAt))
         }
         let answer: RemoteMedia
         do {
-            answer = try await client.head(mediaID: name)
+            answer = try await service.head(mediaID: name)
         } catch let error as APIError where error.kind == .notFound {
             return negative
         } catch let error as APIError where error.code == .invalidMediaType {
             // The seed API's answer for a video: it exists but cannot be downloaded.
             let media = KnownMedia(
-                mediaID: name, type: .video, size: nil, contentType: "video/mp4", createdAt: nil, firstSeen: Self.now)
+                mediaID: name, type: .video, size: nil, contentType: "video/mp4", createdAt: nil, firstSeen: clock.seconds)
             try await catalog.record(media)
             return entry(await byIDAttributes(of: media))
         } catch {
-            logger.error("lookup of by-id/\(name) failed: \(ErrnoMapping.explanation(for: error))")
-            throw FUSEError(ErrnoMapping.errno(for: error))
+            throw reporter.report("lookup", of: "by-id/" + name, error)
         }
         let media: KnownMedia
         switch answer {
         case .file(let file):
             media = KnownMedia(
                 mediaID: name, type: Self.mediaType(forContentType: file.contentType), size: file.size,
-                contentType: file.contentType, createdAt: nil, firstSeen: Self.now)
+                contentType: file.contentType, createdAt: nil, firstSeen: clock.seconds)
         case .video:
             media = KnownMedia(
-                mediaID: name, type: .video, size: nil, contentType: "video/mp4", createdAt: nil, firstSeen: Self.now)
+                mediaID: name, type: .video, size: nil, contentType: "video/mp4", createdAt: nil, firstSeen: clock.seconds)
         }
         try await catalog.record(media)
         return entry(await byIDAttributes(of: media))
@@ -57,10 +56,11 @@ extension MediaFileSystem {
 
     /// Listing offsets past the fixed two are catalog row ids plus 2: stable as ids come and go.
     func byIDListing(after offset: Int64) async throws -> [DirectoryEntry] {
-        let bornAfter = Self.now - settings.mediaLifetimeSeconds
+        let now = clock.seconds
+        let bornAfter = now.saturatingAdd(-settings.mediaLifetimeSeconds)
         let page = try await catalog.knownMedia(bornAfter: bornAfter, afterRowID: max(0, offset - 2), limit: 1000)
         var result: [DirectoryEntry] = []
-        for (rowID, media) in page {
+        for (rowID, media) in page where isAlive(bornAt: media.bornAt, now: now) {
             result.append(
                 DirectoryEntry(
                     name: media.mediaID, attributes: await byIDAttributes(of: media), offset: rowID + 2,

@@ -8,11 +8,15 @@ extension MediaFileSystem {
     /// Purges what expired, then keeps the cache within budget.
     public func sweep() async {
         do {
-            let cutoff = Self.now - settings.mediaLifetimeSeconds
+            let now = clock.seconds
+            let cutoff = now.saturatingAdd(-settings.mediaLifetimeSeconds)
             let (entries, mediaIDs) = try await catalog.purgeExpired(
-                bornAtOrBefore: cutoff, forgetBefore: cutoff - 3 * 24 * 3600, now: Self.now)
+                bornAtOrBefore: cutoff, plausible: ServerTime.plausibleRange,
+                forgetBefore: cutoff.saturatingAdd(-3 * 24 * 3600), now: now)
             for mediaID in mediaIDs { await budget.remove(mediaID) }
-            for entry in entries { await kernelCache.invalidateEntry(parent: entry.parent, name: entry.name) }
+            for entry in entries {
+                await kernelCache.invalidateEntry(parent: Node.inode(of: entry.folder), name: entry.name)
+            }
             for mediaID in mediaIDs { await kernelCache.invalidateEntry(parent: Node.byIDFolderInode, name: mediaID) }
             if !entries.isEmpty || !mediaIDs.isEmpty {
                 logger.info("purged \(entries.count) expired entries and \(mediaIDs.count) media ids")
@@ -41,7 +45,7 @@ extension MediaFileSystem {
         // Not awaited: this runs inside a read, and the kernel may hold the folder's lock.
         let cache = kernelCache
         Task.detached {
-            for entry in entries { await cache.invalidateEntry(parent: entry.parent, name: entry.name) }
+            for entry in entries { await cache.invalidateEntry(parent: Node.inode(of: entry.folder), name: entry.name) }
             await cache.invalidateEntry(parent: Node.byIDFolderInode, name: mediaID)
         }
     }

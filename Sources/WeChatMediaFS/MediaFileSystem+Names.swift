@@ -9,15 +9,15 @@ import Glibc
 /// Folders, deletion and renames: all local metadata, never a request to the server.
 extension MediaFileSystem {
     public func mkdir(parent: Inode, name: String, permissions: UInt32, caller: Caller) async throws -> Entry {
-        let type = try await uploadFolder(parent, forCreating: name)
-        let now = timespec.now.nanoseconds
+        let folder = try await uploadFolder(parent, forCreating: name)
+        let now = clock.now()
         do {
-            let created = try await catalog.insert(
+            let created = try await insertTakingExpiredName(
                 CatalogEntry(
-                    parent: parent, name: name, type: type, state: .directory, mode: permissions, uid: caller.uid,
+                    folder: folder, name: name, state: .directory, mode: permissions, uid: caller.uid,
                     gid: caller.gid, accessTime: now, modificationTime: now, changeTime: now))
             return entry(attributes(of: created))
-        } catch MediaCatalogDatabase.Failure.nameTaken {
+        } catch CatalogError.nameTaken {
             throw FUSEError.exists
         }
     }
@@ -30,8 +30,8 @@ extension MediaFileSystem {
 
     public func rmdir(parent: Inode, name: String) async throws {
         let target = try await existingName(parent: parent, name: name)
-        guard target.isDirectory else { throw FUSEError.notDirectory }
-        guard try await !catalog.hasChildren(Node.entryInode(target.id ?? 0)) else { throw FUSEError.notEmpty }
+        guard let folder = target.asFolder else { throw FUSEError.notDirectory }
+        guard try await !hasLiveChildren(folder) else { throw FUSEError.notEmpty }
         try await catalog.delete(id: target.id ?? 0)
     }
 
@@ -39,34 +39,33 @@ extension MediaFileSystem {
     {
         guard !flags.contains(.exchange) else { throw FUSEError.invalid }
         let source = try await existingName(parent: parent, name: name)
-        let targetType: MediaType
+        let target: CatalogFolder
         do {
-            targetType = try await uploadFolder(newParent, forCreating: newName)
+            target = try await uploadFolder(newParent, forCreating: newName)
         } catch let error as FUSEError where error == .readOnly {
             throw FUSEError.crossDevice
         }
         // Another upload folder is another API type: let mv fall back to copy and delete.
-        guard targetType == source.type else { throw FUSEError.crossDevice }
-        if source.isDirectory, try await isInside(newParent, directory: source.id ?? 0) { throw FUSEError.invalid }
+        guard target.type == source.type else { throw FUSEError.crossDevice }
+        if let moved = source.asFolder, try await isInside(target, moved) { throw FUSEError.invalid }
         var replacing: Int64?
-        if let existing = try await liveEntry(parent: newParent, name: newName) {
+        if let existing = try await liveEntry(in: target, named: newName) {
             guard existing.id != source.id else { return }
             guard !flags.contains(.noReplace) else { throw FUSEError.exists }
-            if existing.isDirectory {
+            if let replaced = existing.asFolder {
                 guard source.isDirectory else { throw FUSEError.isDirectory }
-                guard try await !catalog.hasChildren(Node.entryInode(existing.id ?? 0)) else {
-                    throw FUSEError.notEmpty
-                }
+                guard try await !hasLiveChildren(replaced) else { throw FUSEError.notEmpty }
             } else if source.isDirectory {
                 throw FUSEError.notDirectory
             }
             replacing = existing.id
-        } else if let stale = try await catalog.entry(parent: newParent, name: newName) {
+        } else if let stale = try await catalog.entry(in: target, named: newName) {
             // An expired entry still holds the name in the catalog: it goes.
             replacing = stale.id
         }
         // Sidecars are never cached by the kernel, so the sidecar follows its file at once.
-        try await catalog.move(id: source.id ?? 0, newParent: newParent, newName: newName, replacing: replacing)
+        try await catalog.move(
+            id: source.id ?? 0, to: target, name: newName, replacing: replacing, changeTime: clock.now())
     }
 
     /// The catalog entry at `parent`/`name`, or the errno for what else is there.
@@ -77,9 +76,10 @@ extension MediaFileSystem {
         case .typeFolder, .entry: break
         default: throw FUSEError.notDirectory
         }
-        if let entry = try await liveEntry(parent: parent, name: name) { return entry }
+        guard let folder = try await catalogFolder(parent) else { throw FUSEError.notDirectory }
+        if let entry = try await liveEntry(in: folder, named: name) { return entry }
         if name.hasSuffix(sidecarSuffix),
-            let owner = try await liveEntry(parent: parent, name: String(name.dropLast(sidecarSuffix.count))),
+            let owner = try await liveEntry(in: folder, named: String(name.dropLast(sidecarSuffix.count))),
             owner.state == .uploaded
         {
             throw FUSEError.accessDenied
@@ -87,14 +87,32 @@ extension MediaFileSystem {
         throw FUSEError.notFound
     }
 
-    /// Whether folder inode `inode` is directory entry `id` or lies inside it.
-    private func isInside(_ inode: Inode, directory id: Int64) async throws -> Bool {
-        var current = inode
+    /// Inserts `entry`; a name held only by an expired entry (hidden, not swept yet) is taken
+    /// over, as the user sees no such name. Throws `CatalogError.nameTaken` for a live one.
+    func insertTakingExpiredName(_ entry: CatalogEntry) async throws -> CatalogEntry {
+        do {
+            return try await catalog.insert(entry)
+        } catch CatalogError.nameTaken {
+            guard try await liveEntry(in: entry.folder, named: entry.name) == nil,
+                let stale = try await catalog.entry(in: entry.folder, named: entry.name), let id = stale.id
+            else { throw CatalogError.nameTaken }
+            try await catalog.delete(id: id)
+            return try await catalog.insert(entry)
+        }
+    }
+
+    func hasLiveChildren(_ folder: CatalogFolder) async throws -> Bool {
+        try await catalog.hasChildren(folder, bornAfter: clock.seconds.saturatingAdd(-settings.mediaLifetimeSeconds))
+    }
+
+    /// Whether `folder` is `directory` or lies inside it.
+    private func isInside(_ folder: CatalogFolder, _ directory: CatalogFolder) async throws -> Bool {
+        var current = folder
         for _ in 0..<256 {
-            guard case .entry(let currentID) = Node(current) else { return false }
-            if currentID == id { return true }
-            guard let folder = try await catalog.entry(id: currentID) else { return false }
-            current = folder.parent
+            if current.isTopLevel { return false }
+            if current.parentID == directory.parentID { return true }
+            guard let parent = try await catalog.entry(id: current.parentID) else { return false }
+            current = parent.folder
         }
         return true
     }

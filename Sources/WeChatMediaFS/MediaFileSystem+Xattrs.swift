@@ -82,7 +82,7 @@ extension MediaFileSystem {
         var attributes = [
             Self.wechatPrefix + "media_id": mediaID,
             Self.wechatPrefix + "created_at": Self.iso8601(createdAt),
-            Self.wechatPrefix + "expires_at": Self.iso8601(createdAt + settings.mediaLifetimeSeconds),
+            Self.wechatPrefix + "expires_at": Self.iso8601(expiry(bornAt: createdAt)),
         ]
         if let type { attributes[Self.wechatPrefix + "type"] = type.rawValue }
         return attributes

@@ -9,36 +9,48 @@ import Glibc
 #endif
 
 /// WeChat temporary media as a tree: `/image /voice /video /thumb` to upload into, `NAME.media_id`
-/// sidecars, and `/by-id/`. It knows nothing of libfuse: FUSEKit calls it with inode numbers.
+/// sidecars, and `/by-id/`. It knows nothing of libfuse (FUSEKit calls it with inode numbers),
+/// and reaches storage, WeChat and the time only through what it is given: a `Catalog`, a
+/// `MediaService` and a `MountClock`, so tests call it directly, without root or a mount.
 public final class MediaFileSystem: FileSystem {
-    let catalog: MediaCatalogDatabase
+    let catalog: any Catalog
     let cache: ContentCache
-    let client: WeChatMediaClient
+    let service: any MediaService
     let settings: MountSettings
+    let clock: any MountClock
     let logger: Logger
     let openFiles = OpenFiles()
     let downloads: DownloadCoordinator
     let budget: CacheBudget
+    let uploader: Uploader
+    let reporter: FailureReporter
     /// Transfers in flight and recent failures, for `wxmediafs status`.
     public let activity = MountActivity()
     let byIDInodes = ByIDInodes()
-    let mountedAt = timespec.now
+    let mountedAt: timespec
     /// Where to tell the kernel that a cached name changed (connected when mounted).
     public let kernelCache = KernelCache()
 
     public init(
-        catalog: MediaCatalogDatabase, cache: ContentCache, client: WeChatMediaClient, settings: MountSettings,
-        logger: Logger
+        catalog: any Catalog, cache: ContentCache, service: any MediaService, settings: MountSettings,
+        clock: any MountClock = SystemClock(), logger: Logger
     ) {
         self.catalog = catalog
         self.cache = cache
-        self.client = client
+        self.service = service
         self.settings = settings
+        self.clock = clock
         self.logger = logger
+        self.mountedAt = timespec(nanoseconds: clock.now())
+        let reporter = FailureReporter(logger: logger, activity: activity)
+        self.reporter = reporter
         self.budget = CacheBudget(
             cache: cache, maxBytes: settings.cacheMaxBytes, minimumFreeBytes: settings.minimumFreeBytes)
         self.downloads = DownloadCoordinator(
-            client: client, cache: cache, budget: budget, activity: activity, logger: logger)
+            service: service, cache: cache, budget: budget, activity: activity, reporter: reporter, logger: logger)
+        self.uploader = Uploader(
+            catalog: catalog, cache: cache, service: service, budget: budget, activity: activity, reporter: reporter,
+            clock: clock, kernelCache: kernelCache, logger: logger)
     }
 
     /// Clears what a process that died left behind: entries never closed, spool files, partial
@@ -53,19 +65,7 @@ public final class MediaFileSystem: FileSystem {
 
     /// Waits (at most `timeout`) for uploads in flight, for a clean shutdown.
     public func waitForUploads(timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await self.openFiles.waitUntilNoUploads()
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        await uploader.waitUntilIdle(timeout: timeout)
     }
 
     // MARK: Lookup and attributes
@@ -82,14 +82,14 @@ public final class MediaFileSystem: FileSystem {
         case .byIDFolder:
             return try await lookupByID(name)
         case .typeFolder, .entry:
-            guard try await folder(parent) != nil else { throw FUSEError.notDirectory }
-            if let child = try await liveEntry(parent: parent, name: name) {
+            guard let folder = try await catalogFolder(parent) else { throw FUSEError.notDirectory }
+            if let child = try await liveEntry(in: folder, named: name) {
                 return entry(attributes(of: child), timeout: expiryBoundedTimeout(bornAt: child.createdAt))
             }
             if name.hasSuffix(sidecarSuffix) {
                 // Sidecars come and go with uploads, renames and deletes of their file: never cached.
                 let base = String(name.dropLast(sidecarSuffix.count))
-                if let owner = try await liveEntry(parent: parent, name: base), owner.state == .uploaded {
+                if let owner = try await liveEntry(in: folder, named: base), owner.state == .uploaded {
                     return Entry(attributes: sidecarAttributes(of: owner), attributeTimeout: 0, entryTimeout: 0)
                 }
                 return .negative(timeout: 0)
@@ -150,13 +150,14 @@ public final class MediaFileSystem: FileSystem {
         case .byIDFolder:
             result += try await byIDListing(after: offset)
         case .typeFolder, .entry:
-            guard try await folder(inode) != nil else { throw FUSEError.notDirectory }
+            guard let folder = try await catalogFolder(inode) else { throw FUSEError.notDirectory }
             // Resume with the first entry whose name or sidecar lies past `offset`.
             let afterID = offset >= 11 ? (offset - 11) / 2 : 0
-            let now = Self.now
-            for child in try await catalog.children(of: inode, afterID: afterID, limit: 64)
+            let now = clock.seconds
+            for child in try await catalog.children(of: folder, afterID: afterID, limit: 64)
             where isAlive(child, now: now) {
-                let id = child.id ?? 0
+                // Ids past `Node.entryIDs` (only a corrupt catalog has them) have no inode and no offset.
+                guard let id = child.id, Node.entryIDs.contains(id) else { continue }
                 if 2 * id + 10 > offset {
                     result.append(
                         DirectoryEntry(
@@ -178,8 +179,6 @@ public final class MediaFileSystem: FileSystem {
 
     // MARK: Helpers shared by the operations
 
-    static var now: Int64 { Int64(Date().timeIntervalSince1970) }
-
     var negative: Entry { .negative(timeout: settings.cacheTimeout) }
 
     func entry(_ attributes: FileAttributes, timeout: Double? = nil) -> Entry {
@@ -187,69 +186,57 @@ public final class MediaFileSystem: FileSystem {
         return Entry(attributes: attributes, attributeTimeout: timeout, entryTimeout: timeout)
     }
 
+    /// The instant media born at `bornAt` expire. Saturating: a time an older version stored
+    /// unchecked cannot trap here.
+    func expiry(bornAt: Int64) -> Int64 { bornAt.saturatingAdd(settings.mediaLifetimeSeconds) }
+
     /// How long the kernel may cache a name whose media were born at `bornAt`: never past expiry,
     /// so an expired file is gone from every path at once, not a cache timeout later.
     func expiryBoundedTimeout(bornAt: Int64?) -> Double {
         guard let bornAt else { return settings.cacheTimeout }
-        let remaining = Double(bornAt + settings.mediaLifetimeSeconds) - Date().timeIntervalSince1970
+        let remaining = Double(expiry(bornAt: bornAt)) - Double(clock.now()) / 1e9
         return max(0, min(settings.cacheTimeout, remaining))
     }
 
-    /// Whether an entry is still visible: not expired (`created_at + TTL > now`).
+    /// Whether media born at `bornAt` are still visible: born at a time a server could state,
+    /// and `bornAt + TTL > now`.
+    func isAlive(bornAt: Int64, now: Int64) -> Bool {
+        ServerTime.isPlausible(bornAt) && expiry(bornAt: bornAt) > now
+    }
+
+    /// Whether an entry is still visible: never uploaded, or its media not expired.
     func isAlive(_ entry: CatalogEntry, now: Int64) -> Bool {
         guard let created = entry.createdAt else { return true }
-        return created + settings.mediaLifetimeSeconds > now
+        return isAlive(bornAt: created, now: now)
     }
 
     func liveEntry(id: Int64) async throws -> CatalogEntry? {
-        guard let entry = try await catalog.entry(id: id), isAlive(entry, now: Self.now) else { return nil }
+        guard let entry = try await catalog.entry(id: id), isAlive(entry, now: clock.seconds) else { return nil }
         return entry
     }
 
-    func liveEntry(parent: Inode, name: String) async throws -> CatalogEntry? {
-        guard let entry = try await catalog.entry(parent: parent, name: name), isAlive(entry, now: Self.now) else {
+    func liveEntry(in folder: CatalogFolder, named name: String) async throws -> CatalogEntry? {
+        guard let entry = try await catalog.entry(in: folder, named: name), isAlive(entry, now: clock.seconds) else {
             return nil
         }
         return entry
     }
 
     func liveKnownMedia(_ mediaID: String) async throws -> KnownMedia? {
-        guard let media = try await catalog.knownMedia(mediaID),
-            media.bornAt + settings.mediaLifetimeSeconds > Self.now
+        guard let media = try await catalog.knownMedia(mediaID), isAlive(bornAt: media.bornAt, now: clock.seconds)
         else { return nil }
         return media
     }
 
-    /// The media type of a folder inode (a type folder or a subfolder in one), or nil if it is not one.
-    func folder(_ inode: Inode) async throws -> MediaType? {
+    /// The catalog folder an inode is (a type folder or a subfolder in one), or nil if it is not one.
+    func catalogFolder(_ inode: Inode) async throws -> CatalogFolder? {
         switch Node(inode) {
-        case .typeFolder(let type): return type
+        case .typeFolder(let type): return .top(type)
         case .entry(let id):
             guard let entry = try await liveEntry(id: id) else { throw FUSEError.notFound }
-            return entry.isDirectory ? entry.type : nil
+            return entry.asFolder
         default: return nil
         }
-    }
-
-    /// `image/holiday/cat.jpg`, for log lines.
-    func displayPath(of entry: CatalogEntry) async -> String {
-        var parts = [entry.name]
-        var parent = entry.parent
-        for _ in 0..<64 {
-            switch Node(parent) {
-            case .typeFolder(let type):
-                return ([type.rawValue] + parts.reversed()).joined(separator: "/")
-            case .entry(let id):
-                guard let folder = try? await catalog.entry(id: id) else {
-                    return parts.reversed().joined(separator: "/")
-                }
-                parts.append(folder.name)
-                parent = folder.parent
-            default:
-                return parts.reversed().joined(separator: "/")
-            }
-        }
-        return parts.reversed().joined(separator: "/")
     }
 
     func directoryAttributes(_ node: Node) -> FileAttributes {
@@ -276,25 +263,7 @@ public final class MediaFileSystem: FileSystem {
             modificationTime: .init(nanoseconds: entry.changeTime), changeTime: .init(nanoseconds: entry.changeTime))
     }
 
-    /// Makes the kernel look `name` up again before the caller answers (a name that went away
-    /// when its first upload failed). Only from operations on files, never on their folder.
-    func forgetCachedName(parent: Inode, name: String) async {
-        await kernelCache.invalidateEntry(parent: parent, name: name)
-    }
-
     func sidecarContent(of entry: CatalogEntry) -> [UInt8] {
         Array(((entry.mediaID ?? "") + "\n").utf8)
     }
-}
-
-extension timespec {
-    init(nanoseconds: Int64) {
-        self.init(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
-    }
-
-    init(seconds: Int64) {
-        self.init(tv_sec: Int(seconds), tv_nsec: 0)
-    }
-
-    var nanoseconds: Int64 { Int64(tv_sec) * 1_000_000_000 + Int64(tv_nsec) }
 }

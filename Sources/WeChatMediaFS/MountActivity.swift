@@ -1,6 +1,5 @@
 import Foundation
 import Synchronization
-import WeChatMedia
 
 /// What the mount is doing now and what went wrong lately, for `wxmediafs status`. Updated from
 /// upload and download callbacks (synchronously: a progress tick must not cost a task).
@@ -35,17 +34,8 @@ public final class MountActivity: Sendable {
         _ = state.withLock { $0.transfers.removeValue(forKey: id) }
     }
 
-    /// Remembers a failed operation with its errno and, when the server gave one, errcode and errmsg.
-    func failed(_ operation: String, name: String, errno code: Int32, error: any Error) {
-        let errmsg =
-            switch error {
-            case let error as APIError: error.errmsg
-            case let violation as MediaRuleViolation: "refused locally: \(violation)"
-            default: ErrnoMapping.explanation(for: error)
-            }
-        let failure = MountStatus.Failure(
-            at: Date(), operation: operation, name: name, errno: ErrnoMapping.name(of: code),
-            errcode: ErrnoMapping.errcode(of: error), errmsg: errmsg)
+    /// Remembers a failure (see `FailureReporter`); the oldest go past `failuresKept`.
+    func record(_ failure: MountStatus.Failure) {
         state.withLock { state in
             state.failures.append(failure)
             if state.failures.count > Self.failuresKept { state.failures.removeFirst() }

@@ -22,6 +22,13 @@ public struct MountStatus: Codable, Sendable {
         public var errno: String
         public var errcode: Int?
         public var errmsg: String
+
+        /// "upload image/a.png: EINVAL (errcode 40005, invalid file type)": the words of both the
+        /// log line and `wxmediafs status`.
+        public var summary: String {
+            let code = errcode.map { "errcode \($0), " } ?? ""
+            return "\(operation) \(name): \(errno) (\(code)\(errmsg))"
+        }
     }
 
     public struct Requests: Codable, Sendable {

@@ -1,80 +1,72 @@
 import FUSEKit
-import WeChatMedia
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A file being written: its bytes go to a spool file until `flush` uploads them.
-struct WriteSession: Sendable {
-    var entryID: Int64
-    var type: MediaType
-    var spoolPath: String
-    var descriptor: Int32
-    /// Bytes changed since the last upload (a truncation counts).
-    var dirty: Bool
-    /// Created by this open: a failed first upload removes the name again.
-    var isNew: Bool
-    /// A write already failed for good (EFBIG): the bytes are incomplete and are never uploaded.
-    var failure: Int32? = nil
-    /// An upload adopted the spool file as the media's cached content: the descriptor reads it,
-    /// and must not write it (see `MediaFileSystem.writableSession`).
-    var sharesCachedContent = false
-}
-
-/// What an open handle reads from or writes to.
+/// What an open handle reads from or writes to. Each case that holds state is an object of its
+/// own, shared by reference: nothing is copied out, changed and written back.
 enum OpenFile: Sendable {
-    case write(WriteSession)
-    /// A local file (cached content of `mediaID`, pinned against eviction while open).
-    case local(descriptor: Int32, mediaID: String)
+    case write(WriteHandle)
+    /// Cached content, pinned against eviction while open.
+    case cached(CachedContentHandle)
     /// Media not on disk yet: reads wait for the download.
     case remote(mediaID: String, size: Int64?, isVideo: Bool)
     /// Small generated content (a sidecar).
     case bytes([UInt8])
 }
 
-/// The open handles, and the uploads in flight (so a shutdown can wait for them).
-actor OpenFiles {
-    private var files: [UInt64: OpenFile] = [:]
-    private var nextHandle: UInt64 = 1
-    private var uploadsInFlight = 0
-    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+/// A descriptor of cached content, open for reading until the handle is released.
+final class CachedContentHandle: Sendable {
+    let mediaID: String
+    let descriptor: Int32
+
+    init(mediaID: String, descriptor: Int32) {
+        self.mediaID = mediaID
+        self.descriptor = descriptor
+    }
+
+    /// A descriptor of its own for one read reply, which FUSEKit closes once it has replied: a
+    /// release racing the reply then closes only the handle's descriptor, never the reply's.
+    func descriptorForReply() throws -> Int32 {
+        let copy = dup(descriptor)
+        guard copy >= 0 else { throw FUSEError(errno) }
+        return copy
+    }
+
+    deinit { close(descriptor) }
+}
+
+/// The open handles by number. Looked up on every read and write, so a lock held for a
+/// dictionary access only, never across an `await`.
+final class OpenFiles: Sendable {
+    private struct State {
+        var files: [UInt64: OpenFile] = [:]
+        var nextHandle: UInt64 = 1
+    }
+
+    private let state = Mutex(State())
 
     func register(_ file: OpenFile) -> UInt64 {
-        let handle = nextHandle
-        nextHandle += 1
-        files[handle] = file
-        return handle
+        state.withLock { state in
+            let handle = state.nextHandle
+            state.nextHandle += 1
+            state.files[handle] = file
+            return handle
+        }
     }
 
-    func file(_ handle: UInt64) -> OpenFile? { files[handle] }
+    func file(_ handle: UInt64) -> OpenFile? { state.withLock { $0.files[handle] } }
 
-    func replace(_ handle: UInt64, with file: OpenFile) {
-        if files[handle] != nil { files[handle] = file }
-    }
-
-    func remove(_ handle: UInt64) -> OpenFile? { files.removeValue(forKey: handle) }
+    func remove(_ handle: UInt64) -> OpenFile? { state.withLock { $0.files.removeValue(forKey: handle) } }
 
     /// The handles writing to entry `id`.
-    func writeSessions(of id: Int64) -> [(UInt64, WriteSession)] {
-        files.compactMap { handle, file in
-            if case .write(let session) = file, session.entryID == id { (handle, session) } else { nil }
+    func writeHandles(of id: Int64) -> [WriteHandle] {
+        state.withLock { state in
+            state.files.values.compactMap { file in
+                if case .write(let handle) = file, handle.entryID == id { handle } else { nil }
+            }
         }
-    }
-
-    func uploadStarted() { uploadsInFlight += 1 }
-
-    func uploadFinished() {
-        uploadsInFlight -= 1
-        if uploadsInFlight == 0 {
-            idleWaiters.forEach { $0.resume() }
-            idleWaiters.removeAll()
-        }
-    }
-
-    /// Returns once no upload is in flight.
-    func waitUntilNoUploads() async {
-        guard uploadsInFlight > 0 else { return }
-        await withCheckedContinuation { idleWaiters.append($0) }
     }
 }

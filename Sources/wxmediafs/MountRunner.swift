@@ -20,85 +20,19 @@ struct MountRunner {
     let mountpoint: String
 
     func run() async throws {
-        if let path = command.logFile {
-            let file = try RotatingLogFile(path: path, maxBytes: command.logFileMaxSize.bytes)
-            LogSetup.bootstrap(level: command.logLevel, destination: .file(file))
-        } else {
-            LogSetup.bootstrap(level: command.logLevel)
-        }
-        let logger = Logger(label: "wxmediafs")
-        let systemd = SystemdNotifier()
-        signal(SIGPIPE, SIG_IGN)
-        // Two malloc arenas, not glibc's 8 per core: each FUSE, NIO and task thread would keep its
-        // own arena of freed write and upload buffers (measured with 1 MiB FUSE writes: 81-89 MiB
-        // peak for 8 parallel 10 MiB uploads with the default, 71 MiB with two).
-        _ = mallopt(-8 /* M_ARENA_MAX */, 2)
-        // Everything the mount writes (catalog, cache, spool, log) is the user's alone.
-        umask(0o077)
-        try MountPoint.prepare(mountpoint)
-
-        var apiBase = command.apiBase
-        var appID = command.appid
-        var secret: Secret?
-        var emulator: RunningEmulator?
-        var temporaryFolders: [String] = []
-        if command.emulator {
-            let dataDirectory = try Self.makeTemporaryFolder("emulator")
-            temporaryFolders.append(dataDirectory)
-            appID = "wxdemo"
-            secret = Secret(UUID().uuidString)
-            var emulatorLogger = logger
-            emulatorLogger.logLevel = max(command.logLevel, .notice)
-            emulator = try await RunningEmulator.start(
-                configuration: EmulatorConfiguration(
-                    host: "127.0.0.1", port: 0, dataDirectory: dataDirectory, appID: "wxdemo",
-                    secret: secret ?? Secret(""), limits: command.limits),
-                logger: emulatorLogger)
-            apiBase = emulator?.baseURL ?? apiBase
-        } else if command.accessTokenFile == nil {
-            secret = try SecretSource.load(file: command.secretFile)
-            guard secret != nil else {
-                throw MountPoint.Problem(description: "no app secret: give --secret-file or set WXMEDIAFS_SECRET")
-            }
-        }
-        let cacheDirectory = command.cacheDir ?? Self.defaultCacheDirectory(appID: appID)
-        let statusSocket = cacheDirectory + "/status.sock"
-
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let connection = APIConnection(baseURL: apiBase, httpClient: http)
-        var retry = RetryPolicy.default
-        retry.totalTime = .seconds(command.requestTimeout.seconds)
-        let tokens: any AccessTokenProvider
-        if let file = command.accessTokenFile {
-            tokens = TokenFileProvider(path: file)
-        } else {
-            tokens = AppSecretTokenProvider(
-                appID: appID ?? "", secret: secret ?? Secret(""),
-                endpoint: command.tokenEndpoint == .legacy ? .legacy : .stable, connection: connection, retry: retry,
-                logger: logger)
-        }
-        let client = WeChatMediaClient(
-            connection: connection, tokens: tokens, rules: MediaRules(profile: command.limits), retry: retry,
-            logger: logger)
-        let cache = try ContentCache(root: cacheDirectory)
-        let catalog = try MediaCatalogDatabase(path: cacheDirectory + "/catalog.sqlite")
-        chmod(cacheDirectory + "/catalog.sqlite", 0o600)
-        let fileSystem = MediaFileSystem(
-            catalog: catalog, cache: cache, client: client,
-            settings: MountSettings(
-                mediaLifetimeSeconds: command.mediaTTL.seconds, uid: getuid(), gid: getgid(),
-                cacheMaxBytes: command.cacheMaxSize.bytes, statusSocketPath: statusSocket),
-            logger: logger)
-        try await fileSystem.recover()
+        let logger = try startLogging()
+        try prepareProcess()
+        let account = try await resolveAccount(logger: logger)
+        let cacheDirectory = command.cacheDir ?? Self.defaultCacheDirectory(appID: account.appID)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.httpConfiguration)
+        let fileSystem = try await openFileSystem(
+            cacheDirectory: cacheDirectory, client: makeClient(account, http: http, logger: logger), logger: logger)
         let maintenance = fileSystem.startMaintenance()
-
         let session = try FUSESession(
             fileSystem: fileSystem, mountpoint: mountpoint,
             options: ["fsname=wxmediafs", "subtype=wxmediafs", "default_permissions"] + command.options,
             kernelCache: fileSystem.kernelCache, logger: logger)
+        let systemd = SystemdNotifier()
         let signals = Self.onTermination {
             systemd?.send("STOPPING=1", "STATUS=Finishing uploads, then unmounting")
             logger.notice("stopping: letting uploads in flight finish, then unmounting \(mountpoint)")
@@ -110,35 +44,141 @@ struct MountRunner {
             }
         }
         let startedAt = Date()
-        let base = apiBase
-        let status = await Self.serveStatus(at: statusSocket, logger: logger) {
-            await fileSystem.status(mountpoint: mountpoint, apiBase: base, startedAt: startedAt)
+        let status = await Self.serveStatus(at: cacheDirectory + "/status.sock", logger: logger) {
+            await fileSystem.status(mountpoint: mountpoint, apiBase: account.apiBase, startedAt: startedAt)
         }
+
         async let served: Void = session.run()
-        if await Self.waitUntilAnswering(mountpoint) {
-            let ready = "wxmediafs: mounted \(mountpoint) (api \(apiBase), cache \(cacheDirectory))\n"
-            FileHandle.standardOutput.write(Data(ready.utf8))
-            systemd?.send("READY=1", "STATUS=Mounted \(mountpoint)")
-            logger.info("mounted \(mountpoint)")
-        } else {
-            logger.error("the mount at \(mountpoint) does not answer")
-            session.unmount()
-        }
+        await announceWhenAnswering(session, systemd: systemd, apiBase: account.apiBase, cache: cacheDirectory, logger)
         await served
+
         await status?.stop()
-        let peak =
-            (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?
-            .split(separator: "\n").first { $0.hasPrefix("VmHWM:") }?.split(
-                separator: " ", omittingEmptySubsequences: true
-            )
-            .dropFirst().first ?? "?"
-        logger.info("unmounted \(mountpoint); peak memory \(peak) KiB")
+        logger.info("unmounted \(mountpoint); peak memory \(Self.peakMemoryKiB() ?? "?") KiB")
         signals.forEach { $0.cancel() }
         maintenance.cancel()
         try? await http.shutdown()
-        await emulator?.stop()
-        for folder in temporaryFolders { try? FileManager.default.removeItem(atPath: folder) }
+        await account.emulator?.stop()
+        if let folder = account.emulatorDataDirectory { try? FileManager.default.removeItem(atPath: folder) }
         if command.emulator, command.cacheDir == nil { try? FileManager.default.removeItem(atPath: cacheDirectory) }
+    }
+
+    // MARK: Steps
+
+    private func startLogging() throws -> Logger {
+        if let path = command.logFile {
+            let file = try RotatingLogFile(path: path, maxBytes: command.logFileMaxSize.bytes)
+            LogSetup.bootstrap(level: command.logLevel, destination: .file(file))
+        } else {
+            LogSetup.bootstrap(level: command.logLevel)
+        }
+        return Logger(label: "wxmediafs")
+    }
+
+    private func prepareProcess() throws {
+        signal(SIGPIPE, SIG_IGN)
+        // Two malloc arenas, not glibc's 8 per core: each FUSE, NIO and task thread would keep its
+        // own arena of freed write and upload buffers (measured with 1 MiB FUSE writes: 81-89 MiB
+        // peak for 8 parallel 10 MiB uploads with the default, 71 MiB with two).
+        _ = mallopt(-8 /* M_ARENA_MAX */, 2)
+        // Everything the mount writes (catalog, cache, spool, log) is the user's alone.
+        umask(0o077)
+        try MountPoint.prepare(mountpoint)
+    }
+
+    /// Where the API is and who the mount is: the given account, or an emulator started here.
+    private struct Account {
+        var apiBase: String
+        var appID: String?
+        var secret: Secret?
+        var emulator: RunningEmulator?
+        var emulatorDataDirectory: String?
+    }
+
+    private func resolveAccount(logger: Logger) async throws -> Account {
+        guard command.emulator else {
+            if command.accessTokenFile != nil { return Account(apiBase: command.apiBase, appID: command.appid) }
+            guard let secret = try SecretSource.load(file: command.secretFile) else {
+                throw MountPoint.Problem(description: "no app secret: give --secret-file or set WXMEDIAFS_SECRET")
+            }
+            return Account(apiBase: command.apiBase, appID: command.appid, secret: secret)
+        }
+        let dataDirectory = try Self.makeTemporaryFolder("emulator")
+        let secret = Secret(UUID().uuidString)
+        var emulatorLogger = logger
+        emulatorLogger.logLevel = max(command.logLevel, .notice)
+        let emulator = try await RunningEmulator.start(
+            configuration: EmulatorConfiguration(
+                host: "127.0.0.1", port: 0, dataDirectory: dataDirectory, appID: "wxdemo", secret: secret,
+                limits: command.limits),
+            logger: emulatorLogger)
+        return Account(
+            apiBase: emulator.baseURL, appID: "wxdemo", secret: secret, emulator: emulator,
+            emulatorDataDirectory: dataDirectory)
+    }
+
+    private static var httpConfiguration: HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
+        return configuration
+    }
+
+    private func makeClient(_ account: Account, http: HTTPClient, logger: Logger) -> WeChatMediaClient {
+        let connection = APIConnection(baseURL: account.apiBase, httpClient: http)
+        var retry = RetryPolicy.default
+        retry.totalTime = .seconds(command.requestTimeout.seconds)
+        let tokens: any AccessTokenProvider =
+            if let file = command.accessTokenFile {
+                TokenFileProvider(path: file)
+            } else {
+                AppSecretTokenProvider(
+                    appID: account.appID ?? "", secret: account.secret ?? Secret(""),
+                    endpoint: command.tokenEndpoint == .legacy ? .legacy : .stable, connection: connection,
+                    retry: retry, logger: logger)
+            }
+        return WeChatMediaClient(
+            connection: connection, tokens: tokens, rules: MediaRules(profile: command.limits), retry: retry,
+            logger: logger)
+    }
+
+    /// The catalog and cache under `cacheDirectory`, and the filesystem on them, recovered from
+    /// whatever an earlier run left.
+    private func openFileSystem(cacheDirectory: String, client: WeChatMediaClient, logger: Logger) async throws
+        -> MediaFileSystem
+    {
+        let cache = try ContentCache(root: cacheDirectory)
+        let catalog = try SQLiteCatalog(path: cacheDirectory + "/catalog.sqlite")
+        chmod(cacheDirectory + "/catalog.sqlite", 0o600)
+        let fileSystem = MediaFileSystem(
+            catalog: catalog, cache: cache, service: client,
+            settings: MountSettings(
+                mediaLifetimeSeconds: command.mediaTTL.seconds, uid: getuid(), gid: getgid(),
+                cacheMaxBytes: command.cacheMaxSize.bytes, statusSocketPath: cacheDirectory + "/status.sock"),
+            logger: logger)
+        try await fileSystem.recover()
+        return fileSystem
+    }
+
+    /// Says "mounted" (stdout for the daemonizing parent, READY=1 for systemd) once a request to
+    /// the mount is answered; unmounts if none is.
+    private func announceWhenAnswering(
+        _ session: FUSESession, systemd: SystemdNotifier?, apiBase: String, cache: String, _ logger: Logger
+    ) async {
+        guard await Self.waitUntilAnswering(mountpoint) else {
+            logger.error("the mount at \(mountpoint) does not answer")
+            session.unmount()
+            return
+        }
+        let ready = "wxmediafs: mounted \(mountpoint) (api \(apiBase), cache \(cache))\n"
+        FileHandle.standardOutput.write(Data(ready.utf8))
+        systemd?.send("READY=1", "STATUS=Mounted \(mountpoint)")
+        logger.info("mounted \(mountpoint)")
+    }
+
+    static func peakMemoryKiB() -> Substring? {
+        (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("VmHWM:") }?
+            .split(separator: " ", omittingEmptySubsequences: true).dropFirst().first
     }
 
     /// Whether a request to the mount is answered: a stat of its root, which the kernel sends to

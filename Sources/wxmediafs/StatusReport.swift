@@ -26,10 +26,7 @@ struct StatusReport {
             lines.append("Recent failures (newest last):")
             let format = ISO8601DateFormatter()
             for failure in status.recentFailures {
-                let code = failure.errcode.map { "errcode \($0), " } ?? ""
-                lines.append(
-                    "  \(format.string(from: failure.at))  \(failure.operation) \(failure.name): \(failure.errno) (\(code)\(failure.errmsg))"
-                )
+                lines.append("  \(format.string(from: failure.at))  \(failure.summary)")
             }
         }
         lines.append("")

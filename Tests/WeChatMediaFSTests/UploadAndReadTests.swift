@@ -82,7 +82,7 @@ struct UploadAndReadTests {
             #expect(
                 !listing.stdout.contains("big.jpg") && !listing.stdout.contains("cat.png")
                     && !listing.stdout.contains("long70s"))
-            #expect(m.log.contains("upload of image/cat.png failed (EINVAL)"))
+            #expect(m.log.contains("upload image/cat.png: EINVAL (errcode 40005, refused before upload"))
             #expect(try await m.emulator.counters()["upload", default: 0] == 0, "refused locally, before any request")
         }
     }
@@ -93,7 +93,7 @@ struct UploadAndReadTests {
             let png = try await m.shell(#"cp "$S/cat.png" "$M/image/cat.png""#)
             #expect(png.status != 0)
             #expect(png.stderr.contains("Invalid argument"), "\(png.stderr)")
-            #expect(m.log.contains("upload of image/cat.png failed (EINVAL): errcode 40005"))
+            #expect(m.log.contains("upload image/cat.png: EINVAL (errcode 40005, "))
             #expect(!m.exists("image/cat.png"))
             let big = try Samples.write(Samples.jpeg(size: 2 * 1024 * 1024), named: "big.jpg")
             let oversized = try await m.shell(#"cp '\#(big)' "$M/image/""#)

@@ -28,4 +28,12 @@ public struct UploadedMedia: Sendable, Equatable {
     public var createdAt: Int64
     public var format: MediaFormat
     public var size: Int64
+
+    public init(mediaID: String, type: MediaType, createdAt: Int64, format: MediaFormat, size: Int64) {
+        self.mediaID = mediaID
+        self.type = type
+        self.createdAt = createdAt
+        self.format = format
+        self.size = size
+    }
 }

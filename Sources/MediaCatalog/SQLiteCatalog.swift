@@ -2,17 +2,13 @@ import Foundation
 import GRDB
 import WeChatMedia
 
-/// The persistent catalog of the mount: entries of the upload folders, media ids met, and extended
-/// attributes, in SQLite (WAL) under the cache dir. Every lookup and listing goes through an index.
+/// The catalog of one host, in SQLite (WAL) under the cache dir. Every lookup and listing goes
+/// through an index.
 ///
 /// Methods are `async` for their callers but use GRDB's synchronous accessors: each statement is
 /// short and indexed, and a synchronous access runs on the calling thread, where the asynchronous
 /// one costs two thread switches (to GRDB's queue and back) — most of a small upload's time.
-public final class MediaCatalogDatabase: Sendable {
-    public enum Failure: Error, Equatable {
-        case nameTaken
-    }
-
+public final class SQLiteCatalog: Catalog {
     private let database: DatabasePool
 
     public init(path: String) throws {
@@ -89,6 +85,44 @@ public final class MediaCatalogDatabase: Sendable {
             // An expired id stays known for a while, so /by-id/ does not bring it back by asking the server.
             try db.alter(table: "knownMedia") { t in t.add(column: "purgedAt", .integer) }
         }
+        migrator.registerMigration("v4: parents are catalog ids") { db in
+            // v1-v3 stored the parent as a kernel inode number (a type folder's 2...5, a
+            // subfolder's 1000 + id): meaningless to another host, and reordering MediaType
+            // would have re-parented every row. GRDB runs migrations with foreign keys off, so
+            // dropping the old table leaves the xattr rows, which keep their entry ids.
+            try db.create(table: "entry_v4") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("type", .text).notNull()
+                t.column("parentID", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("mediaID", .text)
+                t.column("format", .text)
+                t.column("size", .integer).notNull()
+                t.column("createdAt", .integer)
+                t.column("mode", .integer).notNull()
+                t.column("uid", .integer).notNull()
+                t.column("gid", .integer).notNull()
+                t.column("accessTime", .integer).notNull()
+                t.column("modificationTime", .integer).notNull()
+                t.column("changeTime", .integer).notNull()
+                t.uniqueKey(["type", "parentID", "name"])
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO entry_v4 (id, type, parentID, name, state, mediaID, format, size, createdAt, mode,
+                        uid, gid, accessTime, modificationTime, changeTime)
+                    SELECT id, type, CASE WHEN parent BETWEEN 2 AND 5 THEN 0 ELSE parent - 1000 END, name, state,
+                        mediaID, format, size, createdAt, mode, uid, gid, accessTime, modificationTime, changeTime
+                    FROM entry WHERE parent BETWEEN 2 AND 5 OR parent > 1000
+                    """)
+            try db.drop(table: "entry")
+            try db.rename(table: "entry_v4", to: "entry")
+            try db.create(index: "entry_on_mediaID", on: "entry", columns: ["mediaID"])
+            try db.create(index: "entry_on_createdAt", on: "entry", columns: ["createdAt"])
+            // Extended attributes of rows that could not be brought over go with them.
+            try db.execute(sql: "DELETE FROM xattr WHERE entryID NOT IN (SELECT id FROM entry)")
+        }
         return migrator
     }
 
@@ -100,27 +134,35 @@ public final class MediaCatalogDatabase: Sendable {
         }
     }
 
-    public func entry(parent: UInt64, name: String) async throws -> CatalogEntry? {
+    public func entry(in folder: CatalogFolder, named name: String) async throws -> CatalogEntry? {
         try readingOneStatement { db in
             try CatalogEntry.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM entry WHERE parent = ? AND name = ?"), arguments: [parent, name])
+                db.cachedStatement(sql: "SELECT * FROM entry WHERE type = ? AND parentID = ? AND name = ?"),
+                arguments: [folder.type, folder.parentID, name])
         }
     }
 
-    /// Up to `limit` children of `parent` with ids above `afterID`, in id order (stable under
-    /// inserts and deletes, so directory offsets stay valid).
-    public func children(of parent: UInt64, afterID: Int64, limit: Int) async throws -> [CatalogEntry] {
+    public func children(of folder: CatalogFolder, afterID: Int64, limit: Int) async throws -> [CatalogEntry] {
         try reading { db in
-            try CatalogEntry.filter(Column("parent") == parent && Column("id") > afterID)
-                .order(Column("id")).limit(limit).fetchAll(db)
+            try CatalogEntry.filter(
+                Column("type") == folder.type && Column("parentID") == folder.parentID && Column("id") > afterID
+            )
+            .order(Column("id")).limit(limit).fetchAll(db)
         }
     }
 
-    public func hasChildren(_ parent: UInt64) async throws -> Bool {
-        try reading { db in try CatalogEntry.filter(Column("parent") == parent).fetchCount(db) > 0 }
+    public func hasChildren(_ folder: CatalogFolder, bornAfter cutoff: Int64) async throws -> Bool {
+        try reading { db in
+            let created = Column("createdAt")
+            let alive =
+                created == nil
+                || (created > cutoff && created >= ServerTime.plausibleRange.lowerBound
+                    && created <= ServerTime.plausibleRange.upperBound)
+            return try CatalogEntry.filter(Column("type") == folder.type && Column("parentID") == folder.parentID)
+                .filter(alive).fetchCount(db) > 0
+        }
     }
 
-    /// Inserts `entry`; throws `nameTaken` if its folder already holds the name.
     public func insert(_ entry: CatalogEntry) async throws -> CatalogEntry {
         do {
             return try writing { db in
@@ -129,7 +171,7 @@ public final class MediaCatalogDatabase: Sendable {
                 return entry
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-            throw Failure.nameTaken
+            throw CatalogError.nameTaken
         }
     }
 
@@ -137,7 +179,6 @@ public final class MediaCatalogDatabase: Sendable {
         try writing { db in try entry.update(db) }
     }
 
-    /// Records a finished upload: the entry's new state and the media id it got, in one transaction.
     public func update(_ entry: CatalogEntry, recording media: KnownMedia) async throws {
         try writing { db in
             try entry.update(db)
@@ -149,19 +190,19 @@ public final class MediaCatalogDatabase: Sendable {
         _ = try writing { db in try CatalogEntry.deleteOne(db, key: id) }
     }
 
-    /// Moves entry `id` to `newParent`/`newName`, deleting `replacing` first, in one transaction.
-    public func move(id: Int64, newParent: UInt64, newName: String, replacing: Int64?) async throws {
+    public func move(id: Int64, to folder: CatalogFolder, name: String, replacing: Int64?, changeTime: Int64)
+        async throws
+    {
         try writing { db in
             if let replacing { _ = try CatalogEntry.deleteOne(db, key: replacing) }
             guard var entry = try CatalogEntry.fetchOne(db, key: id) else { return }
-            entry.parent = newParent
-            entry.name = newName
-            entry.changeTime = Int64(Date().timeIntervalSince1970 * 1e9)
+            entry.folder = folder
+            entry.name = name
+            entry.changeTime = changeTime
             try entry.update(db)
         }
     }
 
-    /// Removes entries left `writing` by a process that died, returning them.
     public func removeUnfinishedWrites() async throws -> [CatalogEntry] {
         try writing { db in
             let stale = try CatalogEntry.filter(Column("state") == CatalogEntry.State.writing.rawValue).fetchAll(db)
@@ -172,30 +213,29 @@ public final class MediaCatalogDatabase: Sendable {
 
     // MARK: Expiry
 
-    /// Deletes the entries whose media were created at or before `cutoff`, and marks the known
-    /// ids born then as purged (they stay, hidden, until `forgetBefore`, so they are not looked up
-    /// again); returns what expired since the last sweep, so cached bytes and kernel names go too.
-    public func purgeExpired(bornAtOrBefore cutoff: Int64, forgetBefore: Int64, now: Int64) async throws -> (
-        entries: [CatalogEntry], mediaIDs: [String]
-    ) {
+    public func purgeExpired(bornAtOrBefore cutoff: Int64, plausible: ClosedRange<Int64>, forgetBefore: Int64, now: Int64)
+        async throws -> (entries: [CatalogEntry], mediaIDs: [String])
+    {
         try writing { db in
-            let entries = try CatalogEntry.filter(Column("createdAt") <= cutoff).fetchAll(db)
-            _ = try CatalogEntry.filter(Column("createdAt") <= cutoff).deleteAll(db)
+            // Rows an older version stored with a time no server sends go too (they are hidden already).
+            let expired =
+                Column("createdAt") <= cutoff || Column("createdAt") < plausible.lowerBound
+                || Column("createdAt") > plausible.upperBound
+            let entries = try CatalogEntry.filter(expired).fetchAll(db)
+            _ = try CatalogEntry.filter(expired).deleteAll(db)
+            let bornThen = "(COALESCE(createdAt, firstSeen) <= ? OR COALESCE(createdAt, firstSeen) NOT BETWEEN ? AND ?)"
             let ids = try String.fetchAll(
-                db,
-                sql: "SELECT mediaID FROM knownMedia WHERE COALESCE(createdAt, firstSeen) <= ? AND purgedAt IS NULL",
-                arguments: [cutoff])
+                db, sql: "SELECT mediaID FROM knownMedia WHERE \(bornThen) AND purgedAt IS NULL",
+                arguments: [cutoff, plausible.lowerBound, plausible.upperBound])
             try db.execute(
-                sql:
-                    "UPDATE knownMedia SET purgedAt = ? WHERE COALESCE(createdAt, firstSeen) <= ? AND purgedAt IS NULL",
-                arguments: [now, cutoff])
+                sql: "UPDATE knownMedia SET purgedAt = ? WHERE \(bornThen) AND purgedAt IS NULL",
+                arguments: [now, cutoff, plausible.lowerBound, plausible.upperBound])
             try db.execute(
                 sql: "DELETE FROM knownMedia WHERE COALESCE(createdAt, firstSeen) <= ?", arguments: [forgetBefore])
             return (entries, Array(Set(ids + entries.compactMap(\.mediaID))))
         }
     }
 
-    /// Forgets a media id the server says it no longer has: its entries and its known row.
     public func forgetMediaEverywhere(_ mediaID: String) async throws -> [CatalogEntry] {
         try writing { db in
             let entries = try CatalogEntry.filter(Column("mediaID") == mediaID).fetchAll(db)
@@ -218,8 +258,6 @@ public final class MediaCatalogDatabase: Sendable {
         try writing { db in try media.save(db) }
     }
 
-    /// Known ids born after `bornAfter`, in the order they were first met (by row id, stable as
-    /// ids come and go), after `afterRowID`.
     public func knownMedia(bornAfter: Int64, afterRowID: Int64, limit: Int) async throws -> [(
         rowID: Int64, media: KnownMedia
     )] {
@@ -253,7 +291,6 @@ public final class MediaCatalogDatabase: Sendable {
         }
     }
 
-    /// Returns whether the attribute existed.
     public func removeXattr(of entryID: Int64, name: String) async throws -> Bool {
         try writing { db in
             try db.execute(sql: "DELETE FROM xattr WHERE entryID = ? AND name = ?", arguments: [entryID, name])

@@ -1,0 +1,59 @@
+import WeChatMedia
+
+/// What the filesystem keeps between calls and across remounts: the entries of the upload
+/// folders, the media ids met, and user extended attributes. `SQLiteCatalog` is the embedded
+/// implementation for one host; every method commits on its own (one transaction each).
+public protocol Catalog: Sendable {
+    // MARK: Entries
+
+    func entry(id: Int64) async throws -> CatalogEntry?
+    func entry(in folder: CatalogFolder, named name: String) async throws -> CatalogEntry?
+    /// Up to `limit` entries of `folder` with ids above `afterID`, in id order (stable under
+    /// inserts and deletes, so directory offsets stay valid).
+    func children(of folder: CatalogFolder, afterID: Int64, limit: Int) async throws -> [CatalogEntry]
+    /// Whether `folder` holds an entry that is still alive: never uploaded, or its media born
+    /// after `cutoff` (at a plausible time). Expired entries wait for the sweep, hidden.
+    func hasChildren(_ folder: CatalogFolder, bornAfter cutoff: Int64) async throws -> Bool
+    /// Inserts `entry` and returns it with its id; throws `CatalogError.nameTaken` if its folder
+    /// already holds the name.
+    func insert(_ entry: CatalogEntry) async throws -> CatalogEntry
+    func update(_ entry: CatalogEntry) async throws
+    /// Records a finished upload: the entry's new state and the media id it got, together.
+    func update(_ entry: CatalogEntry, recording media: KnownMedia) async throws
+    func delete(id: Int64) async throws
+    /// Moves entry `id` to `folder`/`name`, deleting `replacing` first, together.
+    func move(id: Int64, to folder: CatalogFolder, name: String, replacing: Int64?, changeTime: Int64) async throws
+    /// Removes entries left `writing` by a process that died, returning them.
+    func removeUnfinishedWrites() async throws -> [CatalogEntry]
+
+    // MARK: Expiry
+
+    /// Deletes the entries whose media were created at or before `cutoff` (or at an implausible
+    /// time: outside `plausible`), marks the known ids born then as purged (kept, hidden, until
+    /// `forgetBefore`), and returns what went, so cached bytes and kernel names go too.
+    func purgeExpired(bornAtOrBefore cutoff: Int64, plausible: ClosedRange<Int64>, forgetBefore: Int64, now: Int64)
+        async throws -> (entries: [CatalogEntry], mediaIDs: [String])
+    /// Forgets a media id the server says it no longer has: its entries and its known row.
+    func forgetMediaEverywhere(_ mediaID: String) async throws -> [CatalogEntry]
+
+    // MARK: Media ids
+
+    func knownMedia(_ mediaID: String) async throws -> KnownMedia?
+    func record(_ media: KnownMedia) async throws
+    /// Known ids born after `bornAfter`, in the order they were first met, after `afterRowID`.
+    func knownMedia(bornAfter: Int64, afterRowID: Int64, limit: Int) async throws -> [(
+        rowID: Int64, media: KnownMedia
+    )]
+
+    // MARK: Extended attributes
+
+    func xattrs(of entryID: Int64) async throws -> [String: [UInt8]]
+    func setXattr(of entryID: Int64, name: String, value: [UInt8]) async throws
+    /// Returns whether the attribute existed.
+    func removeXattr(of entryID: Int64, name: String) async throws -> Bool
+}
+
+public enum CatalogError: Error, Equatable {
+    /// The folder already holds an entry of that name.
+    case nameTaken
+}

@@ -1,0 +1,153 @@
+import FUSEKit
+import Logging
+import MediaCatalog
+import Synchronization
+import WeChatMedia
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Takes one spool file to the server and the catalog: validate → upload → adopt → commit →
+/// report. On success the entry names the new media id; on failure a new entry goes away and an
+/// overwritten one keeps its previous upload. Nothing is committed that the server did not accept.
+final class Uploader: Sendable {
+    private let catalog: any Catalog
+    private let cache: ContentCache
+    private let service: any MediaService
+    private let budget: CacheBudget
+    private let activity: MountActivity
+    private let reporter: FailureReporter
+    private let clock: any MountClock
+    private let kernelCache: KernelCache
+    private let logger: Logger
+    private let inFlight = Mutex<(count: Int, idleWaiters: [CheckedContinuation<Void, Never>])>((0, []))
+
+    init(
+        catalog: any Catalog, cache: ContentCache, service: any MediaService, budget: CacheBudget,
+        activity: MountActivity, reporter: FailureReporter, clock: any MountClock, kernelCache: KernelCache,
+        logger: Logger
+    ) {
+        self.catalog = catalog
+        self.cache = cache
+        self.service = service
+        self.budget = budget
+        self.activity = activity
+        self.reporter = reporter
+        self.clock = clock
+        self.kernelCache = kernelCache
+        self.logger = logger
+    }
+
+    /// Uploads `spool` as the new content of entry `entryID`; returns whether the spool file
+    /// became the media's cached content (then it belongs to the cache).
+    func upload(spool: SpoolFile, entryID: Int64, type: MediaType, isNew: Bool) async throws -> Bool {
+        guard var entry = try await catalog.entry(id: entryID) else { throw FUSEError.notFound }
+        let path = await catalog.displayPath(of: entry)
+        var info = stat()
+        guard fstat(spool.descriptor, &info) == 0 else { throw FUSEError.io }
+        guard info.st_size > 0 else {
+            // Closed empty: a placeholder, listed but never uploaded.
+            entry.state = .placeholder
+            entry.mediaID = nil
+            entry.size = 0
+            entry.createdAt = nil
+            try await catalog.update(entry)
+            return false
+        }
+
+        started()
+        defer { finished() }
+        let began = ContinuousClock.now
+        let activity = self.activity
+        let transfer = activity.begin(.upload, name: path, total: Int64(info.st_size))
+        defer { activity.end(transfer) }
+        let uploaded: UploadedMedia
+        do {
+            // The service checks the rules (size, format, duration) before any request.
+            uploaded = try await service.upload(fileAt: spool.path, as: type) { sent in
+                activity.progress(transfer, bytesDone: sent)
+            }
+        } catch {
+            let failure = reporter.report("upload", of: path, error)
+            if isNew, entry.state == .writing { await forget(entry) }
+            throw failure
+        }
+
+        // The handle goes on reading the uploaded bytes, now the cached content (a rename).
+        let adopted = (try? cache.adopt(spoolPath: spool.path, as: uploaded.mediaID)) != nil
+        if adopted { await budget.added(uploaded.mediaID, size: uploaded.size) }
+        entry.state = .uploaded
+        entry.mediaID = uploaded.mediaID
+        entry.format = uploaded.format
+        entry.size = uploaded.size
+        entry.createdAt = uploaded.createdAt
+        entry.changeTime = clock.now()
+        try await catalog.update(
+            entry,
+            recording: KnownMedia(
+                mediaID: uploaded.mediaID, type: uploaded.type, size: uploaded.size,
+                contentType: uploaded.format.contentType, createdAt: uploaded.createdAt, firstSeen: clock.seconds))
+        let milliseconds = began.duration(to: .now) / .milliseconds(1)
+        logger.info(
+            "uploaded \(path): \(uploaded.type.rawValue), \(uploaded.size) bytes, media_id \(uploaded.mediaID), \(Int(milliseconds)) ms"
+        )
+        return adopted
+    }
+
+    /// A write that failed for good: a new name goes away, an overwritten file keeps its upload.
+    func abandon(entryID: Int64, isNew: Bool) async {
+        guard isNew, let entry = try? await catalog.entry(id: entryID), entry.state == .writing else { return }
+        await forget(entry)
+    }
+
+    /// A file closed without new bytes: one still `writing` becomes a placeholder.
+    func settleUnwritten(entryID: Int64) async throws {
+        guard var entry = try await catalog.entry(id: entryID), entry.state == .writing else { return }
+        entry.state = .placeholder
+        try await catalog.update(entry)
+    }
+
+    /// Waits (at most `timeout`) until no upload is in flight, for a clean shutdown.
+    func waitUntilIdle(timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let idle = self.inFlight.withLock { state in
+                        if state.count == 0 { return true }
+                        state.idleWaiters.append(continuation)
+                        return false
+                    }
+                    if idle { continuation.resume() }
+                }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private func started() { inFlight.withLock { $0.count += 1 } }
+
+    private func finished() {
+        let waiters = inFlight.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.count -= 1
+            guard state.count == 0 else { return [] }
+            defer { state.idleWaiters = [] }
+            return state.idleWaiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Removes a name whose first upload failed, and makes the kernel look it up again.
+    private func forget(_ entry: CatalogEntry) async {
+        guard let id = entry.id else { return }
+        try? await catalog.delete(id: id)
+        await kernelCache.invalidateEntry(parent: Node.inode(of: entry.folder), name: entry.name)
+    }
+}

@@ -1,0 +1,221 @@
+import EmulatorTestSupport
+import FUSEKit
+import Foundation
+import Logging
+import MediaCatalog
+import WeChatMedia
+import WeChatMediaFS
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A `MediaFileSystem` in this process: a temporary catalog and cache, a clock the test moves,
+/// and a media service (the in-process emulator's client, or the in-memory twin). Its helpers
+/// send the calls the kernel would send for a path, so tests read like shell sessions.
+struct CoreFixture {
+    let fileSystem: MediaFileSystem
+    let clock: ManualClock
+    let catalog: SQLiteCatalog
+    let directory: String
+    let service: any MediaService
+    let settings: MountSettings
+
+    static let caller = Caller(uid: 1000, gid: 1000, pid: 4242)
+
+    /// A fixture in a new temporary folder, or on the catalog at `catalogPath` (a fixture file).
+    static func make(
+        clock: ManualClock, service: any MediaService, catalogPath: String? = nil,
+        settings: MountSettings = MountSettings(uid: 1000, gid: 1000)
+    ) async throws -> CoreFixture {
+        let directory = try TemporaryDirectory.make()
+        if let catalogPath { try FileManager.default.copyItem(atPath: catalogPath, toPath: directory + "/catalog.sqlite") }
+        return try await make(in: directory, clock: clock, service: service, settings: settings)
+    }
+
+    /// A new filesystem on this one's catalog and cache: what a remount sees.
+    func reopened() async throws -> CoreFixture {
+        try await Self.make(in: directory, clock: clock, service: service, settings: settings)
+    }
+
+    private static func make(
+        in directory: String, clock: ManualClock, service: any MediaService, settings: MountSettings
+    ) async throws -> CoreFixture {
+        let catalog = try SQLiteCatalog(path: directory + "/catalog.sqlite")
+        var mountSettings = settings
+        // The cache dir's disk may have little room on a shared machine: no floor here.
+        mountSettings.minimumFreeBytes = 0
+        var logger = Logger(label: "test.core")
+        logger.logLevel = .critical
+        let fileSystem = MediaFileSystem(
+            catalog: catalog, cache: try ContentCache(root: directory + "/cache"), service: service,
+            settings: mountSettings, clock: clock, logger: logger)
+        try await fileSystem.recover()
+        return CoreFixture(
+            fileSystem: fileSystem, clock: clock, catalog: catalog, directory: directory, service: service,
+            settings: settings)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+
+    // MARK: What the kernel sends for a path
+
+    static let rootInode: Inode = 1
+
+    /// The inode of `path` ("image/album/a.jpg"), looked up name by name; nil when absent.
+    func inode(_ path: String) async throws -> Inode? {
+        var inode = Self.rootInode
+        for name in path.split(separator: "/") {
+            guard let attributes = try await fileSystem.lookup(parent: inode, name: String(name)).attributes else {
+                return nil
+            }
+            inode = attributes.inode
+        }
+        return inode
+    }
+
+    func attributes(_ path: String) async throws -> FileAttributes? {
+        guard let inode = try await inode(path) else { return nil }
+        return try await fileSystem.getattr(inode: inode).0
+    }
+
+    /// The parent's inode and the last name of `path`.
+    func split(_ path: String) async throws -> (parent: Inode, name: String) {
+        var parts = path.split(separator: "/").map(String.init)
+        let name = parts.removeLast()
+        guard let parent = try await inode(parts.joined(separator: "/")) else { throw FUSEError.notFound }
+        return (parent, name)
+    }
+
+    /// Opens `path` for writing as `cp` does (create, or open with O_TRUNC when it exists).
+    func openForWriting(_ path: String) async throws -> UInt64 {
+        let (parent, name) = try await split(path)
+        if let existing = try await fileSystem.lookup(parent: parent, name: name).attributes {
+            return try await fileSystem.open(inode: existing.inode, flags: O_WRONLY | O_TRUNC, caller: Self.caller)
+                .handle
+        }
+        return try await fileSystem.create(
+            parent: parent, name: name, permissions: 0o644, flags: O_WRONLY | O_CREAT, caller: Self.caller
+        ).1.handle
+    }
+
+    /// Writes `bytes` in 128 KiB requests, as FUSE hands them over.
+    func write(_ bytes: [UInt8], to handle: UInt64, at start: Int64 = 0) async throws {
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + (128 << 10))
+            let written = try await fileSystem.write(
+                inode: 0, handle: handle, offset: start + Int64(offset), data: Array(bytes[offset..<end]))
+            precondition(written == end - offset)
+            offset = end
+        }
+    }
+
+    /// The last `close()`: flush (which uploads), then release; the flush's error is what close returns.
+    func close(_ handle: UInt64) async throws {
+        do {
+            try await fileSystem.flush(inode: 0, handle: handle)
+        } catch {
+            try? await fileSystem.release(inode: 0, handle: handle)
+            throw error
+        }
+        try await fileSystem.release(inode: 0, handle: handle)
+    }
+
+    /// `cp` of `bytes` to `path`: open, write, close (the close's error is thrown).
+    func copy(_ bytes: [UInt8], to path: String) async throws {
+        let handle = try await openForWriting(path)
+        do {
+            try await write(bytes, to: handle)
+        } catch {
+            try? await fileSystem.release(inode: 0, handle: handle)
+            throw error
+        }
+        try await close(handle)
+    }
+
+    /// `cat path`.
+    func read(_ path: String) async throws -> [UInt8] {
+        guard let inode = try await inode(path) else { throw FUSEError.notFound }
+        let handle = try await fileSystem.open(inode: inode, flags: O_RDONLY, caller: Self.caller).handle
+        let result = await Result(catching: { try await read(handle: handle, inode: inode) })
+        try await fileSystem.release(inode: inode, handle: handle)
+        return try result.get()
+    }
+
+    func read(handle: UInt64, inode: Inode = 0) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while true {
+            let chunk = try await Self.bytes(
+                of: fileSystem.read(inode: inode, handle: handle, offset: Int64(bytes.count), size: 128 << 10))
+            if chunk.isEmpty { return bytes }
+            bytes += chunk
+        }
+    }
+
+    /// The bytes of a read reply, as FUSEKit would send them (and the descriptor closed after).
+    static func bytes(of data: ReadData) -> [UInt8] {
+        switch data {
+        case .bytes(let bytes):
+            return bytes
+        case .file(let descriptor, let offset, let size, let closeAfterReply):
+            defer { if closeAfterReply { Glibc.close(descriptor) } }
+            var buffer = [UInt8](repeating: 0, count: size)
+            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, size, off_t(offset)) }
+            return count > 0 ? Array(buffer[0..<count]) : []
+        }
+    }
+
+    /// `ls -a` without . and .., in listing order, through every page.
+    func list(_ path: String) async throws -> [String] {
+        guard let inode = try await inode(path) else { throw FUSEError.notFound }
+        var names: [String] = []
+        var offset: Int64 = 0
+        while true {
+            let page = try await fileSystem.readdir(inode: inode, handle: 0, offset: offset)
+            guard let last = page.last else { return names }
+            names += page.map(\.name).filter { $0 != "." && $0 != ".." }
+            offset = last.offset
+        }
+    }
+
+    func mkdir(_ path: String) async throws {
+        let (parent, name) = try await split(path)
+        _ = try await fileSystem.mkdir(parent: parent, name: name, permissions: 0o755, caller: Self.caller)
+    }
+
+    func unlink(_ path: String) async throws {
+        let (parent, name) = try await split(path)
+        try await fileSystem.unlink(parent: parent, name: name)
+    }
+
+    func rmdir(_ path: String) async throws {
+        let (parent, name) = try await split(path)
+        try await fileSystem.rmdir(parent: parent, name: name)
+    }
+
+    func rename(_ from: String, to: String) async throws {
+        let (parent, name) = try await split(from)
+        let (newParent, newName) = try await split(to)
+        try await fileSystem.rename(parent: parent, name: name, newParent: newParent, newName: newName, flags: [])
+    }
+
+    /// The errno a call failed with, or nil when it succeeded.
+    static func errno(_ body: () async throws -> Void) async -> Int32? {
+        do {
+            try await body()
+            return nil
+        } catch let error as FUSEError {
+            return error.errno
+        } catch {
+            return EIO
+        }
+    }
+}
+
+extension Result where Failure == any Error {
+    /// The outcome of an async throwing call, to finish clean-up before rethrowing.
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Synchronization
+import WeChatMedia
+
+/// The WeChat media API as a dictionary, with faults on demand: the filesystem's twin of the
+/// real client for the reference-model test, where thousands of sequences must run in seconds.
+/// It applies the same rules as the client (size, format, duration) and stamps `created_at`
+/// with the test's clock.
+final class InMemoryMediaService: MediaService {
+    struct Stored: Sendable, Equatable {
+        var bytes: [UInt8]
+        var type: MediaType
+        var createdAt: Int64
+    }
+
+    private struct State {
+        var media: [String: Stored] = [:]
+        var nextID = 1
+        var failures: [any Error] = []
+    }
+
+    let rules: MediaRules
+    private let clock: ManualClock
+    private let state = Mutex(State())
+
+    init(rules: MediaRules = MediaRules(profile: .current), clock: ManualClock) {
+        self.rules = rules
+        self.clock = clock
+    }
+
+    /// The next upload fails with `error` (after the rules accepted the file).
+    func failNextUpload(with error: any Error) { state.withLock { $0.failures.append(error) } }
+
+    func clearFailures() { state.withLock { $0.failures = [] } }
+
+    func stored(_ mediaID: String) -> Stored? { state.withLock { $0.media[mediaID] } }
+
+    var uploadCount: Int { state.withLock { $0.nextID - 1 } }
+
+    func upload(fileAt path: String, as type: MediaType, progress: @escaping @Sendable (Int64) -> Void) async throws
+        -> UploadedMedia
+    {
+        let format = try rules.check(fileAt: path, as: type)
+        let bytes = Array(FileManager.default.contents(atPath: path) ?? Data())
+        let now = clock.seconds
+        let id = try state.withLock { state -> String in
+            if !state.failures.isEmpty { throw state.failures.removeFirst() }
+            defer { state.nextID += 1 }
+            let id = "m\(state.nextID)"
+            state.media[id] = Stored(bytes: bytes, type: type, createdAt: now)
+            return id
+        }
+        progress(Int64(bytes.count))
+        return UploadedMedia(mediaID: id, type: type, createdAt: now, format: format, size: Int64(bytes.count))
+    }
+
+    func head(mediaID: String) async throws -> RemoteMedia {
+        guard let stored = stored(mediaID) else { throw APIError(errcode: 40007, errmsg: "invalid media_id") }
+        return .file(RemoteFile(size: Int64(stored.bytes.count), contentType: "image/jpeg", filename: "media"))
+    }
+
+    func download(mediaID: String, to path: String, progress: @escaping @Sendable (Int64) async -> Void) async throws
+        -> RemoteMedia
+    {
+        guard let stored = stored(mediaID) else { throw APIError(errcode: 40007, errmsg: "invalid media_id") }
+        FileManager.default.createFile(atPath: path, contents: Data(stored.bytes))
+        await progress(Int64(stored.bytes.count))
+        return .file(RemoteFile(size: Int64(stored.bytes.count), contentType: "image/jpeg", filename: "media"))
+    }
+
+    func downloadVideo(from url: String, to path: String, progress: @escaping @Sendable (Int64) async -> Void)
+        async throws -> RemoteFile
+    {
+        throw APIError(errcode: 40004, errmsg: "invalid media type")
+    }
+
+    func tokenAge() async -> Duration? { nil }
+
+    func requestCounts() -> [(kind: RequestStatistics.Kind, count: RequestStatistics.Count)] { [] }
+}

@@ -1,0 +1,327 @@
+import EmulatorTestSupport
+import FUSEKit
+import Foundation
+import MediaCatalog
+import Testing
+import WeChatMedia
+import WeChatMediaFS
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// In the manner of mountpoint-s3's reftests: seeded random sequences of writes, overwrites,
+/// renames, deletes, folders, failed uploads, remounts and clock advances, applied both to the
+/// filesystem (over the in-memory media service) and to `FileTreeModel`, compared after every
+/// step. A failure names its seed and step: `REFTEST_SEED=N swift test --filter ReferenceModel`
+/// replays one sequence.
+@Suite("Reference model")
+struct ReferenceModelTests {
+    static let sequences = 1000
+    static let shards = 4
+    static let steps = 25
+
+    @Test(arguments: 0..<shards)
+    func randomSequencesAgreeWithTheModel(shard: Int) async throws {
+        let seeds: [UInt64] =
+            if let one = ProcessInfo.processInfo.environment["REFTEST_SEED"].flatMap(UInt64.init) {
+                shard == 0 ? [one] : []
+            } else {
+                (0..<UInt64(Self.sequences / Self.shards)).map { UInt64(shard) + $0 * UInt64(Self.shards) }
+            }
+        for seed in seeds {
+            let mismatch = try await ModelRun(seed: seed, steps: Self.steps).run()
+            #expect(mismatch == nil, "seed \(seed): \(mismatch ?? "")")
+            if mismatch != nil { return }
+        }
+    }
+}
+
+/// One seeded sequence against a fresh filesystem.
+struct ModelRun {
+    let seed: UInt64
+    let steps: Int
+    static let ttl: Int64 = 3 * 86400
+    static let names = ["a", "b.jpg", "c", "d.amr"]
+    static let types: [MediaType] = [.image, .voice]
+
+    func run() async throws -> String? {
+        var random = SplitMix64(seed: seed)
+        let clock = ManualClock(seconds: 1_800_000_000)
+        let service = InMemoryMediaService(clock: clock)
+        var core = try await CoreFixture.make(clock: clock, service: service)
+        defer { core.remove() }
+        var model = FileTreeModel(ttl: Self.ttl)
+        var log: [String] = []
+        for step in 0..<steps {
+            let operation = Self.nextOperation(&random, model: model)
+            log.append(operation.description)
+            let actual = try await Self.apply(operation, to: &core, service: service, clock: clock)
+            service.clearFailures()
+            let expected = model.apply(operation, now: clock.seconds)
+            if expected != actual {
+                return "step \(step) \(operation): errno \(actual.map(String.init) ?? "none"), model says "
+                    + "\(expected.map(String.init) ?? "none")\n  " + log.joined(separator: "\n  ")
+            }
+            if let difference = try await Self.compare(core, model, service: service, now: clock.seconds) {
+                return "after step \(step) \(operation): \(difference)\n  " + log.joined(separator: "\n  ")
+            }
+        }
+        return nil
+    }
+
+    // MARK: Operations
+
+    static func nextOperation(_ random: inout SplitMix64, model: FileTreeModel) -> ModelOperation {
+        let folders = model.folders.sorted()
+        let folder = folders[Int(random.next() % UInt64(folders.count))]
+        let path = folder + "/" + names[Int(random.next() % UInt64(names.count))]
+        let other = folders[Int(random.next() % UInt64(folders.count))] + "/"
+            + names[Int(random.next() % UInt64(names.count))]
+        switch random.next() % 100 {
+        case 0..<30: return .write(path, content(&random, for: path))
+        case 30..<36: return .write(path, [])
+        case 36..<42: return .write(path, Array("not media".utf8))
+        case 42..<48: return .failedUpload(path, content(&random, for: path))
+        case 48..<58: return .mkdir(path)
+        case 58..<66: return .unlink(path)
+        case 66..<72: return .rmdir(path)
+        case 72..<88: return .rename(path, other)
+        case 88..<94: return .advance(Int64(random.next() % UInt64(2 * 86400)))
+        case 94..<97: return .sweep
+        default: return .remount
+        }
+    }
+
+    /// Bytes the rules accept for the upload folder `path` is in: a JPEG or an AMR of random length.
+    static func content(_ random: inout SplitMix64, for path: String) -> [UInt8] {
+        if path.hasPrefix("voice/") { return Samples.amr(frames: 1 + Int(random.next() % 40)) }
+        let head: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0]
+        return head + (0..<Int(random.next() % 3000)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+    }
+
+    /// Applies `operation` through the filesystem's methods; returns the errno it failed with.
+    static func apply(
+        _ operation: ModelOperation, to core: inout CoreFixture, service: InMemoryMediaService, clock: ManualClock
+    ) async throws -> Int32? {
+        switch operation {
+        case .write(let path, let bytes):
+            return await CoreFixture.errno { try await core.copy(bytes, to: path) }
+        case .failedUpload(let path, let bytes):
+            service.failNextUpload(with: APIError(errcode: -1, errmsg: "system error"))
+            return await CoreFixture.errno { try await core.copy(bytes, to: path) }
+        case .mkdir(let path):
+            return await CoreFixture.errno { try await core.mkdir(path) }
+        case .unlink(let path):
+            return await CoreFixture.errno { try await core.unlink(path) }
+        case .rmdir(let path):
+            return await CoreFixture.errno { try await core.rmdir(path) }
+        case .rename(let from, let to):
+            return await CoreFixture.errno { try await core.rename(from, to: to) }
+        case .advance(let seconds):
+            clock.advance(seconds: seconds)
+            return nil
+        case .sweep:
+            await core.fileSystem.sweep()
+            return nil
+        case .remount:
+            core = try await core.reopened()
+            return nil
+        }
+    }
+
+    // MARK: Comparison
+
+    /// The first difference between what the filesystem shows and what the model holds.
+    static func compare(_ core: CoreFixture, _ model: FileTreeModel, service: InMemoryMediaService, now: Int64)
+        async throws -> String?
+    {
+        for folder in model.folders.sorted() {
+            var expected: Set<String> = []
+            for (name, node) in model.children(of: folder) {
+                expected.insert(name)
+                if case .file(let file) = node, file.uploadedAt != nil { expected.insert(name + ".media_id") }
+            }
+            let listed = try await core.list(folder)
+            guard Set(listed) == expected, listed.count == expected.count else {
+                return "\(folder) lists \(listed.sorted()), model has \(expected.sorted())"
+            }
+        }
+        for (path, file) in model.files.sorted(by: { $0.key < $1.key }) {
+            guard let attributes = try await core.attributes(path) else { return "\(path) is missing" }
+            guard attributes.size == UInt64(file.bytes.count) else {
+                return "\(path) has size \(attributes.size), model \(file.bytes.count)"
+            }
+            guard try await core.read(path) == file.bytes else { return "\(path) reads other bytes" }
+            guard file.uploadedAt != nil else { continue }
+            let id = String(decoding: try await core.read(path + ".media_id").dropLast(), as: UTF8.self)
+            guard service.stored(id)?.bytes == file.bytes else {
+                return "\(path): the server holds other bytes under \(id)"
+            }
+        }
+        return nil
+    }
+}
+
+enum ModelOperation: CustomStringConvertible, Sendable {
+    case write(String, [UInt8])
+    /// A write the rules accept whose upload the server fails (errcode -1, EIO).
+    case failedUpload(String, [UInt8])
+    case mkdir(String)
+    case unlink(String)
+    case rmdir(String)
+    case rename(String, String)
+    case advance(Int64)
+    case sweep
+    case remount
+
+    var description: String {
+        switch self {
+        case .write(let path, let bytes): "write \(path) (\(bytes.count) bytes)"
+        case .failedUpload(let path, let bytes): "failed upload \(path) (\(bytes.count) bytes)"
+        case .mkdir(let path): "mkdir \(path)"
+        case .unlink(let path): "unlink \(path)"
+        case .rmdir(let path): "rmdir \(path)"
+        case .rename(let from, let to): "rename \(from) \(to)"
+        case .advance(let seconds): "advance \(seconds) s"
+        case .sweep: "sweep"
+        case .remount: "remount"
+        }
+    }
+}
+
+/// What a user should see: upload folders holding folders and files; a file is a placeholder
+/// (empty, never uploaded) or bytes uploaded at a time, hidden once `ttl` has passed.
+struct FileTreeModel {
+    struct File: Equatable {
+        var bytes: [UInt8]
+        var uploadedAt: Int64?
+    }
+
+    enum Node: Equatable {
+        case folder
+        case file(File)
+    }
+
+    let ttl: Int64
+    private var nodes: [String: Node] = [:]
+
+    init(ttl: Int64) {
+        self.ttl = ttl
+        for type in ModelRun.types { nodes[type.rawValue] = .folder }
+    }
+
+    var folders: [String] { nodes.compactMap { $0.value == .folder ? $0.key : nil } }
+
+    var files: [String: File] {
+        nodes.reduce(into: [:]) { result, item in if case .file(let file) = item.value { result[item.key] = file } }
+    }
+
+    func children(of folder: String) -> [(String, Node)] {
+        nodes.compactMap { path, node in
+            guard let slash = path.lastIndex(of: "/"), path[..<slash] == folder else { return nil }
+            return (String(path[path.index(after: slash)...]), node)
+        }
+    }
+
+    static func parent(_ path: String) -> String { String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) }
+
+    static func type(_ path: String) -> Substring { path.prefix { $0 != "/" } }
+
+    /// Applies `operation` at time `now`; returns the errno the filesystem should answer with.
+    mutating func apply(_ operation: ModelOperation, now: Int64) -> Int32? {
+        switch operation {
+        case .write(let path, let bytes):
+            return write(path, bytes, now: now, serverFails: false)
+        case .failedUpload(let path, let bytes):
+            return write(path, bytes, now: now, serverFails: true)
+        case .mkdir(let path):
+            guard nodes[path] == nil else { return EEXIST }
+            nodes[path] = .folder
+            return nil
+        case .unlink(let path):
+            switch nodes[path] {
+            case nil: return ENOENT
+            case .folder: return EISDIR
+            case .file:
+                nodes[path] = nil
+                return nil
+            }
+        case .rmdir(let path):
+            switch nodes[path] {
+            case nil: return ENOENT
+            case .file: return ENOTDIR
+            case .folder:
+                guard children(of: path).isEmpty else { return ENOTEMPTY }
+                nodes[path] = nil
+                return nil
+            }
+        case .rename(let from, let to):
+            return rename(from, to)
+        case .advance:
+            expire(now: now)
+            return nil
+        case .sweep, .remount:
+            return nil
+        }
+    }
+
+    private mutating func write(_ path: String, _ bytes: [UInt8], now: Int64, serverFails: Bool) -> Int32? {
+        if nodes[path] == .folder { return EISDIR }
+        let accepted = bytes.isEmpty || Self.passesRules(bytes, in: path)
+        if !accepted || (serverFails && !bytes.isEmpty) {
+            // A new name goes away; an existing file keeps what it had.
+            return accepted ? EIO : EINVAL
+        }
+        nodes[path] = .file(File(bytes: bytes, uploadedAt: bytes.isEmpty ? nil : now))
+        return nil
+    }
+
+    /// The local rules, as far as this model's contents go: JPEG magic in image/, AMR in voice/.
+    static func passesRules(_ bytes: [UInt8], in path: String) -> Bool {
+        type(path) == "image" ? bytes.starts(with: [0xFF, 0xD8, 0xFF]) : bytes.starts(with: Array("#!AMR\n".utf8))
+    }
+
+    private mutating func rename(_ from: String, _ to: String) -> Int32? {
+        guard let source = nodes[from] else { return ENOENT }
+        guard Self.type(from) == Self.type(to) else { return EXDEV }
+        let target = Self.parent(to)
+        if source == .folder, target == from || target.hasPrefix(from + "/") { return EINVAL }
+        if let existing = nodes[to] {
+            if from == to { return nil }
+            switch (source, existing) {
+            case (.folder, .folder): if !children(of: to).isEmpty { return ENOTEMPTY }
+            case (.file, .folder): return EISDIR
+            case (.folder, .file): return ENOTDIR
+            case (.file, .file): break
+            }
+        }
+        // The node and everything under it move.
+        let moved = nodes.filter { $0.key == from || $0.key.hasPrefix(from + "/") }
+        for (path, _) in moved { nodes[path] = nil }
+        for (path, node) in moved { nodes[to + path.dropFirst(from.count)] = node }
+        return nil
+    }
+
+    private mutating func expire(now: Int64) {
+        nodes = nodes.filter { _, node in
+            guard case .file(let file) = node, let uploadedAt = file.uploadedAt else { return true }
+            return uploadedAt + ttl > now
+        }
+    }
+}
+
+/// A small seeded generator (SplitMix64), so a failing sequence replays from its seed.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
