@@ -68,6 +68,7 @@ final class Uploader: Sendable {
             uploaded = try await service.upload(fileAt: spool.path, as: type) { sent in
                 activity.progress(transfer, bytesDone: sent)
             }
+            try Self.check(uploaded)
         } catch {
             let failure = reporter.report("upload", of: path, error)
             if isNew, entry.state == .writing { await forget(entry) }
@@ -93,6 +94,19 @@ final class Uploader: Sendable {
             "uploaded \(path): \(uploaded.type.rawValue), \(uploaded.size) bytes, media_id \(uploaded.mediaID), \(Int(milliseconds)) ms"
         )
         return adopted
+    }
+
+    /// What goes into the catalog must be what a server can say: whatever service answered, an
+    /// id that is no id or a time outside 2000...2100 is never stored (the client refuses them
+    /// first; this keeps any other `MediaService` from poisoning the catalog).
+    private static func check(_ uploaded: UploadedMedia) throws {
+        guard OpaqueID.isWellFormed(uploaded.mediaID, maxLength: 128) else {
+            throw TransportError.invalidResponse("upload reply with a media_id that is not an id")
+        }
+        guard ServerTime.isPlausible(uploaded.createdAt) else {
+            throw TransportError.invalidResponse("upload reply with created_at \(uploaded.createdAt), not a plausible time")
+        }
+        guard uploaded.size >= 0 else { throw TransportError.invalidResponse("upload of a negative size") }
     }
 
     /// A write that failed for good: a new name goes away, an overwritten file keeps its upload.

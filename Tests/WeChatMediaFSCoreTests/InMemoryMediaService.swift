@@ -17,6 +17,7 @@ final class InMemoryMediaService: MediaService {
         var media: [String: Stored] = [:]
         var nextID = 1
         var failures: [any Error] = []
+        var forgedAnswers: [(mediaID: String, createdAt: Int64)] = []
     }
 
     let rules: MediaRules
@@ -33,6 +34,11 @@ final class InMemoryMediaService: MediaService {
 
     func clearFailures() { state.withLock { $0.failures = [] } }
 
+    /// The next upload answers this id and time, whatever they are (a hostile server's answer).
+    func forgeNextAnswer(mediaID: String, createdAt: Int64) {
+        state.withLock { $0.forgedAnswers.append((mediaID, createdAt)) }
+    }
+
     func stored(_ mediaID: String) -> Stored? { state.withLock { $0.media[mediaID] } }
 
     var uploadCount: Int { state.withLock { $0.nextID - 1 } }
@@ -43,6 +49,12 @@ final class InMemoryMediaService: MediaService {
         let format = try rules.check(fileAt: path, as: type)
         let bytes = Array(FileManager.default.contents(atPath: path) ?? Data())
         let now = clock.seconds
+        let forged = state.withLock { state in state.forgedAnswers.isEmpty ? nil : state.forgedAnswers.removeFirst() }
+        if let forged {
+            return UploadedMedia(
+                mediaID: forged.mediaID, type: type, createdAt: forged.createdAt, format: format,
+                size: Int64(bytes.count))
+        }
         let id = try state.withLock { state -> String in
             if !state.failures.isEmpty { throw state.failures.removeFirst() }
             defer { state.nextID += 1 }
