@@ -213,7 +213,9 @@ public final class SQLiteCatalog: Catalog {
 
     // MARK: Expiry
 
-    public func purgeExpired(bornAtOrBefore cutoff: Int64, plausible: ClosedRange<Int64>, forgetBefore: Int64, now: Int64)
+    public func purgeExpired(
+        bornAtOrBefore cutoff: Int64, plausible: ClosedRange<Int64>, forgetBefore: Int64, now: Int64
+    )
         async throws -> (entries: [CatalogEntry], mediaIDs: [String])
     {
         try writing { db in

@@ -26,7 +26,8 @@ extension MediaFileSystem {
         } catch let error as APIError where error.code == .invalidMediaType {
             // The seed API's answer for a video: it exists but cannot be downloaded.
             let media = KnownMedia(
-                mediaID: name, type: .video, size: nil, contentType: "video/mp4", createdAt: nil, firstSeen: clock.seconds)
+                mediaID: name, type: .video, size: nil, contentType: "video/mp4", createdAt: nil,
+                firstSeen: clock.seconds)
             try await catalog.record(media)
             return entry(await byIDAttributes(of: media))
         } catch {
@@ -40,7 +41,8 @@ extension MediaFileSystem {
                 contentType: file.contentType, createdAt: nil, firstSeen: clock.seconds)
         case .video:
             media = KnownMedia(
-                mediaID: name, type: .video, size: nil, contentType: "video/mp4", createdAt: nil, firstSeen: clock.seconds)
+                mediaID: name, type: .video, size: nil, contentType: "video/mp4", createdAt: nil,
+                firstSeen: clock.seconds)
         }
         try await catalog.record(media)
         return entry(await byIDAttributes(of: media))

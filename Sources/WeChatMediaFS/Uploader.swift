@@ -104,7 +104,8 @@ final class Uploader: Sendable {
             throw TransportError.invalidResponse("upload reply with a media_id that is not an id")
         }
         guard ServerTime.isPlausible(uploaded.createdAt) else {
-            throw TransportError.invalidResponse("upload reply with created_at \(uploaded.createdAt), not a plausible time")
+            throw TransportError.invalidResponse(
+                "upload reply with created_at \(uploaded.createdAt), not a plausible time")
         }
         guard uploaded.size >= 0 else { throw TransportError.invalidResponse("upload of a negative size") }
     }

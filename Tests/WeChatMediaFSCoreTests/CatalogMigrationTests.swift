@@ -1,13 +1,14 @@
 import EmulatorTestSupport
 import FUSEKit
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import MediaCatalog
 import Testing
 import WeChatMedia
 import WeChatMediaFS
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `Fixtures/catalog-v3.sqlite` was written by a real mount of the version before parents became
 /// catalog ids (commit 0a2eab2): cp of cat.jpg, thumb.jpg into image/album/, hello.mp3, an empty

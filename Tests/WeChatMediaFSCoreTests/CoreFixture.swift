@@ -29,7 +29,9 @@ struct CoreFixture {
         settings: MountSettings = MountSettings(uid: 1000, gid: 1000)
     ) async throws -> CoreFixture {
         let directory = try TemporaryDirectory.make()
-        if let catalogPath { try FileManager.default.copyItem(atPath: catalogPath, toPath: directory + "/catalog.sqlite") }
+        if let catalogPath {
+            try FileManager.default.copyItem(atPath: catalogPath, toPath: directory + "/catalog.sqlite")
+        }
         return try await make(in: directory, clock: clock, service: service, settings: settings)
     }
 

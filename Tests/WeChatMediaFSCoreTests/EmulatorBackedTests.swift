@@ -71,7 +71,8 @@ struct EmulatorBackedTests {
             let more = [UInt8](repeating: 0x5A, count: 210)
             let handle = try await core.openForWriting("image/dup.jpg")
             try await core.write(cat, to: handle)
-            try await emulator.setFaults(#"{"rules":[{"endpoint":"upload","kind":"delay","fraction":1,"delay_ms":1500}]}"#)
+            try await emulator.setFaults(
+                #"{"rules":[{"endpoint":"upload","kind":"delay","fraction":1,"delay_ms":1500}]}"#)
             let firstClose = Task { try await core.fileSystem.flush(inode: 0, handle: handle) }
             let inFlight = try await eventually {
                 await core.fileSystem.status(mountpoint: "", apiBase: "", startedAt: Date()).transfers.count == 1
@@ -97,7 +98,9 @@ struct EmulatorBackedTests {
             try await core.copy(cat, to: "image/keep.jpg")
             let id = try await Self.mediaID(core, "image/keep.jpg")
             // A PNG is refused as an image under the seed's limits (40005): EINVAL at close.
-            let refused = await CoreFixture.errno { try await core.copy(Samples.bytes("cat.png"), to: "image/keep.jpg") }
+            let refused = await CoreFixture.errno {
+                try await core.copy(Samples.bytes("cat.png"), to: "image/keep.jpg")
+            }
             #expect(refused == EINVAL)
             #expect(try await Self.mediaID(core, "image/keep.jpg") == id)
             #expect(try await core.read("image/keep.jpg") == cat)

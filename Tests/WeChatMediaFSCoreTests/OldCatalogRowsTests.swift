@@ -39,7 +39,8 @@ struct OldCatalogRowsTests {
             _ = try await core.catalog.insert(Self.row(name, createdAt: createdAt, mediaID: id))
             if let id, let createdAt {
                 try await core.catalog.record(
-                    KnownMedia(mediaID: id, type: .image, size: 1, contentType: "image/jpeg", createdAt: createdAt,
+                    KnownMedia(
+                        mediaID: id, type: .image, size: 1, contentType: "image/jpeg", createdAt: createdAt,
                         firstSeen: Self.now))
             }
         }
@@ -50,7 +51,8 @@ struct OldCatalogRowsTests {
             let names = try await mount.list("image")
             // Times outside 2000...2100 are no server's: hidden. Odd ids with a real time stay
             // listed (they hurt nobody) and are answered without a trap.
-            #expect(!names.contains("max.jpg") && !names.contains("min.jpg") && !names.contains("minus.jpg"), "\(attempt)")
+            #expect(
+                !names.contains("max.jpg") && !names.contains("min.jpg") && !names.contains("minus.jpg"), "\(attempt)")
             #expect(names.contains("fine.jpg") && names.contains("dots.jpg"), "\(attempt): \(names)")
             for name in names {
                 let attributes = try #require(try await mount.attributes("image/" + name), "\(attempt) \(name)")

@@ -76,7 +76,8 @@ struct ModelRun {
         let folders = model.folders.sorted()
         let folder = folders[Int(random.next() % UInt64(folders.count))]
         let path = folder + "/" + names[Int(random.next() % UInt64(names.count))]
-        let other = folders[Int(random.next() % UInt64(folders.count))] + "/"
+        let other =
+            folders[Int(random.next() % UInt64(folders.count))] + "/"
             + names[Int(random.next() % UInt64(names.count))]
         switch random.next() % 100 {
         case 0..<30: return .write(path, content(&random, for: path))
