@@ -13,6 +13,7 @@ extension MediaFileSystem {
         Entry, OpenedFile
     ) {
         let folder = try await uploadFolder(parent, forCreating: name)
+        try Self.checkFileName(name)
         let now = clock.now()
         let (spoolPath, descriptor) = try cache.openSpoolFile()
         let created: CatalogEntry
@@ -30,10 +31,9 @@ extension MediaFileSystem {
                 throw FUSEError.exists
             }
             guard !existing.isDirectory else { throw FUSEError.isDirectory }
-            return (
-                entry(attributes(of: existing)),
-                try await open(inode: Node.entryInode(existing.id ?? 0), flags: flags, caller: caller)
-            )
+            let opened = try await open(inode: Node.entryInode(existing.id ?? 0), flags: flags, caller: caller)
+            let (attributes, timeout) = await currentAttributes(of: existing)
+            return (entry(attributes, timeout: timeout), opened)
         } catch {
             close(descriptor)
             Glibc.unlink(spoolPath)
@@ -42,7 +42,8 @@ extension MediaFileSystem {
         let handle = WriteHandle(
             entryID: created.id ?? 0, type: folder.type, cache: cache,
             spool: SpoolFile(path: spoolPath, descriptor: descriptor), dirty: false, isNew: true)
-        return (entry(attributes(of: created)), OpenedFile(handle: openFiles.register(.write(handle))))
+        // Not cached: the name's size and bytes change when this handle's close uploads them.
+        return (entry(attributes(of: created), timeout: 0), OpenedFile(handle: openFiles.register(.write(handle))))
     }
 
     public func open(inode: Inode, flags: Int32, caller: Caller) async throws -> OpenedFile {
@@ -167,7 +168,7 @@ extension MediaFileSystem {
             if let time = changes.modificationTime { entry.modificationTime = time.nanoseconds }
             entry.changeTime = clock.now()
             try await catalog.update(entry)
-            return (attributes(of: entry), expiryBoundedTimeout(bornAt: entry.createdAt))
+            return await currentAttributes(of: entry)
         case .root, .typeFolder, .byIDFolder:
             // Fixed folders keep their attributes; rsync -a and cp -a set them and must not fail.
             guard changes.size == nil else { throw FUSEError.isDirectory }
@@ -180,6 +181,16 @@ extension MediaFileSystem {
     }
 
     // MARK: Pieces
+
+    /// Names of at most 255 bytes (NAME_MAX), and for a file, a sidecar name of at most 255 too:
+    /// `cp -r` out of the mount must be able to copy every name it lists.
+    static func checkFileName(_ name: String) throws {
+        guard name.utf8.count + sidecarSuffix.utf8.count <= 255 else { throw FUSEError.nameTooLong }
+    }
+
+    static func checkFolderName(_ name: String) throws {
+        guard name.utf8.count <= 255 else { throw FUSEError.nameTooLong }
+    }
 
     /// The catalog folder that may hold a new `name` at `parent`, or the errno for creating it there.
     func uploadFolder(_ parent: Inode, forCreating name: String) async throws -> CatalogFolder {

@@ -10,6 +10,7 @@ import Glibc
 extension MediaFileSystem {
     public func mkdir(parent: Inode, name: String, permissions: UInt32, caller: Caller) async throws -> Entry {
         let folder = try await uploadFolder(parent, forCreating: name)
+        try Self.checkFolderName(name)
         let now = clock.now()
         do {
             let created = try await insertTakingExpiredName(
@@ -47,6 +48,7 @@ extension MediaFileSystem {
         }
         // Another upload folder is another API type: let mv fall back to copy and delete.
         guard target.type == source.type else { throw FUSEError.crossDevice }
+        if source.isDirectory { try Self.checkFolderName(newName) } else { try Self.checkFileName(newName) }
         if let moved = source.asFolder, try await isInside(target, moved) { throw FUSEError.invalid }
         var replacing: Int64?
         if let existing = try await liveEntry(in: target, named: newName) {

@@ -84,7 +84,8 @@ public final class MediaFileSystem: FileSystem {
         case .typeFolder, .entry:
             guard let folder = try await catalogFolder(parent) else { throw FUSEError.notDirectory }
             if let child = try await liveEntry(in: folder, named: name) {
-                return entry(attributes(of: child), timeout: expiryBoundedTimeout(bornAt: child.createdAt))
+                let (attributes, timeout) = await currentAttributes(of: child)
+                return entry(attributes, timeout: timeout)
             }
             if name.hasSuffix(sidecarSuffix) {
                 // Sidecars come and go with uploads, renames and deletes of their file: never cached.
@@ -109,7 +110,7 @@ public final class MediaFileSystem: FileSystem {
             return (directoryAttributes(node), settings.cacheTimeout)
         case .entry(let id):
             guard let entry = try await liveEntry(id: id) else { throw FUSEError.notFound }
-            return (attributes(of: entry), expiryBoundedTimeout(bornAt: entry.createdAt))
+            return await currentAttributes(of: entry)
         case .sidecar(let id):
             guard let entry = try await liveEntry(id: id), entry.state == .uploaded else { throw FUSEError.notFound }
             return (sidecarAttributes(of: entry), 0)
@@ -244,6 +245,19 @@ public final class MediaFileSystem: FileSystem {
             inode: node.inode, kind: .directory, permissions: node == .root || node == .byIDFolder ? 0o555 : 0o755,
             links: 2, uid: settings.uid, gid: settings.gid, size: 4096, accessTime: mountedAt,
             modificationTime: mountedAt, changeTime: mountedAt)
+    }
+
+    /// An entry's attributes as a caller should see them now. While it is open for writing, the
+    /// size is the spool's (the catalog knows only the last upload's: a truncate or a write must
+    /// show at once), and nothing is cached by the kernel, since the next close changes it.
+    func currentAttributes(of entry: CatalogEntry) async -> (FileAttributes, timeout: Double) {
+        var attributes = attributes(of: entry)
+        if let id = entry.id, let writer = openFiles.writeHandles(of: id).first {
+            if let size = await writer.spoolSize() { attributes.size = UInt64(size) }
+            return (attributes, 0)
+        }
+        if entry.state == .writing { return (attributes, 0) }
+        return (attributes, expiryBoundedTimeout(bornAt: entry.createdAt))
     }
 
     func attributes(of entry: CatalogEntry) -> FileAttributes {

@@ -41,8 +41,10 @@ final class Uploader: Sendable {
 
     /// Uploads `spool` as the new content of entry `entryID`; returns whether the spool file
     /// became the media's cached content (then it belongs to the cache).
+    /// A file removed while open (`rm` while another process writes it) is not uploaded: its
+    /// close succeeds, as on a local disk, and its bytes go with the spool.
     func upload(spool: SpoolFile, entryID: Int64, type: MediaType, isNew: Bool) async throws -> Bool {
-        guard var entry = try await catalog.entry(id: entryID) else { throw FUSEError.notFound }
+        guard var entry = try await catalog.entry(id: entryID) else { return false }
         let path = await catalog.displayPath(of: entry)
         var info = stat()
         guard fstat(spool.descriptor, &info) == 0 else { throw FUSEError.io }
@@ -70,7 +72,9 @@ final class Uploader: Sendable {
             }
             try Self.check(uploaded)
         } catch {
-            let failure = reporter.report("upload", of: path, error)
+            // 40007 answers a lookup; to an upload it is a broken server (an error dressed as a file).
+            let notFound = (error as? APIError)?.kind == .notFound
+            let failure = reporter.report("upload", of: path, error, errno: notFound ? EIO : nil)
             if isNew, entry.state == .writing { await forget(entry) }
             throw failure
         }

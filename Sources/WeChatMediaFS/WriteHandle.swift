@@ -71,6 +71,13 @@ actor WriteHandle {
         return failure == nil
     }
 
+    /// How many bytes the file has now.
+    func spoolSize() -> Int64? {
+        var info = stat()
+        guard fstat(spool.descriptor, &info) == 0 else { return nil }
+        return Int64(info.st_size)
+    }
+
     /// A descriptor of the spool of its own, for one read reply (closed by FUSEKit after it).
     func descriptorForReply() throws -> Int32 {
         let copy = dup(spool.descriptor)

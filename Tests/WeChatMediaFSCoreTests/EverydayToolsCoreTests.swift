@@ -1,0 +1,112 @@
+import EmulatorTestSupport
+import FUSEKit
+import Foundation
+import MediaCatalog
+import Testing
+import WeChatMedia
+import WeChatMediaFS
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `truncate`, racing `cp`s, long names and `rm` of an open file see, through the
+/// filesystem's methods.
+@Suite("Everyday tools, in-process")
+struct EverydayToolsCoreTests {
+    static func with<T>(_ body: (CoreFixture, InMemoryMediaService) async throws -> T) async throws -> T {
+        let clock = ManualClock(seconds: 1_796_116_470)
+        let service = InMemoryMediaService(clock: clock)
+        let core = try await CoreFixture.make(clock: clock, service: service)
+        defer { core.remove() }
+        return try await body(core, service)
+    }
+
+    @Test func aTruncateShowsItsSizeAtOnceAndUploadsIt() async throws {
+        try await Self.with { core, service in
+            let cat = Samples.bytes("cat.jpg")
+            try await core.copy(cat, to: "image/t.jpg")
+            let inode = try #require(try await core.inode("image/t.jpg"))
+            // truncate(1): open without O_TRUNC, then ftruncate on the descriptor.
+            let handle = try await core.fileSystem.open(inode: inode, flags: O_WRONLY, caller: CoreFixture.caller)
+                .handle
+            for size in [12_000, 4000] {
+                let (reply, timeout) = try await core.fileSystem.setattr(
+                    inode: inode, changes: AttributeChanges(size: UInt64(size), handle: handle),
+                    caller: CoreFixture.caller)
+                #expect(reply.size == UInt64(size), "the setattr reply carries the new size")
+                #expect(timeout == 0)
+                #expect(try await core.fileSystem.getattr(inode: inode).0.size == UInt64(size))
+            }
+            try await core.close(handle)
+            #expect(try await core.attributes("image/t.jpg")?.size == 4000)
+            #expect(try await core.read("image/t.jpg") == Array(cat[0..<4000]))
+            let id = String(decoding: try await core.read("image/t.jpg.media_id").dropLast(), as: UTF8.self)
+            #expect(service.stored(id)?.bytes == Array(cat[0..<4000]))
+        }
+    }
+
+    @Test func theLoserOfTwoCreatesSeesTheWinnersBytesAtOnce() async throws {
+        try await Self.with { core, _ in
+            let (parent, name) = try await core.split("image/race.jpg")
+            let (first, winner) = try await core.fileSystem.create(
+                parent: parent, name: name, permissions: 0o644, flags: O_WRONLY | O_CREAT, caller: CoreFixture.caller)
+            #expect(first.entryTimeout == 0 && first.attributeTimeout == 0, "a name being written is not cached")
+            let (second, loser) = try await core.fileSystem.create(
+                parent: parent, name: name, permissions: 0o644, flags: O_WRONLY | O_CREAT, caller: CoreFixture.caller)
+            #expect(second.attributeTimeout == 0)
+            let cat = Samples.bytes("cat.jpg")
+            try await core.write(cat, to: winner.handle)
+            try await core.close(winner.handle)
+            try await core.close(loser.handle)
+            #expect(try await core.attributes("image/race.jpg")?.size == UInt64(cat.count))
+            #expect(try await core.read("image/race.jpg") == cat)
+        }
+    }
+
+    @Test func namesPast255BytesAndSidecarsPast255AreRefused() async throws {
+        try await Self.with { core, _ in
+            let tooLong = await CoreFixture.errno {
+                try await core.copy(Samples.bytes("cat.jpg"), to: "image/" + String(repeating: "n", count: 256))
+            }
+            #expect(tooLong == ENAMETOOLONG)
+            // 247 bytes + ".media_id" is 256: the sidecar could not be copied out.
+            let sidecarTooLong = await CoreFixture.errno {
+                try await core.copy(Samples.bytes("cat.jpg"), to: "image/" + String(repeating: "s", count: 247))
+            }
+            #expect(sidecarTooLong == ENAMETOOLONG)
+            let longest = String(repeating: "k", count: 246)
+            try await core.copy(Samples.bytes("cat.jpg"), to: "image/" + longest)
+            #expect(try await core.list("image").contains(longest + ".media_id"))
+            #expect(
+                await CoreFixture.errno { try await core.mkdir("image/" + String(repeating: "d", count: 255)) } == nil)
+            #expect(
+                await CoreFixture.errno { try await core.mkdir("image/" + String(repeating: "e", count: 256)) }
+                    == ENAMETOOLONG)
+            let renamed = await CoreFixture.errno {
+                try await core.rename("image/" + longest, to: "image/" + String(repeating: "r", count: 250))
+            }
+            #expect(renamed == ENAMETOOLONG)
+        }
+    }
+
+    @Test func removingAFileWhileItIsWrittenLetsTheWriterCloseCleanly() async throws {
+        try await Self.with { core, service in
+            let handle = try await core.openForWriting("image/gone.jpg")
+            try await core.write(Samples.bytes("cat.jpg"), to: handle)
+            try await core.unlink("image/gone.jpg")
+            try await core.close(handle)
+            #expect(try await core.list("image") == [])
+            #expect(service.uploadCount == 0, "a removed file is not uploaded")
+        }
+    }
+
+    @Test func anUploadAnsweredNotFoundIsAnIOErrorNotENOENT() async throws {
+        try await Self.with { core, service async throws in
+            service.failNextUpload(with: APIError(errcode: 40007, errmsg: "invalid media_id"))
+            let failed = await CoreFixture.errno { try await core.copy(Samples.bytes("cat.jpg"), to: "image/e.jpg") }
+            #expect(failed == EIO)
+            #expect(try await core.inode("image/e.jpg") == nil)
+        }
+    }
+}
