@@ -160,6 +160,9 @@ extension MediaFileSystem {
             guard var entry = try await liveEntry(id: id) else { throw FUSEError.notFound }
             if let size = changes.size, !entry.isDirectory {
                 try await truncate(entry, to: size, handle: changes.handle)
+                // A truncate by path uploaded: the other changes apply to the new upload.
+                guard let truncated = try await liveEntry(id: id) else { throw FUSEError.notFound }
+                entry = truncated
             }
             if let permissions = changes.permissions { entry.mode = permissions }
             if let uid = changes.uid { entry.uid = uid }
@@ -254,8 +257,18 @@ extension MediaFileSystem {
             for writer in writers { try await writer.truncate(to: Int64(size)) }
             return
         }
-        // Otherwise only no-op truncations are possible: the bytes live on the server.
+        // truncate(2) by path of a closed file: what ftruncate on a descriptor does, whole
+        // (open without O_TRUNC, truncate, close: the new bytes are uploaded).
         if Int64(size) == entry.size || (entry.state != .uploaded && size == 0) { return }
-        throw FUSEError.notPermitted
+        let opened = try await openForWriting(entry, truncate: false)
+        guard case .write(let writer) = openFiles.file(opened.handle) else { throw FUSEError.io }
+        do {
+            try await writer.truncate(to: Int64(size))
+            try await writer.flush(with: uploader)
+        } catch {
+            try? await release(inode: Node.entryInode(entry.id ?? 0), handle: opened.handle)
+            throw error
+        }
+        try await release(inode: Node.entryInode(entry.id ?? 0), handle: opened.handle)
     }
 }

@@ -46,6 +46,31 @@ struct EverydayToolsCoreTests {
         }
     }
 
+    @Test func truncateByPathDoesWhatFtruncateDoes() async throws {
+        try await Self.with { core, service in
+            let cat = Samples.bytes("cat.jpg")
+            try await core.copy(cat, to: "image/p.jpg")
+            let before = String(decoding: try await core.read("image/p.jpg.media_id").dropLast(), as: UTF8.self)
+            let inode = try #require(try await core.inode("image/p.jpg"))
+            // os.truncate(path, 5000): a setattr with a size and no open file.
+            let (reply, _) = try await core.fileSystem.setattr(
+                inode: inode, changes: AttributeChanges(permissions: 0o600, size: 5000), caller: CoreFixture.caller)
+            #expect(reply.size == 5000)
+            #expect(reply.permissions == 0o600)
+            #expect(try await core.read("image/p.jpg") == Array(cat[0..<5000]))
+            let after = String(decoding: try await core.read("image/p.jpg.media_id").dropLast(), as: UTF8.self)
+            #expect(after != before, "uploaded again")
+            #expect(service.stored(after)?.bytes == Array(cat[0..<5000]))
+            // A size the rules refuse fails as the close of ftruncate would, and keeps the upload.
+            let refused = await CoreFixture.errno {
+                _ = try await core.fileSystem.setattr(
+                    inode: inode, changes: AttributeChanges(size: 2), caller: CoreFixture.caller)
+            }
+            #expect(refused == EINVAL)
+            #expect(try await core.read("image/p.jpg") == Array(cat[0..<5000]))
+        }
+    }
+
     @Test func theLoserOfTwoCreatesSeesTheWinnersBytesAtOnce() async throws {
         try await Self.with { core, _ in
             let (parent, name) = try await core.split("image/race.jpg")
