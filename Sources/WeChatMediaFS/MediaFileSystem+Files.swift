@@ -12,6 +12,11 @@ extension MediaFileSystem {
     public func create(parent: Inode, name: String, permissions: UInt32, flags: Int32, caller: Caller) async throws -> (
         Entry, OpenedFile
     ) {
+        if name.hasSuffix(sidecarSuffix), let folder = try await catalogFolder(parent),
+            let owner = try await owner(ofSidecarNamed: name, in: folder)
+        {
+            return createSidecar(of: owner)
+        }
         let folder = try await uploadFolder(parent, forCreating: name)
         try Self.checkFileName(name)
         let now = clock.now()
@@ -55,9 +60,9 @@ extension MediaFileSystem {
             if writing { return try await openForWriting(entry, truncate: flags & O_TRUNC != 0) }
             return OpenedFile(handle: openFiles.register(try await readSource(of: entry)))
         case .sidecar(let id):
-            guard !writing else { throw FUSEError.accessDenied }
             guard let entry = try await liveEntry(id: id), entry.state == .uploaded else { throw FUSEError.notFound }
-            return OpenedFile(handle: openFiles.register(.bytes(sidecarContent(of: entry))))
+            let content = sidecarContent(of: entry)
+            return OpenedFile(handle: openFiles.register(writing ? .ignoredWrites(content) : .bytes(content)))
         case .byID(let number):
             guard !writing else { throw FUSEError.accessDenied }
             guard let mediaID = await byIDInodes.mediaID(for: number), let media = try await liveKnownMedia(mediaID)
@@ -89,7 +94,7 @@ extension MediaFileSystem {
             return .file(descriptor: descriptor, offset: offset, size: size, closeAfterReply: true)
         case .cached(let cached):
             return .file(descriptor: try cached.descriptorForReply(), offset: offset, size: size, closeAfterReply: true)
-        case .bytes(let bytes):
+        case .bytes(let bytes), .ignoredWrites(let bytes):
             guard offset >= 0, offset < bytes.count else { return .bytes([]) }
             return .bytes(Array(bytes[Int(offset)..<min(bytes.count, Int(offset) + size)]))
         case .remote(let mediaID, let total, let isVideo):
@@ -118,7 +123,9 @@ extension MediaFileSystem {
     }
 
     public func write(inode: Inode, handle: UInt64, offset: Int64, data: [UInt8]) async throws -> Int {
-        guard case .write(let writer) = openFiles.file(handle) else { throw FUSEError.badHandle }
+        let file = openFiles.file(handle)
+        if case .ignoredWrites = file { return data.count }
+        guard case .write(let writer) = file else { throw FUSEError.badHandle }
         let limit = Int64(service.rules.profile.maxSize(for: writer.type))
         let (end, overflow) = offset.addingReportingOverflow(Int64(data.count))
         guard offset >= 0, !overflow, end <= limit else {
@@ -145,7 +152,7 @@ extension MediaFileSystem {
         case .cached(let cached):
             // The descriptor closes when the last read using it is done.
             await budget.unpin(cached.mediaID)
-        case .remote, .bytes:
+        case .remote, .bytes, .ignoredWrites:
             break
         }
     }
@@ -176,7 +183,11 @@ extension MediaFileSystem {
             // Fixed folders keep their attributes; rsync -a and cp -a set them and must not fail.
             guard changes.size == nil else { throw FUSEError.isDirectory }
             return (directoryAttributes(Node(inode) ?? .root), settings.cacheTimeout)
-        case .sidecar, .byID:
+        case .sidecar(let id):
+            // cp -a and rsync -a set the times and mode of the sidecars they copy: accepted, unchanged.
+            guard let entry = try await liveEntry(id: id), entry.state == .uploaded else { throw FUSEError.notFound }
+            return (sidecarAttributes(of: entry), 0)
+        case .byID:
             throw FUSEError.accessDenied
         case nil:
             throw FUSEError.notFound

@@ -24,6 +24,12 @@ extension MediaFileSystem {
     }
 
     public func unlink(parent: Inode, name: String) async throws {
+        // rsync --delete and mv across folders remove the sidecars they see: accepted, unchanged.
+        if let folder = try? await catalogFolder(parent), let owner = try await owner(ofSidecarNamed: name, in: folder),
+            owner.state == .uploaded
+        {
+            return
+        }
         let target = try await existingName(parent: parent, name: name)
         guard !target.isDirectory else { throw FUSEError.isDirectory }
         try await catalog.delete(id: target.id ?? 0)
@@ -39,6 +45,14 @@ extension MediaFileSystem {
     public func rename(parent: Inode, name: String, newParent: Inode, newName: String, flags: RenameFlags) async throws
     {
         guard !flags.contains(.exchange) else { throw FUSEError.invalid }
+        if let folder = try? await catalogFolder(parent), let owner = try await owner(ofSidecarNamed: name, in: folder),
+            owner.state == .uploaded
+        {
+            // mv of a tree across upload folders renames each name, sidecars too, and copies on
+            // EXDEV: a sidecar moves with its file or not at all.
+            let target = try? await catalogFolder(newParent)
+            throw target?.type == folder.type ? FUSEError.accessDenied : FUSEError.crossDevice
+        }
         let source = try await existingName(parent: parent, name: name)
         let target: CatalogFolder
         do {

@@ -15,6 +15,9 @@ enum OpenFile: Sendable {
     case remote(mediaID: String, size: Int64?, isVideo: Bool)
     /// Small generated content (a sidecar).
     case bytes([UInt8])
+    /// A sidecar opened for writing by a tool that copies it: reads give its content, writes
+    /// are accepted and dropped.
+    case ignoredWrites([UInt8])
 }
 
 /// A descriptor of cached content, open for reading until the handle is released.

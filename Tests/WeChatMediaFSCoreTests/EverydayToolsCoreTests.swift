@@ -71,6 +71,38 @@ struct EverydayToolsCoreTests {
         }
     }
 
+    @Test func sidecarsAreWrittenAndRemovedWithoutChangeWhereTheirFileExists() async throws {
+        try await Self.with { core, service in
+            try await core.copy(Samples.bytes("cat.jpg"), to: "image/a.jpg")
+            let id = try await core.read("image/a.jpg.media_id")
+            // rsync --delete removes it; cp -r of a backup writes it over; cp -a sets its times.
+            #expect(await CoreFixture.errno { try await core.unlink("image/a.jpg.media_id") } == nil)
+            #expect(
+                await CoreFixture.errno { try await core.copy(Array("forged\n".utf8), to: "image/a.jpg.media_id") }
+                    == nil)
+            let sidecar = try #require(try await core.inode("image/a.jpg.media_id"))
+            _ = try await core.fileSystem.setattr(
+                inode: sidecar,
+                changes: AttributeChanges(permissions: 0o644, modificationTime: timespec(tv_sec: 1, tv_nsec: 0)),
+                caller: CoreFixture.caller)
+            #expect(try await core.read("image/a.jpg.media_id") == id, "the sidecar keeps telling the real id")
+            #expect(service.uploadCount == 1)
+            // A file being copied (not uploaded yet) may get its sidecar written too.
+            let handle = try await core.openForWriting("image/b.jpg")
+            #expect(
+                await CoreFixture.errno { try await core.copy(Array("x\n".utf8), to: "image/b.jpg.media_id") } == nil)
+            try await core.write(Samples.bytes("thumb.jpg"), to: handle)
+            try await core.close(handle)
+            #expect(try await core.list("image").sorted() == ["a.jpg", "a.jpg.media_id", "b.jpg", "b.jpg.media_id"])
+            // Without its file a sidecar name is refused, and sidecars are not renamed.
+            #expect(
+                await CoreFixture.errno { try await core.copy(Array("x\n".utf8), to: "image/c.jpg.media_id") } == EACCES
+            )
+            #expect(await CoreFixture.errno { try await core.unlink("image/c.jpg.media_id") } == ENOENT)
+            #expect(await CoreFixture.errno { try await core.rename("image/a.jpg.media_id", to: "image/z") } == EACCES)
+        }
+    }
+
     @Test func theLoserOfTwoCreatesSeesTheWinnersBytesAtOnce() async throws {
         try await Self.with { core, _ in
             let (parent, name) = try await core.split("image/race.jpg")
