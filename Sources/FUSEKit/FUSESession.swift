@@ -26,6 +26,9 @@ public final class FUSESession: Sendable {
     public var servedRequests: (count: Int, slowest: Duration, operation: String) { latency.snapshot }
 
     private let kernelCache: KernelCache?
+    /// Where every reply goes through: it knows the requests in flight and drops answers once
+    /// the session is going away.
+    let replies: ReplyGate
 
     /// Creates the session and mounts it at `mountpoint` with the `-o` options given; the
     /// filesystem's `kernelCache`, if any, is connected to it.
@@ -38,6 +41,7 @@ public final class FUSESession: Sendable {
         self.logger = logger
         self.handle = SessionHandle()
         self.kernelCache = kernelCache
+        self.replies = ReplyGate(logger: logger)
         var args = cfuse_args_init()
         for argument in ["wxmediafs"] + (options.isEmpty ? [] : ["-o", options.joined(separator: ",")]) {
             guard fuse_opt_add_arg(&args, argument) == 0 else { throw MountError(description: "out of memory") }
@@ -58,34 +62,52 @@ public final class FUSESession: Sendable {
     }
 
     /// Serves requests until the filesystem is unmounted (by `unmount`, `fusermount3 -u`, or
-    /// `umount`), then releases the session. The loop runs on its own threads, never on the
-    /// concurrency pool.
+    /// `umount`), then releases the session. The loop runs on its own thread, never on the
+    /// concurrency pool, and so does the teardown, which blocks while it waits.
     public func run(maxThreads: Int = 8) async {
         guard handle.session != nil else { return }
-        let handle = self.handle
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let thread = Thread {
-                guard let session = handle.session else { return continuation.resume() }
-                let status = cfuse_session_loop_mt(session, UInt32(maxThreads))
-                if status != 0 { self.logger.debug("FUSE loop ended", metadata: ["status": "\(status)"]) }
+                self.serveThenRelease(maxThreads: maxThreads)
                 continuation.resume()
             }
             thread.name = "fuse-loop"
             thread.start()
         }
+        let served = servedRequests
+        logger.info("served \(served.count) requests; slowest: \(served.operation) in \(served.slowest)")
+    }
+
+    /// How long requests still in flight when the loop ends may take to be answered: longer than
+    /// the 30 s an upload or download takes at most by default (`--request-timeout`), so that
+    /// they end by themselves and a lazily detached `cp` still learns how its upload went.
+    static let answerDeadline = Duration.seconds(35)
+
+    /// Runs the loop; when it ends, lets the requests in flight be answered (within
+    /// `answerDeadline`), closes the reply gate so that a later answer is dropped, detaches the
+    /// kernel cache, and only then unmounts and destroys the session.
+    private func serveThenRelease(maxThreads: Int) {
+        guard let session = handle.session else { return }
+        let status = cfuse_session_loop_mt(session, UInt32(maxThreads))
+        if status != 0 { logger.debug("FUSE loop ended", metadata: ["status": "\(status)"]) }
+        let inFlight = replies.stopAccepting()
+        logger.info("the FUSE loop ended with \(inFlight) requests in flight")
+        let unanswered = replies.waitUntilAnswered(within: Self.answerDeadline)
+        if unanswered > 0 {
+            logger.warning(
+                "\(unanswered) requests still unanswered after \(Self.answerDeadline): their answers are dropped")
+        }
+        replies.close()
         kernelCache?.attach(nil)
         if let session = handle.take() {
             fuse_session_unmount(session)
             fuse_session_destroy(session)
         }
-        let served = servedRequests
-        logger.info("served \(served.count) requests; slowest: \(served.operation) in \(served.slowest)")
     }
 
     /// Detaches the filesystem from the mountpoint; the loop of `run` then ends.
     public func unmount() {
-        guard let session = handle.session else { return }
-        fuse_session_exit(session)
+        handle.withSession { fuse_session_exit($0) }
         MountTable.detach(mountpoint, lazy: true)
     }
 
@@ -96,8 +118,7 @@ public final class FUSESession: Sendable {
 
     /// Runs `body` in a task of its own; a thrown `FUSEError` answers with its errno, anything else with EIO.
     func dispatch(
-        _ request: FUSERequest, _ operation: StaticString, priority: TaskPriority? = nil,
-        _ body: @escaping @Sendable () async throws -> Void
+        _ request: PendingRequest, priority: TaskPriority? = nil, _ body: @escaping @Sendable () async throws -> Void
     ) {
         let logger = self.logger
         let latency = self.latency
@@ -108,10 +129,10 @@ public final class FUSESession: Sendable {
             } catch let error as FUSEError {
                 request.fail(error.errno)
             } catch {
-                logger.error("\(operation) failed: \(error)")
+                logger.error("\(request.operation) failed: \(error)")
                 request.fail(EIO)
             }
-            latency.record("\(operation)", started.duration(to: .now))
+            latency.record("\(request.operation)", started.duration(to: .now))
         }
     }
 }
@@ -139,6 +160,13 @@ private final class SessionHandle: Sendable {
     }
 
     var session: OpaquePointer? { pointer.withLock { OpaquePointer(bitPattern: $0) } }
+
+    /// Runs `body` with the session, if it is still there, holding it: `take` waits meanwhile.
+    func withSession(_ body: (OpaquePointer) -> Void) {
+        pointer.withLock { value in
+            if let session = OpaquePointer(bitPattern: value) { body(session) }
+        }
+    }
 
     func take() -> OpaquePointer? {
         pointer.withLock { value in

@@ -8,24 +8,30 @@ import Synchronization
 /// free, which may take until other requests are answered: so notices go out on a queue of their
 /// own, never on the threads that answer requests.
 public final class KernelCache: Sendable {
+    /// The session's address, 0 when none. Only a block on `queue` may use it as a session:
+    /// the queue is serial, so a notice and a detach never overlap.
     private let session = Mutex<UInt>(0)
     private let queue = DispatchQueue(label: "wxmediafs.kernel-cache")
 
     public init() {}
 
+    /// Connects the session, or with nil disconnects it. Runs on the queue, so it returns only
+    /// after any notice in progress has ended; after `attach(nil)` no notice can start.
     func attach(_ pointer: OpaquePointer?) {
-        session.withLock { $0 = pointer.map { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer($0))) } ?? 0 }
+        let address = pointer.map { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer($0))) } ?? 0
+        queue.sync { session.withLock { $0 = address } }
     }
 
     /// Drops the kernel's cached lookup of `name` in folder `parent` (positive or negative) and
     /// returns once the kernel has. Only for callers that hold no request on that folder open
     /// (flush, release, background work): the kernel takes the folder's lock to do it.
     public func invalidateEntry(parent: Inode, name: String) async {
-        let address = session.withLock { $0 }
-        guard address != 0 else { return }
+        // Without a session (in-process tests, after unmount) there is nothing to tell; the
+        // address that counts is read again on the queue.
+        guard session.withLock({ $0 }) != 0 else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
-                if let pointer = OpaquePointer(bitPattern: address) {
+                if let pointer = OpaquePointer(bitPattern: self.session.withLock { $0 }) {
                     _ = name.withCString { fuse_lowlevel_notify_inval_entry(pointer, parent, $0, name.utf8.count) }
                 }
                 continuation.resume()

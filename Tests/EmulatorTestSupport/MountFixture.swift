@@ -39,9 +39,11 @@ public struct MountFixture: Sendable {
         }
     }
 
-    /// Starts a mount in `folder` (mountpoint `mnt`, cache `cache`) and waits until it answers.
+    /// Starts a mount in `folder` (mountpoint `mnt`, cache `cache`) and waits until it answers;
+    /// `environment` is added to the daemon's.
     public static func start(
-        emulator: EmulatorFixture, folder: String, limits: LimitsProfile = .seed, arguments: [String] = []
+        emulator: EmulatorFixture, folder: String, limits: LimitsProfile = .seed, arguments: [String] = [],
+        environment: [String: String] = [:]
     ) async throws -> MountFixture {
         let mountpoint = folder + "/mnt"
         let cache = folder + "/cache"
@@ -59,29 +61,25 @@ public struct MountFixture: Sendable {
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardInput = FileHandle.nullDevice
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         try process.run()
         let fixture = MountFixture(
             emulator: emulator, mountpoint: mountpoint, cacheDirectory: cache, logPath: logPath, process: process)
-        let deadline = ContinuousClock.now + .seconds(30)
-        while true {
-            let output = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
-            if output.contains("wxmediafs: mounted") { return fixture }
-            if !process.isRunning || ContinuousClock.now > deadline {
-                try? await fixture.stop()
-                throw Failure(description: "the mount did not come up: \(fixture.log)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        let mounted = {
+            ((try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "").contains("wxmediafs: mounted")
         }
+        _ = await eventually(within: .seconds(30)) { mounted() || !process.isRunning }
+        if mounted() { return fixture }
+        try? await fixture.stop()
+        throw Failure(description: "the mount did not come up: \(fixture.log)")
     }
 
     /// Unmounts and waits (with a deadline) for the daemon to exit; kills it if it does not.
     public func stop() async throws {
         if MountFixture.isMounted(mountpoint) { MountTable.detach(mountpoint, lazy: false) }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while process.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        if process.isRunning {
+        if await !eventually(within: .seconds(20), { !process.isRunning }) {
             process.terminate()
             kill(process.processIdentifier, SIGKILL)
             MountTable.detach(mountpoint, lazy: true)
@@ -127,13 +125,13 @@ public struct MountFixture: Sendable {
     public var processIdentifier: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
     public var terminationStatus: Int32 { process.terminationStatus }
+    /// Whether the daemon was ended by a signal (a crash, a kill) rather than exiting.
+    public var endedBySignal: Bool { process.terminationReason == .uncaughtSignal }
 
     /// Waits, with a deadline, for the daemon to exit by itself.
     public func waitForExit(within limit: Duration = .seconds(20)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + limit
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else { throw Failure(description: "the daemon did not exit: \(log)") }
-            try await Task.sleep(for: .milliseconds(20))
+        guard await eventually(within: limit, { !process.isRunning }) else {
+            throw Failure(description: "the daemon did not exit: \(log)")
         }
         return process.terminationStatus
     }

@@ -8,16 +8,6 @@ import Glibc
 
 @Suite("Mount: expiry, remount, crash recovery, cache budget, offline")
 struct CatalogTests {
-    /// Polls `condition` every 50 ms until it holds or `limit` passes.
-    func eventually(within limit: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try await condition()
-    }
-
     /// The names of the cached files and their total size.
     func cacheContents(_ m: MountFixture) -> ([String], Int) {
         let folder = m.cacheDirectory + "/content"
@@ -54,7 +44,7 @@ struct CatalogTests {
                 #"stat "$M/image/cat.jpg" || stat "$M/image/cat.jpg.media_id" || cat "$M/by-id/\#(id)" || getfattr -d "$M/image/cat.jpg"; echo done"#
             )
             #expect(everywhere.stderr.components(separatedBy: "No such file").count >= 4, "\(everywhere.stderr)")
-            #expect(try await eventually { !cachedBytes(m, id) }, "its cached bytes are purged")
+            #expect(await eventually { !cachedBytes(m, id) }, "its cached bytes are purged")
         }
     }
 
@@ -138,7 +128,7 @@ struct CatalogTests {
             try await emulator.setFaults(#"{"rules":[{"endpoint":"get","kind":"trickle","fraction":1,"delay_ms":20}]}"#)
             let read = Task { try await first.shell(#"cat "$M/by-id/\#(id)" > /dev/null"#) }
             let partial = folder + "/cache/content/" + id + ".part"
-            #expect(try await eventually { FileManager.default.fileExists(atPath: partial) }, "the download started")
+            #expect(await eventually { FileManager.default.fileExists(atPath: partial) }, "the download started")
             kill(first.processIdentifier, SIGKILL)
             _ = try await read.value
             _ = try await first.waitForExit()

@@ -32,10 +32,7 @@ struct LifecycleTests {
                 #"{"rules":[{"endpoint":"upload","kind":"delay","fraction":1,"delay_ms":1500}]}"#)
             let copy = Task { try await mount.shell(#"cp "$S/cat.jpg" "$M/image/slow.jpg""#) }
             // Once the upload has reached the server, ask the daemon to stop.
-            let deadline = ContinuousClock.now + .seconds(20)
-            while try await emulator.counters()["upload", default: 0] == 0, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            _ = try await eventually { try await emulator.counters()["upload", default: 0] > 0 }
             kill(mount.processIdentifier, SIGTERM)
             let result = try await copy.value
             #expect(result.status == 0, "the cp in flight completes: \(result.stderr)")

@@ -14,12 +14,10 @@ struct StatusAndLogsTests {
 
     /// Polls `wxmediafs status` until its text contains `text`, for at most 20 s; the last answer.
     func status(_ m: MountFixture, once text: String) async throws -> String {
-        let deadline = ContinuousClock.now + .seconds(20)
         var seen = ""
-        while ContinuousClock.now < deadline {
+        _ = try await eventually {
             seen = try await status(m).stdout
-            if seen.contains(text) { break }
-            try await Task.sleep(for: .milliseconds(20))
+            return seen.contains(text)
         }
         return seen
     }
@@ -40,10 +38,7 @@ struct StatusAndLogsTests {
             #expect(seen.contains("upload  video/big.mp4  ["), "\(seen)")
             #expect(seen.contains("% "), "a percentage: \(seen)")
             #expect(seen.contains("of 8.0 MiB"), "\(seen)")
-            let deadline = ContinuousClock.now + .seconds(30)
-            while copy.isRunning, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            _ = await eventually(within: .seconds(30)) { !copy.isRunning }
             #expect(copy.terminationStatus == 0)
 
             let after = try await status(m)

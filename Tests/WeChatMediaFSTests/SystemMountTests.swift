@@ -51,17 +51,12 @@ struct SystemMountTests {
             let fields = line.split(separator: " ")
             if fields.count > 1, fields[1].hasPrefix(folder + "/") { MountTable.detach(String(fields[1]), lazy: true) }
         }
-        _ = try? await waitForNoDaemon(under: folder)
+        _ = await waitForNoDaemon(under: folder)
     }
 
     /// Polls until no `wxmediafs mount` process serves a mountpoint under `folder`.
-    static func waitForNoDaemon(under folder: String) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            if daemons(under: folder).isEmpty { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return false
+    static func waitForNoDaemon(under folder: String) async -> Bool {
+        await eventually { daemons(under: folder).isEmpty }
     }
 
     static func daemons(under folder: String) -> [Int32] {
@@ -93,7 +88,7 @@ struct SystemMountTests {
             #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
             #expect(result.stdout.contains("fuse.wxmediafs"))
             #expect(result.stdout.split(separator: "\n").contains { $0.count >= 32 && !$0.contains(" ") }, "a media id")
-            #expect(try await Self.waitForNoDaemon(under: folder), "the daemon exits after umount")
+            #expect(await Self.waitForNoDaemon(under: folder), "the daemon exits after umount")
         }
     }
 
@@ -124,7 +119,7 @@ struct SystemMountTests {
             #expect(result.stdout.contains("after mount manual: 2"))
             #expect(result.stdout.contains("by-id\nimage\nthumb\nvideo\nvoice"))
             #expect(result.stdout.contains("after umount: 0"))
-            #expect(try await Self.waitForNoDaemon(under: folder), "both daemons exit after umount")
+            #expect(await Self.waitForNoDaemon(under: folder), "both daemons exit after umount")
         }
     }
 
@@ -191,8 +186,7 @@ struct SystemMountTests {
             kill(process.processIdentifier, SIGTERM)
             let stopping = try await listener.next(within: .seconds(30))
             #expect(stopping.contains("STOPPING=1"), "\(stopping)")
-            let deadline = ContinuousClock.now + .seconds(30)
-            while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            _ = await eventually(within: .seconds(30)) { !process.isRunning }
             #expect(!process.isRunning)
             #expect(process.terminationStatus == 0)
             #expect(!MountTable.isMounted(mountpoint))
@@ -224,14 +218,13 @@ final class NotifyListener: Sendable {
 
     /// The next datagram, polled for with a deadline.
     func next(within limit: Duration) async throws -> String {
-        let deadline = ContinuousClock.now + limit
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while ContinuousClock.now < deadline {
+        let datagram = await eventuallyValue(within: limit) {
             let count = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-            if count > 0 { return String(decoding: buffer.prefix(count), as: UTF8.self) }
-            try await Task.sleep(for: .milliseconds(20))
+            return count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self) : nil
         }
-        throw FixtureError("no notification within \(limit)")
+        guard let datagram else { throw FixtureError("no notification within \(limit)") }
+        return datagram
     }
 
     func close() {

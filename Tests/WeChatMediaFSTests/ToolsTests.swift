@@ -4,7 +4,8 @@ import Testing
 
 @Suite("Mount: rsync, tar, cp -a, shutil, mv, rm, overwrite, placeholders")
 struct ToolsTests {
-    /// A source tree of real media with fixed modification times, made outside the mount.
+    /// A source tree of real media with fixed modes (a.jpg read-only) and modification times,
+    /// made outside the mount.
     func sourceTree(_ m: MountFixture) async throws -> String {
         let folder = try TemporaryDirectory.make() + "/src"
         let result = try await m.shell(
@@ -12,8 +13,8 @@ struct ToolsTests {
             set -e
             mkdir -p '\#(folder)/sub'
             cp "$S/cat.jpg" '\#(folder)/a.jpg'; cp "$S/thumb.jpg" '\#(folder)/b.jpg'; cp "$S/cat.jpg" '\#(folder)/sub/c.jpg'
-            chmod 600 '\#(folder)/b.jpg'
-            touch -d '2020-01-02 03:04:05' '\#(folder)/a.jpg' '\#(folder)/b.jpg' '\#(folder)/sub/c.jpg'
+            chmod 444 '\#(folder)/a.jpg'; chmod 600 '\#(folder)/b.jpg'
+            touch -d '2020-01-02 03:04:05 UTC' '\#(folder)/a.jpg' '\#(folder)/b.jpg' '\#(folder)/sub/c.jpg'
             """#)
         #expect(result.status == 0, "\(result.stderr)")
         return folder
@@ -27,16 +28,20 @@ struct ToolsTests {
                 set -e
                 rsync -a '\#(source)/' "$M/image/album/"
                 stat -c '%n %s %a %Y' "$M/image/album/a.jpg" "$M/image/album/b.jpg" "$M/image/album/sub/c.jpg"
+                (cd '\#(source)' && stat -c 'source %n %s %a %Y' a.jpg b.jpg sub/c.jpg)
                 ls -A "$M/image/album"
                 cmp '\#(source)/sub/c.jpg' "$M/image/album/sub/c.jpg"
                 rsync -a '\#(source)/' "$M/image/album/"
                 """#)
             #expect(result.status == 0, "\(result.stderr)")
+            // rsync -a keeps size, mode and mtime: each copy stats exactly as its source does.
             let album = m.path("image/album")
-            #expect(
-                result.stdout.contains("\(album)/a.jpg 9059 444 1577934245")
-                    || result.stdout.contains("\(album)/a.jpg 9059 "))
-            #expect(result.stdout.contains("\(album)/b.jpg 1492 600 "))
+            for name in ["a.jpg", "b.jpg", "sub/c.jpg"] {
+                let source = result.stdout.split(separator: "\n").first { $0.hasPrefix("source \(name) ") }
+                let kept = try #require(source?.dropFirst("source \(name) ".count), "\(result.stdout)")
+                #expect(result.stdout.contains("\(album)/\(name) \(kept)\n"), "\(result.stdout)")
+            }
+            #expect(result.stdout.contains("source a.jpg 9059 444 1577934245\nsource b.jpg 1492 600 1577934245\n"))
             let times = try await m.shell(#"stat -c '%Y' "$M/image/album/a.jpg"; stat -c '%Y' '\#(source)/a.jpg'"#)
             let pair = times.stdout.split(separator: "\n")
             #expect(pair.count == 2 && pair[0] == pair[1], "mtime kept: \(times.stdout)")
