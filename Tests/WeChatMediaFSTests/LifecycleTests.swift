@@ -134,7 +134,7 @@ struct LifecycleTests {
             let read = try await m.shell(#"cat "$M/by-id/\#(id)" > /dev/null"#)
             #expect(read.status != 0)
             #expect(read.stderr.contains("Operation not supported"), "\(read.stderr)")
-            #expect(m.log.contains("cannot read video \(id)"))
+            #expect(m.log.contains("download by-id/\(id): ENOTSUP (errcode 40004, cannot read video"), "\(m.log)")
         }
     }
 

@@ -115,10 +115,10 @@ struct StatusAndLogsTests {
             let uploaded = lines.first { $0.contains("uploaded image/cat.jpg:") } ?? ""
             #expect(uploaded.contains("image, 9059 bytes, media_id \(id), "), "\(uploaded)")
             #expect(uploaded.hasSuffix(" ms"))
-            let failed = lines.first { $0.contains("upload of image/cat.png failed") } ?? ""
-            #expect(failed.contains("(EINVAL)") && failed.contains("errcode 40005"), "\(failed)")
+            let failed = lines.first { $0.contains("upload image/cat.png: ") } ?? ""
+            #expect(failed.contains(": EINVAL (errcode 40005, "), "\(failed)")
             // A newline in a name is written as \n: it cannot start a line of its own.
-            #expect(lines.contains { $0.contains(#"upload of image/two\nlines.png failed"#) }, "\(m.log)")
+            #expect(lines.contains { $0.contains(#"upload image/two\nlines.png: EINVAL"#) }, "\(m.log)")
             #expect(!lines.contains { $0.hasPrefix("lines.png") })
         }
     }
