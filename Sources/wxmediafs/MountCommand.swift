@@ -47,13 +47,15 @@ struct MountCommand: AsyncParsableCommand {
     @Option(help: "Where the catalog, cached media and log live (default: $XDG_CACHE_HOME/wxmediafs/APPID).")
     var cacheDir: String?
 
-    @Option(help: "Hide media this long after the server's created_at: 90s, 10m, 2h, 3d.")
+    @Option(help: "Hide media this long after the server's created_at: 90s, 10m, 2h, 3d (1s to 3650d).")
     var mediaTTL = DurationArgument(seconds: 3 * 86400)
 
-    @Option(help: "Cap of the cached media bytes (least recently used go first): 500M, 1G.")
+    @Option(help: "Cap of the cached media bytes (least recently used go first): 500M, 1G (0 to 1P).")
     var cacheMaxSize = SizeArgument(bytes: 1 << 30)
 
-    @Option(help: "How long an upload or download may take, retries included, before it fails with EIO: 30s, 2m.")
+    @Option(
+        help: "How long an upload or download may take, retries included, before it fails with EIO: 30s, 2m (1s to 1d)."
+    )
     var requestTimeout = DurationArgument(seconds: 30)
 
     @Option(help: "The upload limits to check against: seed (image 1 MB JPG) or current (image 10 MB).")
@@ -83,7 +85,27 @@ struct MountCommand: AsyncParsableCommand {
     @Option(help: .hidden)
     var logFileMaxSize = SizeArgument(bytes: 10 << 20)
 
+    /// The values each option accepts. Every one enters sums with times and sizes (created_at +
+    /// TTL, now + timeout); the bounds keep those far from overflow and refuse what is surely a
+    /// typo (a TTL of a billion days) with a usage error, exit code 64.
+    static let mediaTTLRange: ClosedRange<Int64> = 1...(3650 * 86400)
+    static let requestTimeoutRange: ClosedRange<Int64> = 1...86400
+    static let cacheMaxSizeRange: ClosedRange<Int64> = 0...(1 << 50)
+    static let logFileMaxSizeRange: ClosedRange<Int64> = (1 << 10)...(1 << 30)
+    /// Real app ids are `wx` and 16 hex digits; the bound leaves room for other issuers' ids.
+    static let maxAppIDLength = 64
+
     func validate() throws {
+        try mediaTTL.check(within: Self.mediaTTLRange, option: "--media-ttl")
+        try requestTimeout.check(within: Self.requestTimeoutRange, option: "--request-timeout")
+        try cacheMaxSize.check(within: Self.cacheMaxSizeRange, option: "--cache-max-size")
+        try logFileMaxSize.check(within: Self.logFileMaxSizeRange, option: "--log-file-max-size")
+        // The app id names the default cache folder and goes into every token request.
+        if let appid, !OpaqueID.isWellFormed(appid, maxLength: Self.maxAppIDLength) {
+            throw ValidationError(
+                "--appid \(JSONScalar.shortened(appid)) is not an app id: 1-\(Self.maxAppIDLength) characters [A-Za-z0-9_-]"
+            )
+        }
         if !emulator, accessTokenFile == nil, appid == nil {
             throw ValidationError(
                 "give --appid with --secret-file (or WXMEDIAFS_SECRET), --access-token-file, or --emulator")

@@ -10,6 +10,10 @@ public struct RetryPolicy: Sendable {
     public var maxBackoff: Duration
     public var totalTime: Duration
 
+    /// The longest `totalTime` honoured (a longer one is cut to it): a day is more than any
+    /// request needs, and keeps deadline sums (`now + totalTime`) far from overflow.
+    public static let longestTotalTime = Duration.seconds(86400)
+
     public init(maxAttempts: Int, initialBackoff: Duration, maxBackoff: Duration, totalTime: Duration) {
         self.maxAttempts = max(1, maxAttempts)
         self.initialBackoff = initialBackoff
@@ -23,6 +27,7 @@ public struct RetryPolicy: Sendable {
     /// Whether `error` may go away on another try.
     public static func isRetryable(_ error: any Error) -> Bool {
         switch error {
+        case is FinalFailure: false
         case let error as APIError: error.kind == .retryable || error.kind == .quota
         case let error as TransportError: error.isRetryable
         default: false
@@ -30,32 +35,38 @@ public struct RetryPolicy: Sendable {
     }
 
     /// Runs `body` until it succeeds, fails for good, or time or tries run out. `body` gets the
-    /// deadline its attempt must finish by.
+    /// deadline its attempt must finish by. A `FinalFailure` ends it at once with the error inside.
     public func run<T>(
         isolation: isolated (any Actor)? = #isolation,
         logger: Logger, operation: String, _ body: (NIODeadline) async throws -> T
     ) async throws -> T {
+        // Fields are public and set directly (MountRunner sets totalTime), so they are bounded here.
+        let budget = Swift.min(Swift.max(totalTime, .zero), Self.longestTotalTime)
+        let ceiling = Swift.min(Swift.max(maxBackoff, .zero), Self.longestTotalTime)
         let clock = ContinuousClock()
-        let end = clock.now + totalTime
-        let deadline = NIODeadline.now() + TimeAmount(totalTime)
-        var backoff = initialBackoff
+        let end = clock.now + budget
+        let deadline = NIODeadline.now() + TimeAmount(budget)
+        var backoff = Swift.min(Swift.max(initialBackoff, .zero), ceiling)
         var attempt = 1
         while true {
             do {
                 return try await body(deadline)
+            } catch let failure as FinalFailure {
+                throw failure.error
             } catch {
                 let remaining = clock.now.duration(to: end)
                 if remaining <= .zero, Self.isRetryable(error) {
-                    throw TransportError.deadlineExceeded(seconds: totalTime.seconds)
+                    throw TransportError.deadlineExceeded(seconds: budget.seconds)
                 }
                 guard Self.isRetryable(error), attempt < maxAttempts else { throw error }
-                let pause = Self.jittered(min(backoff, maxBackoff))
+                let pause = Self.jittered(backoff)
                 guard pause < remaining else { throw error }
                 logger.debug(
                     "retrying after a transient failure",
                     metadata: ["operation": "\(operation)", "attempt": "\(attempt)", "error": "\(error)"])
                 try await Task.sleep(for: pause)
-                backoff = backoff * 2
+                // Doubled up to the ceiling only, so however many attempts are allowed it cannot overflow.
+                backoff = backoff < ceiling / 2 ? backoff * 2 : ceiling
                 attempt += 1
             }
         }
@@ -68,10 +79,24 @@ public struct RetryPolicy: Sendable {
     }
 }
 
+/// A failure another try cannot cure although its type alone says it might: a reply that arrived
+/// whole but states something that cannot be true (a `created_at` in the year 292 billion, a media
+/// id of `../x`). Sending the request again would upload the file again or fetch the same answer;
+/// `RetryPolicy.run` throws `error` at once instead. It never leaves this module.
+struct FinalFailure: Error {
+    let error: any Error
+    init(_ error: any Error) { self.error = error }
+}
+
 extension Duration {
+    /// The whole nanoseconds, saturating at the bounds of `Int64` (about 292 years) instead of trapping.
     var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return seconds < 0 ? .min : .max }
+        let (total, overflowed) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
+        guard !overflowed else { return seconds < 0 ? .min : .max }
+        return total
     }
 
     var seconds: Double { Double(nanoseconds) / 1e9 }

@@ -52,6 +52,12 @@ public struct WeChatMediaClient: Sendable {
         let file = try LocalFile.openForReading(path)
         defer { file.close() }
         let size = try file.size()
+        // The file was checked by path before it was opened here; one that grew since is refused
+        // again rather than sent, and the body's length (file plus framing) stays a small sum.
+        let limit = rules.profile.maxSize(for: type)
+        guard size <= Int64(limit) else {
+            throw MediaRuleViolation.tooLarge(type: type, size: Int(clamping: size), limit: limit)
+        }
         let body = MultipartFileBody(
             fileChunks: FileChunkSequence(file: file, end: size, chunkLength: Self.uploadChunkLength), fileSize: size,
             filename: filename, progress: progress)
@@ -62,10 +68,15 @@ public struct WeChatMediaClient: Sendable {
         let response = try await connection.send(request, as: .upload, deadline: deadline)
         let reply = try await APIConnection.readReply(response, deadline: deadline)
         if let error = reply.error { throw error }
-        let id = type == .thumb ? (reply.thumbMediaID ?? reply.mediaID) : (reply.mediaID ?? reply.thumbMediaID)
-        guard let id, !id.isEmpty else { throw TransportError.invalidResponse("upload reply without a media id") }
-        guard let createdAt = reply.createdAt else {
-            throw TransportError.invalidResponse("upload reply without created_at")
+        // The server may well have the file, but an id or time that cannot be true is never
+        // handed on: the upload fails (EIO in the filesystem), and is not sent again.
+        let id: String
+        let createdAt: Int64
+        do {
+            id = try reply.uploadedMediaID(for: type)
+            createdAt = try reply.uploadCreatedAt()
+        } catch {
+            throw FinalFailure(error)
         }
         return UploadedMedia(mediaID: id, type: type, createdAt: createdAt, format: format, size: size)
     }
@@ -85,7 +96,7 @@ public struct WeChatMediaClient: Sendable {
                 request.method = .HEAD
                 let response = try await connection.send(request, as: .head, deadline: deadline)
                 guard response.status == .ok else { throw TransportError.httpStatus(Int(response.status.code)) }
-                if let file = Self.remoteFile(from: response) { return .file(file) }
+                if let file = try Self.remoteFile(from: response) { return .file(file) }
                 return try await jsonAnswer(mediaID: mediaID, token: token, deadline: deadline)
             }
         }
@@ -94,7 +105,7 @@ public struct WeChatMediaClient: Sendable {
     private func jsonAnswer(mediaID: String, token: AccessToken, deadline: NIODeadline) async throws -> RemoteMedia {
         let request = HTTPClientRequest(url: mediaURL(mediaID: mediaID, token: token))
         let response = try await connection.send(request, as: .download, deadline: deadline)
-        if let file = Self.remoteFile(from: response) {
+        if let file = try Self.remoteFile(from: response) {
             // The media appeared between the two requests; the caller only wanted headers.
             return .file(file)
         }
@@ -113,7 +124,7 @@ public struct WeChatMediaClient: Sendable {
             try await withFreshToken { token in
                 let request = HTTPClientRequest(url: mediaURL(mediaID: mediaID, token: token))
                 let response = try await connection.send(request, as: .download, deadline: deadline)
-                guard let file = Self.remoteFile(from: response) else {
+                guard let file = try Self.remoteFile(from: response) else {
                     return try await Self.nonFileAnswer(response, deadline: deadline)
                 }
                 try await APIConnection.bounded(by: deadline) {
@@ -134,7 +145,7 @@ public struct WeChatMediaClient: Sendable {
         return try await retry.run(logger: logger, operation: "video") { deadline in
             let response = try await connection.send(HTTPClientRequest(url: url), as: .video, deadline: deadline)
             guard response.status == .ok else { throw TransportError.httpStatus(Int(response.status.code)) }
-            let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
+            let length = try Self.contentLength(of: response)
             try await APIConnection.bounded(by: deadline) {
                 try await Self.stream(response, expected: length, to: path, progress: progress)
             }
@@ -176,13 +187,24 @@ public struct WeChatMediaClient: Sendable {
     /// Runs `body` with the current token; if the server refuses that token, reports it, gets a
     /// fresh one and runs `body` once more.
     private func withFreshToken<T>(_ body: (AccessToken) async throws -> T) async throws -> T {
-        let token = try await tokens.currentToken()
+        let token = try await currentToken()
         do {
             return try await body(token)
         } catch let error as APIError where error.kind == .staleToken {
             logger.info("access token refused; fetching a new one", metadata: ["errcode": "\(error.errcode)"])
             await tokens.tokenWasRefused(token)
-            return try await body(try await tokens.currentToken())
+            return try await body(try await currentToken())
+        }
+    }
+
+    /// The provider's token. A token reply it could not believe (`invalidResponse`) has had the
+    /// provider's own retries already; trying the whole call again would only ask once more.
+    private func currentToken() async throws -> AccessToken {
+        do {
+            return try await tokens.currentToken()
+        } catch let error as TransportError {
+            if case .invalidResponse = error { throw FinalFailure(error) }
+            throw error
         }
     }
 
@@ -193,14 +215,24 @@ public struct WeChatMediaClient: Sendable {
     }
 
     /// The file a response carries, judged by `Content-disposition` as the notes advise.
-    static func remoteFile(from response: HTTPClientResponse) -> RemoteFile? {
+    /// A file whose Content-Length cannot be true is refused, and not asked for again.
+    static func remoteFile(from response: HTTPClientResponse) throws -> RemoteFile? {
         guard response.status == .ok,
             let disposition = response.headers.first(name: "Content-Disposition"),
             let filename = ContentDisposition.filename(in: disposition)
         else { return nil }
-        let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
+        let length = try contentLength(of: response)
         let type = response.headers.first(name: "Content-Type") ?? "application/octet-stream"
         return RemoteFile(size: length, contentType: type, filename: filename)
+    }
+
+    /// The response's `Content-Length`, if it has one it can be believed; see `ContentLength`.
+    static func contentLength(of response: HTTPClientResponse) throws -> Int64? {
+        do {
+            return try ContentLength.parse(response.headers.first(name: "Content-Length"))
+        } catch {
+            throw FinalFailure(error)
+        }
     }
 
     /// A response without a file: an API error, or a video's URL.

@@ -23,6 +23,9 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
     private let refreshMargin: Duration
     private let logger: Logger
 
+    /// Longest access token accepted (the platform says to store up to 512 characters).
+    public static let maxTokenLength = 512
+
     private var cached: AccessToken?
     private var cachedAt: ContinuousClock.Instant?
     private var inFlight: Task<AccessToken, any Error>?
@@ -90,19 +93,34 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
                 body: ByteBuffer(bytes: data), contentType: "application/json", deadline: deadline)
         }
         if let error = reply.error { throw error }
-        guard let value = reply.accessToken, !value.isEmpty, value.utf8.count <= 512 else {
+        guard let value = reply.accessToken, !value.isEmpty else {
             throw TransportError.invalidResponse("token reply without access_token")
+        }
+        // Judged before use and never retried: asking again would bring the same answer. The
+        // token's value is a credential, so the message does not show it.
+        guard OpaqueID.isWellFormed(value, maxLength: Self.maxTokenLength) else {
+            throw FinalFailure(
+                TransportError.invalidResponse(
+                    "token reply: access_token of \(value.utf8.count) bytes is not 1-\(Self.maxTokenLength) "
+                        + "characters [A-Za-z0-9_-]"))
+        }
+        let lifetimeSeconds: Int64
+        do {
+            lifetimeSeconds = try reply.tokenLifetimeSeconds()
+        } catch {
+            throw FinalFailure(error)
         }
         if endpoint == .stable, !forceRefresh, value == refusedValue {
             logger.info("stable token was refused before; forcing a refresh")
             return try await fetchOnce(forceRefresh: true, deadline: deadline)
         }
         refusedValue = nil
-        let lifetime = Duration.seconds(max(reply.expiresIn ?? 7200, 1))
-        let margin = min(refreshMargin, lifetime / 2)
+        // At most a week (APIReply.plausibleTokenLifetime), so these sums cannot overflow.
+        let lifetime = Duration.seconds(lifetimeSeconds)
+        let margin = min(max(refreshMargin, .zero), lifetime / 2)
         logger.debug(
             "fetched access token",
-            metadata: ["endpoint": "\(endpoint.rawValue)", "expires_in": "\(reply.expiresIn ?? 7200)"])
+            metadata: ["endpoint": "\(endpoint.rawValue)", "expires_in": "\(lifetimeSeconds)"])
         return AccessToken(value: value, refreshAfter: .now + lifetime - margin)
     }
 }

@@ -15,6 +15,9 @@ public actor TokenFileProvider: AccessTokenProvider {
         }
     }
 
+    /// Ages are told up to about a century; past that, the number means nothing anyway.
+    private static let longestAge: TimeInterval = 100 * 365 * 86400
+
     private let path: String
     private var cached: AccessToken?
 
@@ -41,6 +44,8 @@ public actor TokenFileProvider: AccessTokenProvider {
     public func tokenAge() -> Duration? {
         guard let modified = try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
         else { return nil }
-        return .milliseconds(Int64(max(0, Date().timeIntervalSince(modified)) * 1000))
+        // A file time far in the past (touch -d @-99999999999) must not overflow the conversion.
+        let seconds = min(max(0, Date().timeIntervalSince(modified)), Self.longestAge)
+        return .milliseconds(Int64(seconds * 1000))
     }
 }

@@ -1,0 +1,116 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import WeChatMedia
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A stand-in for the API that answers with the replies a test gives, byte for byte: values no
+/// real server sends (`"created_at": 9223372036854775807`), which the emulator, being faithful,
+/// cannot be made to send. It is `Fixtures/standin_server.py` in a child process on a free
+/// loopback port; `with` always stops and reaps it, also when the test body throws.
+public struct StandInServer: Sendable {
+    /// What the server answers, as raw bodies.
+    public struct Replies: Sendable {
+        /// For `/cgi-bin/token` and `/cgi-bin/stable_token`.
+        public var token: String
+        /// For `POST /cgi-bin/media/upload`.
+        public var upload: String
+        /// Headers and body for GET and HEAD of `/cgi-bin/media/get`; nil answers errcode 40007.
+        public var download: (headers: [(String, String)], body: String)?
+
+        public init(
+            token: String = Replies.goodToken, upload: String = Replies.goodUpload,
+            download: (headers: [(String, String)], body: String)? = nil
+        ) {
+            self.token = token
+            self.upload = upload
+            self.download = download
+        }
+
+        public static let goodToken = #"{"access_token":"standin-token-0123456789","expires_in":7200}"#
+        public static let goodUpload =
+            #"{"type":"image","media_id":"standinMediaId0123456789_-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL","created_at":1486032778}"#
+    }
+
+    public let baseURL: String
+    private let process: Process
+
+    public static func with<T>(_ replies: Replies, _ body: (StandInServer) async throws -> T) async throws -> T {
+        let server = try await start(replies)
+        do {
+            let result = try await body(server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
+    /// Starts the server and waits, with a deadline, for the port it prints.
+    public static func start(_ replies: Replies) async throws -> StandInServer {
+        var configuration: [String: Any] = ["token": replies.token, "upload": replies.upload]
+        if let download = replies.download {
+            configuration["get"] = ["headers": download.headers.map { [$0.0, $0.1] }, "body": download.body]
+        }
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: configuration), as: UTF8.self)
+        let folder = try TemporaryDirectory.make()
+        let portPath = folder + "/port"
+        _ = FileManager.default.createFile(atPath: portPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [Samples.path("standin_server.py"), json]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: portPath))
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while true {
+            let printed = (try? String(contentsOfFile: portPath, encoding: .utf8)) ?? ""
+            if printed.hasSuffix("\n"), let port = Int(printed.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return StandInServer(baseURL: "http://127.0.0.1:\(port)", process: process)
+            }
+            if !process.isRunning || ContinuousClock.now > deadline {
+                await StandInServer(baseURL: "", process: process).stop()
+                throw FixtureError("the stand-in server did not start")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Ends the server and waits (with a deadline) until it has been reaped. SIGKILL, because it
+    /// keeps nothing, and because a child of the test runner may inherit SIGTERM blocked.
+    public func stop() async {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// How many requests each path got (`/cgi-bin/media/upload`: 1).
+    public func requestCounts() async throws -> [String: Int] {
+        let response = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: baseURL + "/_counts"), timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 64 * 1024)
+        return (try JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Int] ?? [:]
+    }
+
+    /// A client of the project's own, talking to this server with `retry`.
+    public func makeClient(
+        endpoint: AppSecretTokenProvider.Endpoint = .stable, retry: RetryPolicy = .default
+    ) -> WeChatMediaClient {
+        var logger = Logger(label: "test.standin-client")
+        logger.logLevel = .warning
+        let connection = APIConnection(baseURL: baseURL, httpClient: HTTPClient.shared)
+        let tokens = AppSecretTokenProvider(
+            appID: "wxtest", secret: Secret("standin-secret"), endpoint: endpoint, connection: connection,
+            retry: retry, logger: logger)
+        return WeChatMediaClient(
+            connection: connection, tokens: tokens, rules: MediaRules(profile: .seed), retry: retry, logger: logger)
+    }
+}
