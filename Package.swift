@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(
             name: "WeChatMediaTests",
             dependencies: [
-                "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport", "FuzzTargets",
+                "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -76,12 +76,9 @@ struct HostileServerMountTests {
                 #expect(sidecar.status != 0 && sidecar.stdout.isEmpty, "\(sidecar.stdout)")
 
                 // The line is written as the upload fails; wait for it with a deadline all the same.
-                let deadline = ContinuousClock.now + .seconds(10)
-                while !m.log.contains(hostile.logged), ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-                let failure = m.log.split(separator: "\n").first { $0.contains("upload of") && $0.contains("failed") }
-                #expect(failure?.contains("(EIO)") == true, "\(m.log)")
+                _ = await eventually(within: .seconds(10)) { m.log.contains(hostile.logged) }
+                let failure = m.log.split(separator: "\n").first { $0.contains("upload image/x.jpg: ") }
+                #expect(failure?.contains(": EIO (") == true, "\(m.log)")
                 #expect(failure?.contains(hostile.logged) == true, "the log names the field: \(m.log)")
                 #expect(failure.map { $0.count < 1000 } ?? true, "a long value is cut short in the log")
                 #expect(m.isRunning)
