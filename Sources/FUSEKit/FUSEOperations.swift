@@ -64,14 +64,14 @@ enum FUSEOperations {
         ops.readlink = { raw, _ in accept(raw, "readlink")?.1.fail(EINVAL) }
         ops.mknod = { raw, parent, name, mode, _ in
             guard let (session, request) = accept(raw, "mknod") else { return }
-            guard let name = string(name) else { return request.fail(EINVAL) }
+            guard let name = string(name) else { return request.fail(EILSEQ) }
             session.dispatch(request) {
                 request.entry(try await session.fileSystem.mknod(parent: parent, name: name, mode: UInt32(mode)))
             }
         }
         ops.mkdir = { raw, parent, name, mode in
             guard let (session, request) = accept(raw, "mkdir") else { return }
-            guard let name = string(name) else { return request.fail(EINVAL) }
+            guard let name = string(name) else { return request.fail(EILSEQ) }
             let caller = request.caller
             session.dispatch(request) {
                 request.entry(
@@ -97,21 +97,21 @@ enum FUSEOperations {
         }
         ops.symlink = { raw, target, parent, name in
             guard let (session, request) = accept(raw, "symlink") else { return }
-            guard let target = string(target), let name = string(name) else { return request.fail(EINVAL) }
+            guard let target = string(target), let name = string(name) else { return request.fail(EILSEQ) }
             session.dispatch(request) {
                 request.entry(try await session.fileSystem.symlink(target: target, parent: parent, name: name))
             }
         }
         ops.link = { raw, inode, newParent, newName in
             guard let (session, request) = accept(raw, "link") else { return }
-            guard let newName = string(newName) else { return request.fail(EINVAL) }
+            guard let newName = string(newName) else { return request.fail(EILSEQ) }
             session.dispatch(request) {
                 request.entry(try await session.fileSystem.link(inode: inode, newParent: newParent, newName: newName))
             }
         }
         ops.rename = { raw, parent, name, newParent, newName, flags in
             guard let (session, request) = accept(raw, "rename") else { return }
-            guard let name = string(name), let newName = string(newName) else { return request.fail(EINVAL) }
+            guard let name = string(name), let newName = string(newName) else { return request.fail(EILSEQ) }
             session.dispatch(request) {
                 try await session.fileSystem.rename(
                     parent: parent, name: name, newParent: newParent, newName: newName,
@@ -129,7 +129,7 @@ enum FUSEOperations {
         }
         ops.create = { raw, parent, name, mode, info in
             guard let (session, request) = accept(raw, "create"), let info else { return }
-            guard let name = string(name) else { return request.fail(EINVAL) }
+            guard let name = string(name) else { return request.fail(EILSEQ) }
             let flags = info.pointee.flags
             let caller = request.caller
             session.dispatch(request) {
@@ -278,7 +278,8 @@ private func accept(_ raw: fuse_req_t?, _ operation: StaticString) -> (FUSESessi
     return (session, request)
 }
 
-/// A name from the kernel; nil when it is not UTF-8 (such names cannot be stored faithfully).
+/// A name from the kernel; nil when it is not UTF-8 (such names cannot be stored faithfully):
+/// creating one is EILSEQ, looking one up ENOENT.
 private func string(_ pointer: UnsafePointer<CChar>?) -> String? {
     pointer.flatMap { String(validatingCString: $0) }
 }

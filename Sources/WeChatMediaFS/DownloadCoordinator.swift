@@ -82,7 +82,7 @@ actor DownloadCoordinator {
                 }
                 guard rename(target + ".part", target) == 0 else { throw FUSEError.io }
                 await budget.added(mediaID, size: Int64(info.st_size))
-                logger.info("downloaded \(mediaID) in \(started.duration(to: .now))")
+                logger.info("downloaded \(mediaID) in \(started.duration(to: .now).wholeMilliseconds) ms")
                 finish(mediaID, with: nil)
             } catch let error as APIError where isVideo && error.kind == .invalidMedia {
                 unlink(target + ".part")

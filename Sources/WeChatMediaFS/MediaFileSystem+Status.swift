@@ -1,13 +1,17 @@
 import Foundation
 import WeChatMedia
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What `wxmediafs status` shows: gathered from the pieces that know it, never from the server.
 extension MediaFileSystem {
     public func status(mountpoint: String, apiBase: String, startedAt: Date) async -> MountStatus {
         let (transfers, failures) = activity.snapshot()
         let tokenAge = await service.tokenAge()
         return MountStatus(
-            mountpoint: mountpoint, apiBase: apiBase, startedAt: startedAt, transfers: transfers,
+            mountpoint: mountpoint, pid: getpid(), apiBase: apiBase, startedAt: startedAt, transfers: transfers,
             recentFailures: failures, cacheBytes: await budget.usedBytes, cacheMaxBytes: settings.cacheMaxBytes,
             tokenAgeSeconds: tokenAge.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 },
             requests: service.requestCounts().map {

@@ -38,6 +38,8 @@ public struct MountStatus: Codable, Sendable {
     }
 
     public var mountpoint: String
+    /// The daemon's process id: `wxmediafs unmount` waits for it to exit.
+    public var pid: Int32?
     public var apiBase: String
     public var startedAt: Date
     public var transfers: [Transfer]

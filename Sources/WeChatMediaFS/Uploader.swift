@@ -93,9 +93,8 @@ final class Uploader: Sendable {
             recording: KnownMedia(
                 mediaID: uploaded.mediaID, type: uploaded.type, size: uploaded.size,
                 contentType: uploaded.format.contentType, createdAt: uploaded.createdAt, firstSeen: clock.seconds))
-        let milliseconds = began.duration(to: .now) / .milliseconds(1)
         logger.info(
-            "uploaded \(path): \(uploaded.type.rawValue), \(uploaded.size) bytes, media_id \(uploaded.mediaID), \(Int(milliseconds)) ms"
+            "uploaded \(path): \(uploaded.type.rawValue), \(uploaded.size) bytes, media_id \(uploaded.mediaID), \(began.duration(to: .now).wholeMilliseconds) ms"
         )
         return adopted
     }

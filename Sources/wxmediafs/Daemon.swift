@@ -15,8 +15,9 @@ enum Daemon {
             ?? (command.emulator
                 ? MountRunner.makeTemporaryFolder("demo-cache")
                 : MountRunner.defaultCacheDirectory(appID: command.appid))
-        try FileManager.default.createDirectory(
-            atPath: cacheDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // Before the log is opened: a refused mount must not write into a running mount's log.
+        try MountPoint.prepare(mountpoint)
+        try CacheDirectory.prepare(cacheDirectory)
         let logPath = command.logFile ?? cacheDirectory + "/wxmediafs.log"
         // Appending: what the daemon prints before it opens the log itself (or if it crashes) lands there too.
         let logDescriptor = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
@@ -24,6 +25,8 @@ enum Daemon {
             throw MountPoint.Problem(description: "cannot open the log \(logPath): \(String(cString: strerror(errno)))")
         }
         let log = FileHandle(fileDescriptor: logDescriptor, closeOnDealloc: true)
+        // Where this run's lines start: a failure shows only those, not an earlier run's.
+        let logStart = lseek(logDescriptor, 0, SEEK_END)
 
         var childArguments = Array(arguments.dropFirst()) + ["--foreground"]
         if command.logFile == nil { childArguments += ["--log-file", logPath] }
@@ -52,12 +55,14 @@ enum Daemon {
         }
         let line = String(decoding: received, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if line.hasPrefix("wxmediafs: mounted") {
-            print(line + " [daemon pid \(process.processIdentifier), log \(logPath)]")
+            // The daemon names its own pid: the child started here may be setsid, which forks.
+            print(line + ", log \(logPath)")
             return
         }
         process.waitUntilExit()
+        let written = FileManager.default.contents(atPath: logPath).map { $0.dropFirst(max(0, Int(logStart))) }
         let tail =
-            (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").suffix(5)
+            written.map { String(decoding: $0, as: UTF8.self) }?.split(separator: "\n").suffix(5)
             .joined(separator: "\n") ?? ""
         FileHandle.standardError.write(Data("wxmediafs: mount failed:\n\(tail)\n".utf8))
         throw ExitCode(1)

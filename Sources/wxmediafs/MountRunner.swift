@@ -146,6 +146,7 @@ struct MountRunner {
     private func openFileSystem(cacheDirectory: String, client: WeChatMediaClient, logger: Logger) async throws
         -> MediaFileSystem
     {
+        try CacheDirectory.prepare(cacheDirectory)
         let cache = try ContentCache(root: cacheDirectory)
         let catalog = try SQLiteCatalog(path: cacheDirectory + "/catalog.sqlite")
         chmod(cacheDirectory + "/catalog.sqlite", 0o600)
@@ -169,7 +170,7 @@ struct MountRunner {
             session.unmount()
             return
         }
-        let ready = "wxmediafs: mounted \(mountpoint) (api \(apiBase), cache \(cache))\n"
+        let ready = "wxmediafs: mounted \(mountpoint) (api \(apiBase), cache \(cache), daemon pid \(getpid()))\n"
         FileHandle.standardOutput.write(Data(ready.utf8))
         systemd?.send("READY=1", "STATUS=Mounted \(mountpoint)")
         logger.info("mounted \(mountpoint)")

@@ -1,6 +1,11 @@
 import ArgumentParser
 import FUSEKit
 import Foundation
+import WeChatMediaFS
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct UnmountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -8,8 +13,9 @@ struct UnmountCommand: AsyncParsableCommand {
         abstract: "Unmount a wxmediafs mount; its daemon then exits.",
         discussion: """
             Refused while files are open in the mount (an upload in flight keeps its file open \
-            until it is done). --lazy detaches the mount at once and lets the daemon exit when the \
-            last file is closed, as umount -l does.
+            until it is done). Returns once the daemon has exited, so the disk holding its cache \
+            dir can be unmounted next. --lazy detaches the mount at once and lets the daemon exit \
+            when the last file is closed, as umount -l does (it does not wait for the daemon).
             """)
 
     @Argument(help: "The mountpoint.")
@@ -23,6 +29,8 @@ struct UnmountCommand: AsyncParsableCommand {
         guard MountTable.isMounted(path) else {
             throw MountPoint.Problem(description: "\(path) is not mounted")
         }
+        // Asked before detaching: afterwards the mount cannot be asked anything.
+        let daemon = (try? StatusClient.fetch(mountpoint: path)).flatMap { try? MountStatus(json: $0) }?.pid
         guard MountTable.detach(path, lazy: lazy) else {
             throw MountPoint.Problem(
                 description:
@@ -33,5 +41,25 @@ struct UnmountCommand: AsyncParsableCommand {
         while MountTable.isMounted(path), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
+        guard !lazy, let daemon else { return }
+        // Then for the daemon, which answers what is in flight first (at most 35 s).
+        let exitDeadline = ContinuousClock.now + .seconds(45)
+        while Self.isRunning(daemon) {
+            guard ContinuousClock.now < exitDeadline else {
+                throw MountPoint.Problem(
+                    description: "unmounted \(path), but its daemon (pid \(daemon)) is still running")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Whether process `pid` exists and has not exited (a zombie, waiting for its parent to reap
+    /// it, has exited).
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let state = stat.split(separator: ")").last?.split(separator: " ").first
+        else { return false }
+        return state != "Z"
     }
 }

@@ -101,11 +101,32 @@ struct LifecycleTests {
             #expect(mount.status == 0, "\(mount.stderr)")
             #expect(mount.stdout.contains("wxmediafs: mounted \(mountpoint)"))
             #expect(MountFixture.isMounted(mountpoint))
+            // The pid printed is the daemon's own.
+            let printed = mount.stdout.split(separator: "daemon pid ").last.map { String($0.prefix { $0.isNumber }) }
+            let pid = try #require(printed.flatMap { Int32($0) }, "\(mount.stdout)")
+            let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            #expect(command.contains("wxmediafs") && command.contains(mountpoint), "pid \(pid): \(command)")
             let copy = try await Command.run("/bin/cp", [Samples.path("thumb.jpg"), mountpoint + "/thumb/"])
             #expect(copy.status == 0)
+
+            // A second mount on it is refused at once, without a line of the running mount's log,
+            // and writes nothing into that log.
+            let logPath = folder + "/cache/wxmediafs.log"
+            let logBefore = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            let twice = try await MountFixture.daemonize(emulator: emulator, folder: folder)
+            #expect(twice.status != 0)
+            #expect(twice.stderr.contains("already mounted"), "\(twice.stderr)")
+            #expect(!twice.stderr.contains("uploaded thumb/") && !twice.stdout.contains("uploaded"), "\(twice.stderr)")
+            #expect(((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "") == logBefore)
+
+            // unmount returns once the daemon has exited.
             let unmount = try await Command.run(Command.wxmediafsPath, ["unmount", mountpoint])
             #expect(unmount.status == 0, "\(unmount.stderr)")
             #expect(!MountFixture.isMounted(mountpoint))
+            // Gone, or a zombie its new parent has not reaped yet: it has exited either way.
+            let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?
+                .split(separator: ")").last?.split(separator: " ").first
+            #expect(state == nil || state == "Z", "the daemon has exited when unmount returns: \(state ?? "")")
             let log = (try? String(contentsOfFile: folder + "/cache/wxmediafs.log", encoding: .utf8)) ?? ""
             #expect(log.contains("uploaded thumb/thumb.jpg"))
             #expect(!log.contains(EmulatorFixture.secret.value), "the secret is never logged")
@@ -120,6 +141,33 @@ struct LifecycleTests {
                 Command.wxmediafsPath, ["mount", mountpoint, "--appid", "x", "--api-base", "http://example.com"])
             #expect(insecure.status != 0)
             #expect(insecure.stderr.contains("refusing plain http"))
+        }
+    }
+
+    @Test func aCacheDirThatCannotBeUsedIsNamedWithItsReason() async throws {
+        try await EmulatorFixture.with { emulator in
+            let folder = try TemporaryDirectory.make()
+            defer { MountFixture.cleanUp(folder: folder) }
+            let file = folder + "/a-file"
+            FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+            let onFile = try await MountFixture.daemonize(
+                emulator: emulator, folder: folder, arguments: ["--cache-dir", file])
+            #expect(onFile.status != 0)
+            #expect(onFile.stderr.contains("cache dir \(file): not a directory"), "\(onFile.stderr)")
+            #expect(!onFile.stderr.contains("NSCocoaErrorDomain"))
+            // A read-only file system (a tmpfs mounted ro, always unmounted again).
+            let readOnly = folder + "/ro"
+            let result = try await Command.run(
+                "/bin/sh",
+                [
+                    "-c",
+                    #"mkdir -p "$1" && mount -t tmpfs -o ro,size=1m tmpfs "$1" && trap 'umount "$1"' EXIT && "$2" mount "$3" --appid "$4" --secret-file "$5" --api-base "$6" --cache-dir "$1/cache""#,
+                    "sh", readOnly, Command.wxmediafsPath, folder + "/mnt", EmulatorFixture.appID, folder + "/secret",
+                    emulator.baseURL,
+                ])
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("cache dir \(readOnly)/cache: Read-only file system"), "\(result.stderr)")
+            #expect(!MountFixture.isMounted(readOnly))
         }
     }
 

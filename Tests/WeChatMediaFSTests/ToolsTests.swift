@@ -173,6 +173,17 @@ struct ToolsTests {
                 echo x > "$M/image/-dash.jpg.media_id"
                 rm "$M/image/-dash.jpg.media_id"
                 test "$(cat "$M/image/-dash.jpg.media_id")" = "$id"
+                # A name that is not UTF-8 cannot be stored faithfully: EILSEQ says why.
+                python3 - "$M/image" <<'PY'
+                import errno, os, sys
+                for make in (lambda path: open(path, "wb"), os.mkdir):
+                    try:
+                        make(os.path.join(os.fsencode(sys.argv[1]), b"\xff\xfe.jpg"))
+                        sys.exit("a non-UTF-8 name was made")
+                    except OSError as error:
+                        if error.errno != errno.EILSEQ:
+                            sys.exit(f"errno {error.errno} for a non-UTF-8 name")
+                PY
                 touch "$M/new" 2>&1 || true
                 """#)
             #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
