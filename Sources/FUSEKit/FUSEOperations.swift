@@ -160,8 +160,9 @@ enum FUSEOperations {
         ops.flush = { raw, inode, info in
             guard let (session, request) = accept(raw, "flush"), let info else { return }
             let handle = info.pointee.fh
+            let caller = request.caller
             session.dispatch(request) {
-                try await session.fileSystem.flush(inode: inode, handle: handle)
+                try await session.fileSystem.flush(inode: inode, handle: handle, caller: caller)
                 request.succeed()
             }
         }

@@ -75,7 +75,8 @@ public final class FUSESession: Sendable {
             thread.start()
         }
         let served = servedRequests
-        logger.info("served \(served.count) requests; slowest: \(served.operation) in \(served.slowest.wholeMilliseconds) ms")
+        logger.info(
+            "served \(served.count) requests; slowest: \(served.operation) in \(served.slowest.wholeMilliseconds) ms")
     }
 
     /// How long requests still in flight when the loop ends may take to be answered: longer than

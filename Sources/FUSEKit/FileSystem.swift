@@ -22,7 +22,9 @@ public protocol FileSystem: Sendable {
     )
     func read(inode: Inode, handle: UInt64, offset: Int64, size: Int) async throws -> ReadData
     func write(inode: Inode, handle: UInt64, offset: Int64, data: [UInt8]) async throws -> Int
-    func flush(inode: Inode, handle: UInt64) async throws
+    /// Sent on every `close()` of every copy of a descriptor (a `dup`, a child that inherited it),
+    /// by `caller`.
+    func flush(inode: Inode, handle: UInt64, caller: Caller) async throws
     func release(inode: Inode, handle: UInt64) async throws
     func fsync(inode: Inode, handle: UInt64) async throws
 
@@ -75,7 +77,7 @@ extension FileSystem {
     public func write(inode: Inode, handle: UInt64, offset: Int64, data: [UInt8]) async throws -> Int {
         throw FUSEError.notImplemented
     }
-    public func flush(inode: Inode, handle: UInt64) async throws {}
+    public func flush(inode: Inode, handle: UInt64, caller: Caller) async throws {}
     public func release(inode: Inode, handle: UInt64) async throws {}
     public func fsync(inode: Inode, handle: UInt64) async throws {}
     public func opendir(inode: Inode) async throws -> UInt64 { 0 }

@@ -92,6 +92,7 @@ public struct AttributeChanges: Sendable, Equatable {
 public struct Caller: Sendable, Equatable {
     public var uid: UInt32
     public var gid: UInt32
+    /// The calling thread's id, as FUSE gives it (see `ProcessTable.process(ofThread:)`).
     public var pid: Int32
 
     public init(uid: UInt32, gid: UInt32, pid: Int32) {

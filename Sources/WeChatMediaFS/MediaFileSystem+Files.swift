@@ -45,7 +45,8 @@ extension MediaFileSystem {
             throw error
         }
         let handle = WriteHandle(
-            entryID: created.id ?? 0, type: folder.type, cache: cache,
+            entryID: created.id ?? 0, type: folder.type, opener: ProcessTable.process(ofThread: caller.pid),
+            cache: cache,
             spool: SpoolFile(path: spoolPath, descriptor: descriptor), dirty: false, isNew: true)
         // Not cached: the name's size and bytes change when this handle's close uploads them.
         return (entry(attributes(of: created), timeout: 0), OpenedFile(handle: openFiles.register(.write(handle))))
@@ -57,7 +58,7 @@ extension MediaFileSystem {
         case .entry(let id):
             guard let entry = try await liveEntry(id: id) else { throw FUSEError.notFound }
             guard !entry.isDirectory else { throw FUSEError.isDirectory }
-            if writing { return try await openForWriting(entry, truncate: flags & O_TRUNC != 0) }
+            if writing { return try await openForWriting(entry, truncate: flags & O_TRUNC != 0, caller: caller) }
             return OpenedFile(handle: openFiles.register(try await readSource(of: entry)))
         case .sidecar(let id):
             guard let entry = try await liveEntry(id: id), entry.state == .uploaded else { throw FUSEError.notFound }
@@ -139,8 +140,13 @@ extension MediaFileSystem {
         return try await writer.write(data, at: offset)
     }
 
-    public func flush(inode: Inode, handle: UInt64) async throws {
+    public func flush(inode: Inode, handle: UInt64, caller: Caller) async throws {
         guard case .write(let writer) = openFiles.file(handle) else { return }
+        // As mountpoint-s3 does: only the opener's close uploads, while the opener lives. Other
+        // processes' closes come first (a child exits, a command in a group ends) and the file
+        // is not whole yet; should the opener close first, the last release uploads the rest.
+        let flusher = ProcessTable.process(ofThread: caller.pid)
+        if flusher != writer.opener, ProcessTable.isRunning(writer.opener) { return }
         try await writer.flush(with: uploader)
     }
 
@@ -166,7 +172,7 @@ extension MediaFileSystem {
         case .entry(let id):
             guard var entry = try await liveEntry(id: id) else { throw FUSEError.notFound }
             if let size = changes.size, !entry.isDirectory {
-                try await truncate(entry, to: size, handle: changes.handle)
+                try await truncate(entry, to: size, handle: changes.handle, caller: caller)
                 // A truncate by path uploaded: the other changes apply to the new upload.
                 guard let truncated = try await liveEntry(id: id) else { throw FUSEError.notFound }
                 entry = truncated
@@ -219,7 +225,7 @@ extension MediaFileSystem {
         return folder
     }
 
-    private func openForWriting(_ entry: CatalogEntry, truncate: Bool) async throws -> OpenedFile {
+    private func openForWriting(_ entry: CatalogEntry, truncate: Bool, caller: Caller) async throws -> OpenedFile {
         var source: Int32?
         if !truncate, entry.state == .uploaded, let mediaID = entry.mediaID {
             // Rewriting part of an upload starts from its bytes (downloaded if not cached).
@@ -232,7 +238,7 @@ extension MediaFileSystem {
         defer { if let source { close(source) } }
         let (spoolPath, descriptor) = try cache.openSpoolFile(copyingFrom: source)
         let handle = WriteHandle(
-            entryID: entry.id ?? 0, type: entry.type, cache: cache,
+            entryID: entry.id ?? 0, type: entry.type, opener: ProcessTable.process(ofThread: caller.pid), cache: cache,
             spool: SpoolFile(path: spoolPath, descriptor: descriptor), dirty: truncate && entry.state == .uploaded,
             isNew: false)
         return OpenedFile(handle: openFiles.register(.write(handle)))
@@ -256,7 +262,7 @@ extension MediaFileSystem {
         return .cached(CachedContentHandle(mediaID: mediaID, descriptor: descriptor))
     }
 
-    private func truncate(_ entry: CatalogEntry, to size: UInt64, handle: UInt64?) async throws {
+    private func truncate(_ entry: CatalogEntry, to size: UInt64, handle: UInt64?, caller: Caller) async throws {
         let limit = service.rules.profile.maxSize(for: entry.type)
         guard size <= UInt64(limit) else { throw FUSEError.tooBig }
         if let handle, case .write(let writer) = openFiles.file(handle) {
@@ -271,7 +277,7 @@ extension MediaFileSystem {
         // truncate(2) by path of a closed file: what ftruncate on a descriptor does, whole
         // (open without O_TRUNC, truncate, close: the new bytes are uploaded).
         if Int64(size) == entry.size || (entry.state != .uploaded && size == 0) { return }
-        let opened = try await openForWriting(entry, truncate: false)
+        let opened = try await openForWriting(entry, truncate: false, caller: caller)
         guard case .write(let writer) = openFiles.file(opened.handle) else { throw FUSEError.io }
         do {
             try await writer.truncate(to: Int64(size))

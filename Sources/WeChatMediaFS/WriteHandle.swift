@@ -16,6 +16,9 @@ import Glibc
 actor WriteHandle {
     nonisolated let entryID: Int64
     nonisolated let type: MediaType
+    /// The process that opened it: its `close()` uploads; a flush from another process (a child
+    /// that inherited the descriptor, a `{ head; tail; } > file` group) is not the end yet.
+    nonisolated let opener: Int32
     private let cache: ContentCache
     private var spool: SpoolFile
     /// Bytes changed since the last upload (a truncation counts).
@@ -30,9 +33,13 @@ actor WriteHandle {
     private var released = false
     private let turns = ExclusiveAccess()
 
-    init(entryID: Int64, type: MediaType, cache: ContentCache, spool: SpoolFile, dirty: Bool, isNew: Bool) {
+    init(
+        entryID: Int64, type: MediaType, opener: Int32, cache: ContentCache, spool: SpoolFile, dirty: Bool,
+        isNew: Bool
+    ) {
         self.entryID = entryID
         self.type = type
+        self.opener = opener
         self.cache = cache
         self.spool = spool
         self.dirty = dirty
@@ -103,12 +110,21 @@ actor WriteHandle {
         }
     }
 
-    /// The last close: the spool goes (unless it became cached content) and a file never
-    /// uploaded settles as a placeholder, or goes if its writes failed.
+    /// The last close: bytes no flush uploaded (the opener closed before a process that shared
+    /// the descriptor wrote more) are uploaded now, reported by the uploader if they fail; then
+    /// the spool goes (unless it became cached content), and a file never uploaded settles as a
+    /// placeholder, or goes if its writes failed.
     func release(with uploader: Uploader) async {
         await turns.acquire()
         defer { turns.release() }
         guard !released else { return }
+        if failure == nil, dirty {
+            dirty = false
+            if let adopted = try? await uploader.upload(spool: spool, entryID: entryID, type: type, isNew: isNew) {
+                isNew = false
+                sharesCachedContent = adopted
+            }
+        }
         released = true
         close(spool.descriptor)
         guard !sharesCachedContent else { return }

@@ -44,22 +44,12 @@ struct UnmountCommand: AsyncParsableCommand {
         guard !lazy, let daemon else { return }
         // Then for the daemon, which answers what is in flight first (at most 35 s).
         let exitDeadline = ContinuousClock.now + .seconds(45)
-        while Self.isRunning(daemon) {
+        while ProcessTable.isRunning(daemon) {
             guard ContinuousClock.now < exitDeadline else {
                 throw MountPoint.Problem(
                     description: "unmounted \(path), but its daemon (pid \(daemon)) is still running")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-    }
-
-    /// Whether process `pid` exists and has not exited (a zombie, waiting for its parent to reap
-    /// it, has exited).
-    static func isRunning(_ pid: Int32) -> Bool {
-        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let state = stat.split(separator: ")").last?.split(separator: " ").first
-        else { return false }
-        return state != "Z"
     }
 }

@@ -116,7 +116,7 @@ struct CoreFixture {
     /// The last `close()`: flush (which uploads), then release; the flush's error is what close returns.
     func close(_ handle: UInt64) async throws {
         do {
-            try await fileSystem.flush(inode: 0, handle: handle)
+            try await fileSystem.flush(inode: 0, handle: handle, caller: Self.caller)
         } catch {
             try? await fileSystem.release(inode: 0, handle: handle)
             throw error

@@ -73,7 +73,9 @@ struct EmulatorBackedTests {
             try await core.write(cat, to: handle)
             try await emulator.setFaults(
                 #"{"rules":[{"endpoint":"upload","kind":"delay","fraction":1,"delay_ms":1500}]}"#)
-            let firstClose = Task { try await core.fileSystem.flush(inode: 0, handle: handle) }
+            let firstClose = Task {
+                try await core.fileSystem.flush(inode: 0, handle: handle, caller: CoreFixture.caller)
+            }
             let inFlight = try await eventually {
                 await core.fileSystem.status(mountpoint: "", apiBase: "", startedAt: Date()).transfers.count == 1
             }
@@ -116,7 +118,7 @@ struct EmulatorBackedTests {
             try await core.write(bytes, to: handle)
             let reply = try await core.fileSystem.read(inode: 0, handle: handle, offset: 0, size: 4096)
             // The release closes the spool descriptor before FUSEKit sends the reply.
-            try await core.fileSystem.flush(inode: 0, handle: handle)
+            try await core.fileSystem.flush(inode: 0, handle: handle, caller: CoreFixture.caller)
             try await core.fileSystem.release(inode: 0, handle: handle)
             #expect(CoreFixture.bytes(of: reply) == Array(bytes[0..<4096]))
         }

@@ -103,6 +103,57 @@ struct EverydayToolsCoreTests {
         }
     }
 
+    @Test func onlyTheOpenersCloseUploadsWhileTheOpenerLives() async throws {
+        try await Self.with { core, service in
+            // Another live process: a child that inherited the descriptor, or a command in a group.
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            child.arguments = ["60"]
+            try child.run()
+            defer {
+                kill(child.processIdentifier, SIGKILL)
+                child.waitUntilExit()
+            }
+            let opener = Caller(uid: 1000, gid: 1000, pid: getpid())
+            let other = Caller(uid: 1000, gid: 1000, pid: child.processIdentifier)
+            let song = Samples.bytes("hello.mp3")
+            let (head, tail) = (Array(song[0..<10_000]), Array(song[10_000...]))
+
+            // { head -c 10000 f; tail -c +10001 f; } > voice/grp.mp3
+            let (parent, name) = try await core.split("voice/grp.mp3")
+            let group = try await core.fileSystem.create(
+                parent: parent, name: name, permissions: 0o644, flags: O_WRONLY | O_CREAT, caller: opener
+            ).1.handle
+            try await core.write(head, to: group)
+            try await core.fileSystem.flush(inode: 0, handle: group, caller: other)
+            #expect(service.uploadCount == 0, "head's close is not the end of the file")
+            try await core.write(tail, to: group, at: Int64(head.count))
+            try await core.fileSystem.flush(inode: 0, handle: group, caller: other)
+            try await core.fileSystem.flush(inode: 0, handle: group, caller: opener)
+            try await core.fileSystem.release(inode: 0, handle: group)
+            #expect(service.uploadCount == 1, "one upload, of the whole file")
+            let id = String(decoding: try await core.read("voice/grp.mp3.media_id").dropLast(), as: UTF8.self)
+            #expect(service.stored(id)?.bytes == song)
+
+            // The opener closes first and another process writes on: the last release uploads.
+            let (lateParent, lateName) = try await core.split("voice/late.mp3")
+            let late = try await core.fileSystem.create(
+                parent: lateParent, name: lateName, permissions: 0o644, flags: O_WRONLY | O_CREAT, caller: opener
+            ).1.handle
+            try await core.write(head, to: late)
+            try await core.fileSystem.flush(inode: 0, handle: late, caller: opener)
+            #expect(service.uploadCount == 2)
+            try await core.write(tail, to: late, at: Int64(head.count))
+            try await core.fileSystem.flush(inode: 0, handle: late, caller: other)
+            #expect(service.uploadCount == 2, "the other process's close does not upload while the opener lives")
+            try await core.fileSystem.release(inode: 0, handle: late)
+            #expect(service.uploadCount == 3, "the last release uploads what no close did")
+            let lateID = String(decoding: try await core.read("voice/late.mp3.media_id").dropLast(), as: UTF8.self)
+            #expect(service.stored(lateID)?.bytes == song)
+            #expect(try await core.read("voice/late.mp3") == song)
+        }
+    }
+
     @Test func theLoserOfTwoCreatesSeesTheWinnersBytesAtOnce() async throws {
         try await Self.with { core, _ in
             let (parent, name) = try await core.split("image/race.jpg")
