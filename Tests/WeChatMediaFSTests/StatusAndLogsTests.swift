@@ -61,7 +61,8 @@ struct StatusAndLogsTests {
         }
     }
 
-    /// A download the server trickles (a byte a millisecond) is shown in flight with its progress.
+    /// A download the server trickles (a byte every 4 ms: 6 s for the thumb, room for a slow
+    /// `status` on a loaded machine) is shown in flight with its progress.
     @Test func statusShowsADownloadInFlight() async throws {
         try await MountFixture.with { m in
             let token = try await m.emulator.legacyToken()
@@ -69,7 +70,7 @@ struct StatusAndLogsTests {
                 Samples.bytes("thumb.jpg"), filename: "t.jpg", type: "thumb", token: token)
             let id = try #require((upload.json["thumb_media_id"] ?? upload.json["media_id"]) as? String)
             try await m.emulator.setFaults(
-                #"{"rules":[{"endpoint":"get","kind":"trickle","fraction":1,"delay_ms":1}]}"#)
+                #"{"rules":[{"endpoint":"get","kind":"trickle","fraction":1,"delay_ms":4}]}"#)
             let read = Task { try await m.shell(#"cmp "$S/thumb.jpg" "$M/by-id/\#(id)" && echo same"#) }
             let seen = try await status(m, once: "download  by-id/\(id)  [")
             #expect(seen.contains("download  by-id/\(id)  ["), "\(seen)")
