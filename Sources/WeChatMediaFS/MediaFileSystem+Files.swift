@@ -75,7 +75,8 @@ extension MediaFileSystem {
                 return OpenedFile(handle: openFiles.register(local), keepCache: true)
             }
             // A size the server did not tell (videos) is learnt by reading to the end.
-            let file = OpenFile.remote(mediaID: mediaID, size: media.size, isVideo: media.type == .video)
+            let file = OpenFile.remote(
+                RemoteContentHandle(mediaID: mediaID, size: media.size, isVideo: media.type == .video))
             return OpenedFile(
                 handle: openFiles.register(file), directIO: media.size == nil, keepCache: media.size != nil)
         case .root, .typeFolder, .byIDFolder:
@@ -98,20 +99,24 @@ extension MediaFileSystem {
         case .bytes(let bytes), .ignoredWrites(let bytes):
             guard offset >= 0, offset < bytes.count else { return .bytes([]) }
             return .bytes(Array(bytes[Int(offset)..<min(bytes.count, Int(offset) + size)]))
-        case .remote(let mediaID, let total, let isVideo):
+        case .remote(let remote):
+            let (mediaID, total) = (remote.mediaID, remote.size)
+            if let code = remote.failedWith { throw FUSEError(code) }
             var end = offset.saturatingAdd(Int64(size))
             if let total { end = min(end, total) }
             guard end > offset || total == nil else { return .bytes([]) }
             let path: String
             do {
-                path = try await downloads.path(forBytesOf: mediaID, upTo: end, isVideo: isVideo, expectedSize: total)
+                path = try await downloads.path(
+                    forBytesOf: mediaID, upTo: end, isVideo: remote.isVideo, expectedSize: total)
             } catch let error as APIError where error.kind == .notFound {
+                remote.failed(ENOENT)
                 await serverForgot(mediaID)
                 throw FUSEError.notFound
-            } catch let error as FUSEError {
-                throw error
             } catch {
-                throw FUSEError(ErrnoMapping.errno(for: error))
+                let failure = error as? FUSEError ?? FUSEError(ErrnoMapping.errno(for: error))
+                remote.failed(failure.errno)
+                throw failure
             }
             var descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             if descriptor < 0 {
@@ -247,7 +252,7 @@ extension MediaFileSystem {
     private func readSource(of entry: CatalogEntry) async throws -> OpenFile {
         guard entry.state == .uploaded, let mediaID = entry.mediaID else { return .bytes([]) }
         if let local = try? await openCached(mediaID) { return local }
-        return .remote(mediaID: mediaID, size: entry.size, isVideo: entry.type == .video)
+        return .remote(RemoteContentHandle(mediaID: mediaID, size: entry.size, isVideo: entry.type == .video))
     }
 
     /// The cached bytes of `mediaID`, opened and pinned against eviction until released.

@@ -12,7 +12,7 @@ enum OpenFile: Sendable {
     /// Cached content, pinned against eviction while open.
     case cached(CachedContentHandle)
     /// Media not on disk yet: reads wait for the download.
-    case remote(mediaID: String, size: Int64?, isVideo: Bool)
+    case remote(RemoteContentHandle)
     /// Small generated content (a sidecar).
     case bytes([UInt8])
     /// A sidecar opened for writing by a tool that copies it: reads give its content, writes
@@ -39,6 +39,27 @@ final class CachedContentHandle: Sendable {
     }
 
     deinit { close(descriptor) }
+}
+
+/// Media read through a download. A download that failed fails every later read of the handle
+/// at once with the same errno: the kernel reads a page again after a failed read-ahead, and
+/// each of those reads must not cost another `--request-timeout`.
+final class RemoteContentHandle: Sendable {
+    let mediaID: String
+    let size: Int64?
+    let isVideo: Bool
+    private let failure = Mutex<Int32?>(nil)
+
+    init(mediaID: String, size: Int64?, isVideo: Bool) {
+        self.mediaID = mediaID
+        self.size = size
+        self.isVideo = isVideo
+    }
+
+    /// The errno a download of this handle already failed with.
+    var failedWith: Int32? { failure.withLock { $0 } }
+
+    func failed(_ code: Int32) { failure.withLock { $0 = $0 ?? code } }
 }
 
 /// The open handles by number. Looked up on every read and write, so a lock held for a

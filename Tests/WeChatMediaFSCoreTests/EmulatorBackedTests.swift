@@ -76,7 +76,7 @@ struct EmulatorBackedTests {
             let firstClose = Task {
                 try await core.fileSystem.flush(inode: 0, handle: handle, caller: CoreFixture.caller)
             }
-            let inFlight = try await eventually {
+            let inFlight = await eventually {
                 await core.fileSystem.status(mountpoint: "", apiBase: "", startedAt: Date()).transfers.count == 1
             }
             #expect(inFlight, "the first close's upload is in flight")

@@ -154,6 +154,32 @@ struct EverydayToolsCoreTests {
         }
     }
 
+    @Test func aFailedDownloadFailsTheHandlesLaterReadsAtOnce() async throws {
+        try await Self.with { core, service in
+            let cat = Samples.bytes("cat.jpg")
+            try await core.copy(cat, to: "image/d.jpg")
+            let id = String(decoding: try await core.read("image/d.jpg.media_id").dropLast(), as: UTF8.self)
+            // Not cached: the read must download.
+            try FileManager.default.removeItem(atPath: core.directory + "/cache/content/" + id)
+            service.failDownloads(with: TransportError.deadlineExceeded(seconds: 30))
+            let inode = try #require(try await core.inode("image/d.jpg"))
+            let handle = try await core.fileSystem.open(inode: inode, flags: O_RDONLY, caller: CoreFixture.caller)
+                .handle
+            for offset in [0, 4096, 8192] {
+                let failed = await CoreFixture.errno {
+                    _ = try await core.fileSystem.read(inode: inode, handle: handle, offset: Int64(offset), size: 4096)
+                }
+                #expect(failed == EIO)
+            }
+            #expect(service.downloadCount == 1, "the kernel's read-ahead retries cost no second download")
+            try await core.fileSystem.release(inode: inode, handle: handle)
+            // A new open tries again.
+            service.failDownloads(with: nil)
+            #expect(try await core.read("image/d.jpg") == cat)
+            #expect(service.downloadCount == 2)
+        }
+    }
+
     @Test func theLoserOfTwoCreatesSeesTheWinnersBytesAtOnce() async throws {
         try await Self.with { core, _ in
             let (parent, name) = try await core.split("image/race.jpg")

@@ -18,6 +18,8 @@ final class InMemoryMediaService: MediaService {
         var nextID = 1
         var failures: [any Error] = []
         var forgedAnswers: [(mediaID: String, createdAt: Int64)] = []
+        var downloads = 0
+        var downloadFailure: (any Error)?
     }
 
     let rules: MediaRules
@@ -38,6 +40,11 @@ final class InMemoryMediaService: MediaService {
     func forgeNextAnswer(mediaID: String, createdAt: Int64) {
         state.withLock { $0.forgedAnswers.append((mediaID, createdAt)) }
     }
+
+    /// Every download from now on fails with `error` (nil: downloads work again).
+    func failDownloads(with error: (any Error)?) { state.withLock { $0.downloadFailure = error } }
+
+    var downloadCount: Int { state.withLock { $0.downloads } }
 
     func stored(_ mediaID: String) -> Stored? { state.withLock { $0.media[mediaID] } }
 
@@ -74,8 +81,13 @@ final class InMemoryMediaService: MediaService {
     func download(mediaID: String, to path: String, progress: @escaping @Sendable (Int64) async -> Void) async throws
         -> RemoteMedia
     {
+        let failure = state.withLock { state in
+            state.downloads += 1
+            return state.downloadFailure
+        }
+        if let failure { throw failure }
         guard let stored = stored(mediaID) else { throw APIError(errcode: 40007, errmsg: "invalid media_id") }
-        FileManager.default.createFile(atPath: path, contents: Data(stored.bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(stored.bytes))
         await progress(Int64(stored.bytes.count))
         return .file(RemoteFile(size: Int64(stored.bytes.count), contentType: "image/jpeg", filename: "media"))
     }

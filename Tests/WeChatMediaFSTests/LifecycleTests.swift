@@ -149,7 +149,7 @@ struct LifecycleTests {
             let folder = try TemporaryDirectory.make()
             defer { MountFixture.cleanUp(folder: folder) }
             let file = folder + "/a-file"
-            FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+            _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
             let onFile = try await MountFixture.daemonize(
                 emulator: emulator, folder: folder, arguments: ["--cache-dir", file])
             #expect(onFile.status != 0)
