@@ -2,6 +2,12 @@
 import Glibc
 #endif
 
+/// An error of a layer below the filesystem that knows the errno it means (a full disk is
+/// ENOSPC wherever it is met): FUSEKit answers with it, and logs it once.
+public protocol ErrnoConvertible: Error {
+    var errno: Int32 { get }
+}
+
 /// A filesystem failure as the kernel sees it: one errno value.
 public struct FUSEError: Error, Equatable, Sendable, CustomStringConvertible {
     public let errno: Int32

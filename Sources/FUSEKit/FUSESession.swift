@@ -129,6 +129,9 @@ public final class FUSESession: Sendable {
                 try await body()
             } catch let error as FUSEError {
                 request.fail(error.errno)
+            } catch let error as any ErrnoConvertible {
+                logger.error("\(request.operation) failed: \(error)")
+                request.fail(error.errno)
             } catch {
                 logger.error("\(request.operation) failed: \(error)")
                 request.fail(EIO)

@@ -53,7 +53,16 @@ public protocol Catalog: Sendable {
     func removeXattr(of entryID: Int64, name: String) async throws -> Bool
 }
 
-public enum CatalogError: Error, Equatable {
+public enum CatalogError: Error, Equatable, CustomStringConvertible {
     /// The folder already holds an entry of that name.
     case nameTaken
+    /// The disk holding the catalog is full: nothing was written.
+    case diskFull
+
+    public var description: String {
+        switch self {
+        case .nameTaken: "the name is taken"
+        case .diskFull: "the catalog's disk is full"
+        }
+    }
 }

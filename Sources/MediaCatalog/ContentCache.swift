@@ -29,7 +29,7 @@ public struct ContentCache: Sendable {
     public func openSpoolFile(copyingFrom source: Int32? = nil) throws -> (path: String, descriptor: Int32) {
         let path = root + "/spool/" + UUID().uuidString
         let descriptor = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         do {
             if let source { try Self.copy(source, to: descriptor) }
         } catch {
@@ -45,10 +45,12 @@ public struct ContentCache: Sendable {
         var buffer = [UInt8](repeating: 0, count: 128 << 10)
         while true {
             let count = buffer.withUnsafeMutableBytes { pread(source, $0.baseAddress, $0.count, offset) }
-            guard count >= 0 else { throw CocoaError(.fileReadUnknown) }
+            guard count >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
             if count == 0 { return }
             let written = buffer.withUnsafeBytes { pwrite(destination, $0.baseAddress, count, offset) }
-            guard written == count else { throw CocoaError(.fileWriteUnknown) }
+            guard written == count else {
+                throw POSIXError(written < 0 ? POSIXErrorCode(rawValue: errno) ?? .EIO : .ENOSPC)
+            }
             offset += off_t(count)
         }
     }

@@ -34,9 +34,13 @@ public final class SQLiteCatalog: Catalog {
         try database.unsafeRead(body)
     }
 
-    /// GRDB's synchronous write (one transaction).
+    /// GRDB's synchronous write (one transaction). A full disk is said as such.
     private func writing<T>(_ body: (Database) throws -> T) throws -> T {
-        try database.write(body)
+        do {
+            return try database.write(body)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw CatalogError.diskFull
+        }
     }
 
     private static var migrator: DatabaseMigrator {

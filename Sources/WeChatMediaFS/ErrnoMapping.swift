@@ -1,5 +1,6 @@
 import FUSEKit
 import Foundation
+import MediaCatalog
 import WeChatMedia
 
 #if canImport(Glibc)
@@ -27,6 +28,8 @@ enum ErrnoMapping {
             case .retryable, .other: return EIO
             }
         case is TransportError: return EIO
+        case let error as CatalogError: return error.errno
+        case let error as POSIXError: return error.code.rawValue
         case is TokenFileProvider.Failure: return EACCES
         default: return EIO
         }
@@ -51,7 +54,19 @@ enum ErrnoMapping {
         case EAGAIN: "EAGAIN"
         case EIO: "EIO"
         case ENOTSUP: "ENOTSUP"
+        case ENOSPC: "ENOSPC"
+        case EROFS: "EROFS"
         default: "errno \(errno)"
+        }
+    }
+}
+
+/// A full catalog disk is ENOSPC wherever the filesystem meets it (FUSEKit answers with it).
+extension CatalogError: ErrnoConvertible {
+    public var errno: Int32 {
+        switch self {
+        case .nameTaken: EEXIST
+        case .diskFull: ENOSPC
         }
     }
 }

@@ -20,7 +20,7 @@ extension MediaFileSystem {
         let folder = try await uploadFolder(parent, forCreating: name)
         try Self.checkFileName(name)
         let now = clock.now()
-        let (spoolPath, descriptor) = try cache.openSpoolFile()
+        let (spoolPath, descriptor) = try spoolFile()
         let created: CatalogEntry
         do {
             // The kernel asks create only for a name it found missing: insert first, and look
@@ -142,7 +142,20 @@ extension MediaFileSystem {
             }
             throw FUSEError.tooBig
         }
-        return try await writer.write(data, at: offset)
+        do {
+            return try await writer.write(data, at: offset)
+        } catch {
+            let code = ErrnoMapping.errno(for: error)
+            guard code == ENOSPC || code == EDQUOT else { throw FUSEError(code) }
+            // The file can never be whole: its close fails with ENOSPC, without a rules check of
+            // what was spooled, and a new name goes away.
+            if await writer.refuseFurtherUploads(ENOSPC), let entry = try? await catalog.entry(id: writer.entryID) {
+                reporter.report(
+                    "write", of: await catalog.displayPath(of: entry), error, errno: ENOSPC,
+                    reason: "the cache dir's disk is full (\(cache.freeBytes()) bytes free)")
+            }
+            throw FUSEError(ENOSPC)
+        }
     }
 
     public func flush(inode: Inode, handle: UInt64, caller: Caller) async throws {
@@ -241,7 +254,7 @@ extension MediaFileSystem {
             source = descriptor
         }
         defer { if let source { close(source) } }
-        let (spoolPath, descriptor) = try cache.openSpoolFile(copyingFrom: source)
+        let (spoolPath, descriptor) = try spoolFile(copyingFrom: source)
         let handle = WriteHandle(
             entryID: entry.id ?? 0, type: entry.type, opener: ProcessTable.process(ofThread: caller.pid), cache: cache,
             spool: SpoolFile(path: spoolPath, descriptor: descriptor), dirty: truncate && entry.state == .uploaded,
@@ -253,6 +266,15 @@ extension MediaFileSystem {
         guard entry.state == .uploaded, let mediaID = entry.mediaID else { return .bytes([]) }
         if let local = try? await openCached(mediaID) { return local }
         return .remote(RemoteContentHandle(mediaID: mediaID, size: entry.size, isVideo: entry.type == .video))
+    }
+
+    /// A new spool file; a disk that is full or refuses answers with its errno (ENOSPC, EROFS).
+    private func spoolFile(copyingFrom source: Int32? = nil) throws -> (path: String, descriptor: Int32) {
+        do {
+            return try cache.openSpoolFile(copyingFrom: source)
+        } catch {
+            throw FUSEError(ErrnoMapping.errno(for: error))
+        }
     }
 
     /// The cached bytes of `mediaID`, opened and pinned against eviction until released.

@@ -58,7 +58,8 @@ actor WriteHandle {
         try await inTurn {
             try ensureOwnSpool()
             let written = data.withUnsafeBytes { pwrite(spool.descriptor, $0.baseAddress, $0.count, off_t(offset)) }
-            guard written == data.count else { throw FUSEError(written < 0 ? errno : EIO) }
+            // A short write to a regular file is a full disk.
+            guard written == data.count else { throw FUSEError(written < 0 ? errno : ENOSPC) }
             dirty = true
             return written
         }
