@@ -40,6 +40,8 @@ public protocol Catalog: Sendable {
 
     func knownMedia(_ mediaID: String) async throws -> KnownMedia?
     func record(_ media: KnownMedia) async throws
+    /// The known media ids of one type (the videos whose cached bytes are the only copy).
+    func knownMediaIDs(of type: MediaType) async throws -> [String]
     /// Known ids born after `bornAfter`, in the order they were first met, after `afterRowID`.
     func knownMedia(bornAfter: Int64, afterRowID: Int64, limit: Int) async throws -> [(
         rowID: Int64, media: KnownMedia

@@ -83,6 +83,14 @@ public struct ContentCache: Sendable {
         }
     }
 
+    /// The size of the cache's file system.
+    public func diskBytes() -> Int64 {
+        var info = statvfs()
+        guard statvfs(root, &info) == 0 else { return 0 }
+        let (total, overflow) = Int64(info.f_blocks).multipliedReportingOverflow(by: Int64(info.f_frsize))
+        return overflow ? .max : total
+    }
+
     /// Bytes free on the cache's file system for an unprivileged writer.
     public func freeBytes() -> Int64 {
         var info = statvfs()

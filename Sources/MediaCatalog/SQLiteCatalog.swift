@@ -260,6 +260,12 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
+    public func knownMediaIDs(of type: MediaType) async throws -> [String] {
+        try reading { db in
+            try String.fetchAll(db, sql: "SELECT mediaID FROM knownMedia WHERE type = ?", arguments: [type])
+        }
+    }
+
     public func record(_ media: KnownMedia) async throws {
         try writing { db in try media.save(db) }
     }

@@ -1,9 +1,15 @@
 import MediaCatalog
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Keeps the content cache within its byte cap and above a floor of free disk by evicting the
 /// least recently used files. Files open for reading are pinned and never evicted; an evicted
-/// upload stays readable, downloaded again on its next read. Spool files of writes in progress
-/// live outside the content cache and are not counted.
+/// upload stays readable, downloaded again on its next read. Bytes the API cannot serve again
+/// (videos: the seed API never downloads them) are the only copy: they go last, only to keep the
+/// floor, and each such eviction is reported. Spool files of writes in progress live outside
+/// the content cache and are not counted.
 actor CacheBudget {
     private struct Use {
         var size: Int64
@@ -15,12 +21,15 @@ actor CacheBudget {
     private let minimumFreeBytes: Int64
     private var files: [String: Use] = [:]
     private var pins: [String: Int] = [:]
+    private var irreplaceable: Set<String> = []
+    private let reporter: FailureReporter?
     private var total: Int64 = 0
     /// A logical clock for recency: cheaper and steadier than wall time.
     private var tick: UInt64 = 0
 
-    init(cache: ContentCache, maxBytes: Int64, minimumFreeBytes: Int64) {
+    init(cache: ContentCache, maxBytes: Int64, minimumFreeBytes: Int64, reporter: FailureReporter? = nil) {
         self.cache = cache
+        self.reporter = reporter
         self.maxBytes = maxBytes
         self.minimumFreeBytes = minimumFreeBytes
         // Oldest first, so the files of an earlier run keep their order.
@@ -36,13 +45,17 @@ actor CacheBudget {
 
     /// A complete file of `size` bytes for `mediaID` arrived; returns the ids evicted to make room.
     @discardableResult
-    func added(_ mediaID: String, size: Int64) -> [String] {
+    func added(_ mediaID: String, size: Int64, irreplaceable isOnlyCopy: Bool = false) -> [String] {
+        if isOnlyCopy { irreplaceable.insert(mediaID) }
         if let old = files[mediaID] { total -= old.size }
         tick += 1
         files[mediaID] = Use(size: size, lastUse: tick)
         total += size
         return evictIfNeeded()
     }
+
+    /// Marks cached media the API cannot serve again (known from the catalog after a remount).
+    func markIrreplaceable(_ mediaIDs: [String]) { irreplaceable.formUnion(mediaIDs) }
 
     func touched(_ mediaID: String) {
         guard files[mediaID] != nil else { return }
@@ -66,6 +79,7 @@ actor CacheBudget {
     func remove(_ mediaID: String) {
         guard !isPinned(mediaID) else { return }
         cache.removeContent(for: mediaID)
+        irreplaceable.remove(mediaID)
         if let old = files.removeValue(forKey: mediaID) { total -= old.size }
     }
 
@@ -73,13 +87,29 @@ actor CacheBudget {
     @discardableResult
     func evictIfNeeded() -> [String] {
         var evicted: [String] = []
-        while total > maxBytes || cache.freeBytes() < minimumFreeBytes {
-            guard
-                let victim = files.filter({ pins[$0.key] == nil }).min(by: { $0.value.lastUse < $1.value.lastUse })?.key
-            else { break }
+        while true {
+            let belowFloor = cache.freeBytes() < minimumFreeBytes
+            guard total > maxBytes || belowFloor else { break }
+            let unpinned = files.filter { pins[$0.key] == nil }
+            let replaceable = unpinned.filter { !irreplaceable.contains($0.key) }
+            // The only copy of media goes for the floor alone (a full disk), never for the cap.
+            let candidates = replaceable.isEmpty && belowFloor ? unpinned : replaceable
+            guard let victim = candidates.min(by: { $0.value.lastUse < $1.value.lastUse })?.key else { break }
+            if irreplaceable.contains(victim) {
+                reporter?.report(
+                    "evict", of: "by-id/" + victim, OnlyCopyEvicted(), errno: ENOSPC,
+                    reason:
+                        "the only copy (the API does not serve video downloads), evicted to keep \(minimumFreeBytes) bytes free on the cache disk"
+                )
+            }
             remove(victim)
             evicted.append(victim)
         }
         return evicted
     }
+}
+
+/// Why an eviction is reported: the bytes cannot be had again.
+struct OnlyCopyEvicted: Error, CustomStringConvertible {
+    var description: String { "the only copy of the media was evicted" }
 }

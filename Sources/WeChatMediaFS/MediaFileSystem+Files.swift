@@ -105,15 +105,19 @@ extension MediaFileSystem {
             var end = offset.saturatingAdd(Int64(size))
             if let total { end = min(end, total) }
             guard end > offset || total == nil else { return .bytes([]) }
+            // Pinned until opened: a download that completes can be evicted at once (a small cap).
+            await budget.pin(mediaID)
             let path: String
             do {
                 path = try await downloads.path(
                     forBytesOf: mediaID, upTo: end, isVideo: remote.isVideo, expectedSize: total)
             } catch let error as APIError where error.kind == .notFound {
+                await budget.unpin(mediaID)
                 remote.failed(ENOENT)
                 await serverForgot(mediaID)
                 throw FUSEError.notFound
             } catch {
+                await budget.unpin(mediaID)
                 let failure = error as? FUSEError ?? FUSEError(ErrnoMapping.errno(for: error))
                 remote.failed(failure.errno)
                 throw failure
@@ -123,7 +127,9 @@ extension MediaFileSystem {
                 // The partial file became whole (renamed) between the wait and the open.
                 descriptor = Glibc.open(cache.contentPath(for: mediaID), O_RDONLY | O_CLOEXEC)
             }
-            guard descriptor >= 0 else { throw FUSEError(errno) }
+            let code = errno
+            await budget.unpin(mediaID)
+            guard descriptor >= 0 else { throw FUSEError(code) }
             return .file(descriptor: descriptor, offset: offset, size: Int(end - offset), closeAfterReply: true)
         }
     }

@@ -45,7 +45,8 @@ public final class MediaFileSystem: FileSystem {
         let reporter = FailureReporter(logger: logger, activity: activity)
         self.reporter = reporter
         self.budget = CacheBudget(
-            cache: cache, maxBytes: settings.cacheMaxBytes, minimumFreeBytes: settings.minimumFreeBytes)
+            cache: cache, maxBytes: settings.cacheMaxBytes, minimumFreeBytes: settings.minimumFreeBytes,
+            reporter: reporter)
         self.downloads = DownloadCoordinator(
             service: service, cache: cache, budget: budget, activity: activity, reporter: reporter, logger: logger)
         self.uploader = Uploader(
@@ -59,6 +60,7 @@ public final class MediaFileSystem: FileSystem {
         let stale = try await catalog.removeUnfinishedWrites()
         cache.removeStaleSpoolFiles()
         cache.removePartialDownloads()
+        await budget.markIrreplaceable(try await catalog.knownMediaIDs(of: .video))
         await budget.evictIfNeeded()
         if !stale.isEmpty { logger.notice("removed \(stale.count) file(s) left unfinished by an earlier run") }
     }

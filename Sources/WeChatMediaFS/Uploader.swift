@@ -81,7 +81,7 @@ final class Uploader: Sendable {
 
         // The handle goes on reading the uploaded bytes, now the cached content (a rename).
         let adopted = (try? cache.adopt(spoolPath: spool.path, as: uploaded.mediaID)) != nil
-        if adopted { await budget.added(uploaded.mediaID, size: uploaded.size) }
+        if adopted { await budget.added(uploaded.mediaID, size: uploaded.size, irreplaceable: type == .video) }
         entry.state = .uploaded
         entry.mediaID = uploaded.mediaID
         entry.format = uploaded.format

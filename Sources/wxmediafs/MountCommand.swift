@@ -54,6 +54,12 @@ struct MountCommand: AsyncParsableCommand {
     var cacheMaxSize = SizeArgument(bytes: 1 << 30)
 
     @Option(
+        help:
+            "Free space to keep on the cache dir's disk, evicting cached media below it: a size (100M) or a share of the disk (at most 256 MiB)."
+    )
+    var cacheMinFree = FreeSpaceFloorArgument(percent: 5)
+
+    @Option(
         help: "How long an upload or download may take, retries included, before it fails with EIO: 30s, 2m (1s to 1d)."
     )
     var requestTimeout = DurationArgument(seconds: 30)
@@ -99,6 +105,7 @@ struct MountCommand: AsyncParsableCommand {
         try mediaTTL.check(within: Self.mediaTTLRange, option: "--media-ttl")
         try requestTimeout.check(within: Self.requestTimeoutRange, option: "--request-timeout")
         try cacheMaxSize.check(within: Self.cacheMaxSizeRange, option: "--cache-max-size")
+        try cacheMinFree.check(option: "--cache-min-free")
         try logFileMaxSize.check(within: Self.logFileMaxSizeRange, option: "--log-file-max-size")
         // The app id names the default cache folder and goes into every token request.
         if let appid, !OpaqueID.isWellFormed(appid, maxLength: Self.maxAppIDLength) {

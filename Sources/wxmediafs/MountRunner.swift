@@ -148,13 +148,15 @@ struct MountRunner {
     {
         try CacheDirectory.prepare(cacheDirectory)
         let cache = try ContentCache(root: cacheDirectory)
+        let floor = command.cacheMinFree.bytes(onDiskOf: cache.diskBytes())
         let catalog = try SQLiteCatalog(path: cacheDirectory + "/catalog.sqlite")
         chmod(cacheDirectory + "/catalog.sqlite", 0o600)
         let fileSystem = MediaFileSystem(
             catalog: catalog, cache: cache, service: client,
             settings: MountSettings(
                 mediaLifetimeSeconds: command.mediaTTL.seconds, uid: getuid(), gid: getgid(),
-                cacheMaxBytes: command.cacheMaxSize.bytes, statusSocketPath: cacheDirectory + "/status.sock"),
+                cacheMaxBytes: command.cacheMaxSize.bytes, minimumFreeBytes: floor,
+                statusSocketPath: cacheDirectory + "/status.sock"),
             logger: logger)
         try await fileSystem.recover()
         return fileSystem

@@ -116,3 +116,53 @@ private struct WholeNumber {
         return overflow ? .max : product
     }
 }
+
+/// The free space to keep on the cache dir's disk: a size (`100M`) or a share of the disk (`5%`).
+struct FreeSpaceFloorArgument: ExpressibleByArgument, Sendable {
+    enum Floor: Sendable, Equatable {
+        case bytes(Int64)
+        case percent(Int64)
+    }
+
+    let floor: Floor
+    let text: String
+
+    init(percent: Int64) {
+        floor = .percent(percent)
+        text = "\(percent)%"
+    }
+
+    var defaultValueDescription: String { text }
+
+    init?(argument: String) {
+        if argument.hasSuffix("%") {
+            guard let number = WholeNumber(String(argument.dropLast())) else { return nil }
+            floor = .percent(number.times(1))
+        } else {
+            guard let size = SizeArgument(argument: argument) else { return nil }
+            floor = .bytes(size.bytes)
+        }
+        text = argument
+    }
+
+    /// A usage error naming `option` for a share over 50% or a size past 1P.
+    func check(option: String) throws {
+        switch floor {
+        case .percent(let share) where !(0...50).contains(share):
+            throw ValidationError("\(option) \(text) is out of range: give 0% to 50%, or a size")
+        case .bytes(let bytes) where !(0...(1 << 50)).contains(bytes):
+            throw ValidationError("\(option) \(text) is out of range: give 0 to 1P, or a share like 5%")
+        default:
+            break
+        }
+    }
+
+    /// The floor in bytes on a disk of `diskBytes`. A share is capped at 256 MiB, so a big disk
+    /// keeps what a small one could not.
+    func bytes(onDiskOf diskBytes: Int64) -> Int64 {
+        switch floor {
+        case .bytes(let bytes): bytes
+        case .percent(let share): min(256 << 20, diskBytes / 100 * share)
+        }
+    }
+}

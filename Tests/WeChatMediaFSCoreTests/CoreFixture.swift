@@ -23,10 +23,17 @@ struct CoreFixture {
 
     static let caller = Caller(uid: 1000, gid: 1000, pid: 4242)
 
+    /// The cache dir's disk may have little room on a shared machine: no free-space floor here.
+    static var defaultSettings: MountSettings {
+        var settings = MountSettings(uid: 1000, gid: 1000)
+        settings.minimumFreeBytes = 0
+        return settings
+    }
+
     /// A fixture in a new temporary folder, or on the catalog at `catalogPath` (a fixture file).
     static func make(
         clock: ManualClock, service: any MediaService, catalogPath: String? = nil,
-        settings: MountSettings = MountSettings(uid: 1000, gid: 1000)
+        settings: MountSettings = CoreFixture.defaultSettings
     ) async throws -> CoreFixture {
         let directory = try TemporaryDirectory.make()
         if let catalogPath {
@@ -44,9 +51,7 @@ struct CoreFixture {
         in directory: String, clock: ManualClock, service: any MediaService, settings: MountSettings
     ) async throws -> CoreFixture {
         let catalog = try SQLiteCatalog(path: directory + "/catalog.sqlite")
-        var mountSettings = settings
-        // The cache dir's disk may have little room on a shared machine: no floor here.
-        mountSettings.minimumFreeBytes = 0
+        let mountSettings = settings
         var logger = Logger(label: "test.core")
         logger.logLevel = .critical
         let fileSystem = MediaFileSystem(

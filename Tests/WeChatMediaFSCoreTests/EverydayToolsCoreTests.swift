@@ -180,6 +180,34 @@ struct EverydayToolsCoreTests {
         }
     }
 
+    @Test func theOnlyCopyOfAVideoIsKeptPastTheCapAndEvictedForTheFloorOnlyWithAReport() async throws {
+        let clock = ManualClock(seconds: 1_796_116_470)
+        let service = InMemoryMediaService(clock: clock)
+        var settings = CoreFixture.defaultSettings
+        settings.cacheMaxBytes = 0
+        let core = try await CoreFixture.make(clock: clock, service: service, settings: settings)
+        defer { core.remove() }
+        let clip = Samples.bytes("clip.mp4")
+        try await core.copy(clip, to: "video/clip.mp4")
+        try await core.copy(Samples.bytes("cat.jpg"), to: "image/cat.jpg")
+        // Over the cap: the JPEG's bytes go (the API serves them again), the video's stay.
+        #expect(try await core.read("video/clip.mp4") == clip)
+        #expect(service.downloadCount == 0)
+        #expect(try await core.read("image/cat.jpg") == Samples.bytes("cat.jpg"))
+        #expect(service.downloadCount == 1, "the evicted JPEG was downloaded again")
+
+        // Below the free-space floor even the only copy goes, and says so.
+        settings.minimumFreeBytes = .max
+        let tight = try await CoreFixture.make(
+            clock: clock, service: service, catalogPath: nil, settings: settings)
+        defer { tight.remove() }
+        try await tight.copy(clip, to: "video/clip.mp4")
+        let failures = await tight.fileSystem.status(mountpoint: "", apiBase: "", startedAt: Date()).recentFailures
+        #expect(
+            failures.contains { $0.summary.hasPrefix("evict by-id/") && $0.summary.contains("ENOSPC (the only copy") },
+            "\(failures.map(\.summary))")
+    }
+
     @Test func theLoserOfTwoCreatesSeesTheWinnersBytesAtOnce() async throws {
         try await Self.with { core, _ in
             let (parent, name) = try await core.split("image/race.jpg")

@@ -22,6 +22,9 @@ struct CommandLineBoundsTests {
         ("--log-file-max-size", "9223372036854775807G"),
         ("--log-file-max-size", "1"),
         ("--appid", "../../etc"),
+        ("--cache-min-free", "51%"),
+        ("--cache-min-free", "9223372036854775807P"),
+        ("--cache-min-free", "-5%"),
     ]
 
     @Test("refused with exit code 64 and the option named", arguments: refused.indices)

@@ -66,4 +66,30 @@ struct FullDiskTests {
             }
         }
     }
+
+    /// On a disk smaller than the old fixed 256 MiB floor, a video just uploaded reads back: the
+    /// floor is a share of the disk, and the only copy of a video is not evicted for the cap.
+    @Test func aSmallCacheDiskKeepsAVideoJustUploaded() async throws {
+        try await EmulatorFixture.with(limits: .seed) { emulator in
+            let folder = try TemporaryDirectory.make()
+            defer { MountFixture.cleanUp(folder: folder) }
+            let cache = folder + "/cache"
+            try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+            let tmpfs = try await Command.run(
+                "/bin/mount", ["-t", "tmpfs", "-o", "size=100m,mode=0700", "tmpfs", cache])
+            try #require(tmpfs.status == 0, "\(tmpfs.stderr)")
+            defer { _ = umount2(cache, Int32(MNT_DETACH)) }
+            let mount = try await MountFixture.start(
+                emulator: emulator, folder: folder, limits: .seed, arguments: ["--cache-max-size", "0"])
+            do {
+                let result = try await mount.shell(
+                    #"cp "$S/clip.mp4" "$M/video/clip.mp4" && cmp "$S/clip.mp4" "$M/video/clip.mp4" && echo same"#)
+                #expect(result.stdout == "same\n", "\(result.stderr)")
+                try await mount.stop()
+            } catch {
+                try? await mount.stop()
+                throw error
+            }
+        }
+    }
 }
