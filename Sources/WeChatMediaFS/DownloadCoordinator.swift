@@ -24,6 +24,11 @@ actor DownloadCoordinator {
     private let activity: MountActivity
     private let reporter: FailureReporter
     private var downloads: [String: Download] = [:]
+    /// Downloads that just failed. Readers of other handles that waited on the same pages ask
+    /// again the moment it fails (the kernel reads a page whose read-ahead failed once more):
+    /// they get the same error instead of starting another download of a full timeout.
+    private var recentFailures: [String: (error: any Error, at: ContinuousClock.Instant)] = [:]
+    static let failureMemory: Duration = .seconds(2)
 
     init(
         service: any MediaService, cache: ContentCache, budget: CacheBudget, activity: MountActivity,
@@ -44,7 +49,13 @@ actor DownloadCoordinator {
     func path(forBytesOf mediaID: String, upTo: Int64, isVideo: Bool, expectedSize: Int64?) async throws -> String {
         let complete = cache.contentPath(for: mediaID)
         if cache.hasContent(for: mediaID) { return complete }
-        if downloads[mediaID] == nil { start(mediaID, isVideo: isVideo, expectedSize: expectedSize) }
+        if downloads[mediaID] == nil {
+            if let failure = recentFailures[mediaID], failure.at.duration(to: .now) < Self.failureMemory {
+                throw failure.error
+            }
+            recentFailures[mediaID] = nil
+            start(mediaID, isVideo: isVideo, expectedSize: expectedSize)
+        }
         if let download = downloads[mediaID], download.available >= upTo { return complete + ".part" }
         try await withCheckedThrowingContinuation { continuation in
             downloads[mediaID]?.waiters.append((upTo, continuation))
@@ -115,6 +126,8 @@ actor DownloadCoordinator {
     }
 
     private func finish(_ mediaID: String, with error: (any Error)?) {
+        if let error { recentFailures[mediaID] = (error, .now) }
+        recentFailures = recentFailures.filter { $0.value.at.duration(to: .now) < Self.failureMemory }
         let waiters = downloads.removeValue(forKey: mediaID)?.waiters ?? []
         for waiter in waiters {
             if let error { waiter.continuation.resume(throwing: error) } else { waiter.continuation.resume() }
