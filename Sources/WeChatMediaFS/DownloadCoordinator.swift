@@ -24,11 +24,12 @@ actor DownloadCoordinator {
     private let activity: MountActivity
     private let reporter: FailureReporter
     private var downloads: [String: Download] = [:]
-    /// Downloads that just failed. Readers of other handles that waited on the same pages ask
-    /// again the moment it fails (the kernel reads a page whose read-ahead failed once more):
-    /// they get the same error instead of starting another download of a full timeout.
+    /// Downloads that failed. Readers of files opened before the failure that ask again (the
+    /// kernel reads a page whose read-ahead failed once more, for every reader that waited on it)
+    /// get the same error at once instead of starting another download of a full timeout; a file
+    /// opened after the failure tries again.
     private var recentFailures: [String: (error: any Error, at: ContinuousClock.Instant)] = [:]
-    static let failureMemory: Duration = .seconds(2)
+    static let failureMemory: Duration = .seconds(600)
 
     init(
         service: any MediaService, cache: ContentCache, budget: CacheBudget, activity: MountActivity,
@@ -46,14 +47,15 @@ actor DownloadCoordinator {
     /// returns the path holding them.
     /// `expectedSize`, when known (an upload's size, a HEAD's Content-Length), is checked against
     /// what arrives: a server that lies about lengths never gets a short file served as whole.
-    func path(forBytesOf mediaID: String, upTo: Int64, isVideo: Bool, expectedSize: Int64?) async throws -> String {
+    /// `openedAt` is when the reader's file was opened (see `recentFailures`).
+    func path(
+        forBytesOf mediaID: String, upTo: Int64, isVideo: Bool, expectedSize: Int64?,
+        openedAt: ContinuousClock.Instant
+    ) async throws -> String {
         let complete = cache.contentPath(for: mediaID)
         if cache.hasContent(for: mediaID) { return complete }
         if downloads[mediaID] == nil {
-            if let failure = recentFailures[mediaID], failure.at.duration(to: .now) < Self.failureMemory {
-                throw failure.error
-            }
-            recentFailures[mediaID] = nil
+            if let failure = recentFailures[mediaID], failure.at > openedAt { throw failure.error }
             start(mediaID, isVideo: isVideo, expectedSize: expectedSize)
         }
         if let download = downloads[mediaID], download.available >= upTo { return complete + ".part" }

@@ -110,7 +110,8 @@ extension MediaFileSystem {
             let path: String
             do {
                 path = try await downloads.path(
-                    forBytesOf: mediaID, upTo: end, isVideo: remote.isVideo, expectedSize: total)
+                    forBytesOf: mediaID, upTo: end, isVideo: remote.isVideo, expectedSize: total,
+                    openedAt: remote.openedAt)
             } catch let error as APIError where error.kind == .notFound {
                 await budget.unpin(mediaID)
                 remote.failed(ENOENT)
@@ -254,7 +255,8 @@ extension MediaFileSystem {
         if !truncate, entry.state == .uploaded, let mediaID = entry.mediaID {
             // Rewriting part of an upload starts from its bytes (downloaded if not cached).
             let path = try await downloads.path(
-                forBytesOf: mediaID, upTo: .max, isVideo: entry.type == .video, expectedSize: entry.size)
+                forBytesOf: mediaID, upTo: .max, isVideo: entry.type == .video, expectedSize: entry.size, openedAt: .now
+            )
             let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else { throw FUSEError.io }
             source = descriptor

@@ -42,12 +42,15 @@ final class CachedContentHandle: Sendable {
 }
 
 /// Media read through a download. A download that failed fails every later read of the handle
-/// at once with the same errno: the kernel reads a page again after a failed read-ahead, and
-/// each of those reads must not cost another `--request-timeout`.
+/// at once with the same errno (and so does one that failed for another file of the id, after
+/// this one was opened): the kernel reads a page again after a failed read-ahead, and each of
+/// those reads must not cost another `--request-timeout`.
 final class RemoteContentHandle: Sendable {
     let mediaID: String
     let size: Int64?
     let isVideo: Bool
+    /// A download that failed after this instant fails this file's later reads at once.
+    let openedAt = ContinuousClock.now
     private let failure = Mutex<Int32?>(nil)
 
     init(mediaID: String, size: Int64?, isVideo: Bool) {
