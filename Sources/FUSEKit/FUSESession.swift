@@ -96,7 +96,7 @@ public final class FUSESession: Sendable {
         let unanswered = replies.waitUntilAnswered(within: Self.answerDeadline)
         if unanswered > 0 {
             logger.warning(
-                "\(unanswered) requests still unanswered after \(Self.answerDeadline): their answers are dropped")
+                "\(unanswered) requests still unanswered after \(Self.answerDeadline.wholeMilliseconds) ms: their answers are dropped")
         }
         replies.close()
         kernelCache?.attach(nil)
