@@ -128,7 +128,7 @@ actor DownloadCoordinator {
     }
 
     private func finish(_ mediaID: String, with error: (any Error)?) {
-        if let error { recentFailures[mediaID] = (error, .now) }
+        recentFailures[mediaID] = error.map { ($0, .now) }
         recentFailures = recentFailures.filter { $0.value.at.duration(to: .now) < Self.failureMemory }
         let waiters = downloads.removeValue(forKey: mediaID)?.waiters ?? []
         for waiter in waiters {

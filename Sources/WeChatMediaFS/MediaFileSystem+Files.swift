@@ -45,7 +45,7 @@ extension MediaFileSystem {
             throw error
         }
         let handle = WriteHandle(
-            entryID: created.id ?? 0, type: folder.type, opener: ProcessTable.process(ofThread: caller.pid),
+            entryID: created.id ?? 0, type: folder.type, openerThread: caller.pid,
             cache: cache,
             spool: SpoolFile(path: spoolPath, descriptor: descriptor), dirty: false, isNew: true)
         // Not cached: the name's size and bytes change when this handle's close uploads them.
@@ -76,7 +76,7 @@ extension MediaFileSystem {
             }
             // A size the server did not tell (videos) is learnt by reading to the end.
             let file = OpenFile.remote(
-                RemoteContentHandle(mediaID: mediaID, size: media.size, isVideo: media.type == .video))
+                RemoteContent(mediaID: mediaID, size: media.size, isVideo: media.type == .video))
             return OpenedFile(
                 handle: openFiles.register(file), directIO: media.size == nil, keepCache: media.size != nil)
         case .root, .typeFolder, .byIDFolder:
@@ -101,7 +101,6 @@ extension MediaFileSystem {
             return .bytes(Array(bytes[Int(offset)..<min(bytes.count, Int(offset) + size)]))
         case .remote(let remote):
             let (mediaID, total) = (remote.mediaID, remote.size)
-            if let code = remote.failedWith { throw FUSEError(code) }
             var end = offset.saturatingAdd(Int64(size))
             if let total { end = min(end, total) }
             guard end > offset || total == nil else { return .bytes([]) }
@@ -114,14 +113,11 @@ extension MediaFileSystem {
                     openedAt: remote.openedAt)
             } catch let error as APIError where error.kind == .notFound {
                 await budget.unpin(mediaID)
-                remote.failed(ENOENT)
                 await serverForgot(mediaID)
                 throw FUSEError.notFound
             } catch {
                 await budget.unpin(mediaID)
-                let failure = error as? FUSEError ?? FUSEError(ErrnoMapping.errno(for: error))
-                remote.failed(failure.errno)
-                throw failure
+                throw error as? FUSEError ?? FUSEError(ErrnoMapping.errno(for: error))
             }
             var descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             if descriptor < 0 {
@@ -170,8 +166,7 @@ extension MediaFileSystem {
         // As mountpoint-s3 does: only the opener's close uploads, while the opener lives. Other
         // processes' closes come first (a child exits, a command in a group ends) and the file
         // is not whole yet; should the opener close first, the last release uploads the rest.
-        let flusher = ProcessTable.process(ofThread: caller.pid)
-        if flusher != writer.opener, ProcessTable.isRunning(writer.opener) { return }
+        if !writer.isOpener(caller), ProcessTable.isRunning(writer.opener) { return }
         try await writer.flush(with: uploader)
     }
 
@@ -264,7 +259,7 @@ extension MediaFileSystem {
         defer { if let source { close(source) } }
         let (spoolPath, descriptor) = try spoolFile(copyingFrom: source)
         let handle = WriteHandle(
-            entryID: entry.id ?? 0, type: entry.type, opener: ProcessTable.process(ofThread: caller.pid), cache: cache,
+            entryID: entry.id ?? 0, type: entry.type, openerThread: caller.pid, cache: cache,
             spool: SpoolFile(path: spoolPath, descriptor: descriptor), dirty: truncate && entry.state == .uploaded,
             isNew: false)
         return OpenedFile(handle: openFiles.register(.write(handle)))
@@ -273,7 +268,7 @@ extension MediaFileSystem {
     private func readSource(of entry: CatalogEntry) async throws -> OpenFile {
         guard entry.state == .uploaded, let mediaID = entry.mediaID else { return .bytes([]) }
         if let local = try? await openCached(mediaID) { return local }
-        return .remote(RemoteContentHandle(mediaID: mediaID, size: entry.size, isVideo: entry.type == .video))
+        return .remote(RemoteContent(mediaID: mediaID, size: entry.size, isVideo: entry.type == .video))
     }
 
     /// A new spool file; a disk that is full or refuses answers with its errno (ENOSPC, EROFS).

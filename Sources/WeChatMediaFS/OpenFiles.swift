@@ -12,7 +12,7 @@ enum OpenFile: Sendable {
     /// Cached content, pinned against eviction while open.
     case cached(CachedContentHandle)
     /// Media not on disk yet: reads wait for the download.
-    case remote(RemoteContentHandle)
+    case remote(RemoteContent)
     /// Small generated content (a sidecar).
     case bytes([UInt8])
     /// A sidecar opened for writing by a tool that copies it: reads give its content, writes
@@ -41,28 +41,13 @@ final class CachedContentHandle: Sendable {
     deinit { close(descriptor) }
 }
 
-/// Media read through a download. A download that failed fails every later read of the handle
-/// at once with the same errno (and so does one that failed for another file of the id, after
-/// this one was opened): the kernel reads a page again after a failed read-ahead, and each of
-/// those reads must not cost another `--request-timeout`.
-final class RemoteContentHandle: Sendable {
+/// Media read through a download. `openedAt` lets a download that failed after the open fail
+/// this file's later reads at once (see `DownloadCoordinator.recentFailures`).
+struct RemoteContent: Sendable {
     let mediaID: String
     let size: Int64?
     let isVideo: Bool
-    /// A download that failed after this instant fails this file's later reads at once.
     let openedAt = ContinuousClock.now
-    private let failure = Mutex<Int32?>(nil)
-
-    init(mediaID: String, size: Int64?, isVideo: Bool) {
-        self.mediaID = mediaID
-        self.size = size
-        self.isVideo = isVideo
-    }
-
-    /// The errno a download of this handle already failed with.
-    var failedWith: Int32? { failure.withLock { $0 } }
-
-    func failed(_ code: Int32) { failure.withLock { $0 = $0 ?? code } }
 }
 
 /// The open handles by number. Looked up on every read and write, so a lock held for a
@@ -70,6 +55,8 @@ final class RemoteContentHandle: Sendable {
 final class OpenFiles: Sendable {
     private struct State {
         var files: [UInt64: OpenFile] = [:]
+        /// The handles writing each entry: asked on every lookup and getattr of a file.
+        var writers: [Int64: Set<UInt64>] = [:]
         var nextHandle: UInt64 = 1
     }
 
@@ -80,19 +67,29 @@ final class OpenFiles: Sendable {
             let handle = state.nextHandle
             state.nextHandle += 1
             state.files[handle] = file
+            if case .write(let writer) = file { state.writers[writer.entryID, default: []].insert(handle) }
             return handle
         }
     }
 
     func file(_ handle: UInt64) -> OpenFile? { state.withLock { $0.files[handle] } }
 
-    func remove(_ handle: UInt64) -> OpenFile? { state.withLock { $0.files.removeValue(forKey: handle) } }
+    func remove(_ handle: UInt64) -> OpenFile? {
+        state.withLock { state in
+            let file = state.files.removeValue(forKey: handle)
+            if case .write(let writer) = file {
+                state.writers[writer.entryID]?.remove(handle)
+                if state.writers[writer.entryID]?.isEmpty == true { state.writers[writer.entryID] = nil }
+            }
+            return file
+        }
+    }
 
     /// The handles writing to entry `id`.
     func writeHandles(of id: Int64) -> [WriteHandle] {
         state.withLock { state in
-            state.files.values.compactMap { file in
-                if case .write(let handle) = file, handle.entryID == id { handle } else { nil }
+            (state.writers[id] ?? []).compactMap { handle in
+                if case .write(let writer) = state.files[handle] { writer } else { nil }
             }
         }
     }

@@ -16,9 +16,11 @@ import Glibc
 actor WriteHandle {
     nonisolated let entryID: Int64
     nonisolated let type: MediaType
-    /// The process that opened it: its `close()` uploads; a flush from another process (a child
-    /// that inherited the descriptor, a `{ head; tail; } > file` group) is not the end yet.
+    /// The process that opened it, and the thread FUSE named: its `close()` uploads; a flush from
+    /// another process (a child that inherited the descriptor, a `{ head; tail; } > file` group)
+    /// is not the end yet.
     nonisolated let opener: Int32
+    nonisolated let openerThread: Int32
     private let cache: ContentCache
     private var spool: SpoolFile
     /// Bytes changed since the last upload (a truncation counts).
@@ -34,12 +36,13 @@ actor WriteHandle {
     private let turns = ExclusiveAccess()
 
     init(
-        entryID: Int64, type: MediaType, opener: Int32, cache: ContentCache, spool: SpoolFile, dirty: Bool,
+        entryID: Int64, type: MediaType, openerThread: Int32, cache: ContentCache, spool: SpoolFile, dirty: Bool,
         isNew: Bool
     ) {
         self.entryID = entryID
         self.type = type
-        self.opener = opener
+        self.openerThread = openerThread
+        self.opener = ProcessTable.process(ofThread: openerThread)
         self.cache = cache
         self.spool = spool
         self.dirty = dirty
@@ -91,6 +94,11 @@ actor WriteHandle {
         let copy = dup(spool.descriptor)
         guard copy >= 0 else { throw FUSEError(errno) }
         return copy
+    }
+
+    /// Whether a flush by `caller` is the opener's: by thread at no cost, else by process.
+    nonisolated func isOpener(_ caller: Caller) -> Bool {
+        caller.pid == openerThread || ProcessTable.process(ofThread: caller.pid) == opener
     }
 
     /// Uploads what changed since the last upload; a file closed without changes settles.

@@ -6,19 +6,17 @@ import WeChatMedia
 import Glibc
 #endif
 
-/// A real mount: `wxmediafs mount --foreground` as a child process against an emulator on
-/// loopback, each with its own temporary folders. `with` always unmounts and reaps the process,
-/// also when the test body throws.
+/// A real mount against an emulator on loopback (see `MountProcess`), each with its own
+/// temporary folders. `with` always unmounts and reaps the process, also when the test body throws.
 public struct MountFixture: Sendable {
     public let emulator: EmulatorFixture
-    public let mountpoint: String
-    public let cacheDirectory: String
-    public let logPath: String
-    private let process: Process
+    public let daemon: MountProcess
+    public var mountpoint: String { daemon.mountpoint }
+    public var cacheDirectory: String { folder + "/cache" }
+    public var logPath: String { daemon.logPath }
+    private let folder: String
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
+    public typealias Failure = MountProcess.Failure
 
     public static func with<T>(
         limits: LimitsProfile = .seed, arguments: [String] = [], _ body: (MountFixture) async throws -> T
@@ -45,51 +43,14 @@ public struct MountFixture: Sendable {
         emulator: EmulatorFixture, folder: String, limits: LimitsProfile = .seed, arguments: [String] = [],
         environment: [String: String] = [:]
     ) async throws -> MountFixture {
-        let mountpoint = folder + "/mnt"
-        let cache = folder + "/cache"
-        // mkdir, not FileManager: a dead mount there must not look like a missing folder.
-        if mkdir(mountpoint, 0o755) != 0, errno != EEXIST { throw Failure(description: "cannot create \(mountpoint)") }
-        let stdoutPath = folder + "/stdout-\(UUID().uuidString)"
-        let logPath = folder + "/log-\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Command.wxmediafsPath)
-        process.arguments =
-            ["mount", mountpoint, "--foreground"] + (try account(emulator: emulator, folder: folder))
-            + ["--limits", limits.rawValue, "--log-level", "debug"] + arguments
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardInput = FileHandle.nullDevice
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        try process.run()
-        let fixture = MountFixture(
-            emulator: emulator, mountpoint: mountpoint, cacheDirectory: cache, logPath: logPath, process: process)
-        let mounted = {
-            ((try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "").contains("wxmediafs: mounted")
-        }
-        _ = await eventually(within: .seconds(30)) { mounted() || !process.isRunning }
-        if mounted() { return fixture }
-        try? await fixture.stop()
-        throw Failure(description: "the mount did not come up: \(fixture.log)")
+        let daemon = try await MountProcess.start(
+            folder: folder,
+            arguments: (try account(emulator: emulator, folder: folder)) + ["--limits", limits.rawValue] + arguments,
+            environment: environment)
+        return MountFixture(emulator: emulator, daemon: daemon, folder: folder)
     }
 
-    /// Unmounts and waits (with a deadline) for the daemon to exit; kills it if it does not.
-    public func stop() async throws {
-        if MountFixture.isMounted(mountpoint) { MountTable.detach(mountpoint, lazy: false) }
-        if await !eventually(within: .seconds(20), { !process.isRunning }) {
-            process.terminate()
-            kill(process.processIdentifier, SIGKILL)
-            MountTable.detach(mountpoint, lazy: true)
-            throw Failure(description: "the mount process did not exit after unmount: \(log)")
-        }
-        if MountFixture.isMounted(mountpoint) {
-            MountTable.detach(mountpoint, lazy: true)
-            throw Failure(description: "\(mountpoint) was still mounted after the daemon exited")
-        }
-    }
+    public func stop() async throws { try await daemon.stop() }
 
     /// Runs `wxmediafs mount` without `--foreground` (it returns once the daemon's mount answers)
     /// at `folder/mnt`, with the secret in `folder/secret` and the cache in `folder/cache`. Pair
@@ -122,27 +83,15 @@ public struct MountFixture: Sendable {
         try? FileManager.default.removeItem(atPath: folder)
     }
 
-    public var processIdentifier: Int32 { process.processIdentifier }
-    public var isRunning: Bool { process.isRunning }
-    public var terminationStatus: Int32 { process.terminationStatus }
-    /// Whether the daemon was ended by a signal (a crash, a kill) rather than exiting.
-    public var endedBySignal: Bool { process.terminationReason == .uncaughtSignal }
-
-    /// Waits, with a deadline, for the daemon to exit by itself.
+    public var processIdentifier: Int32 { daemon.processIdentifier }
+    public var isRunning: Bool { daemon.isRunning }
+    public var terminationStatus: Int32 { daemon.terminationStatus }
+    public var endedBySignal: Bool { daemon.endedBySignal }
     public func waitForExit(within limit: Duration = .seconds(20)) async throws -> Int32 {
-        guard await eventually(within: limit, { !process.isRunning }) else {
-            throw Failure(description: "the daemon did not exit: \(log)")
-        }
-        return process.terminationStatus
+        try await daemon.waitForExit(within: limit)
     }
-
-    /// What the daemon has logged so far.
-    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-    /// Runs a shell script (bash) with `$M` set to the mountpoint and `$S` to the samples folder.
-    public func shell(_ script: String) async throws -> CommandResult {
-        try await Command.run("/bin/bash", ["-c", "M='\(mountpoint)'; S='\(Samples.folder)'; " + script])
-    }
+    public var log: String { daemon.log }
+    public func shell(_ script: String) async throws -> CommandResult { try await daemon.shell(script) }
 
     public func path(_ relative: String) -> String { mountpoint + "/" + relative }
 

@@ -58,9 +58,9 @@ struct HostileServerMountTests {
         let folder = try TemporaryDirectory.make()
         defer { MountFixture.cleanUp(folder: folder) }
         try await StandInServer.with(hostile.replies) { server in
-            let first = try await StandInMount.with(
-                apiBase: server.baseURL, folder: folder, arguments: ["--request-timeout", "10s"]
-            ) { m in
+            let account = try Self.account(apiBase: server.baseURL, folder: folder)
+            let first = try await MountProcess.with(folder: folder, arguments: account + ["--request-timeout", "10s"]) {
+                m in
                 let copy = try await m.shell(#"cp "$S/cat.jpg" "$M/image/x.jpg""#)
                 #expect(copy.status != 0)
                 #expect(copy.stderr.contains("Input/output error"), "\(copy.stderr)")
@@ -84,13 +84,23 @@ struct HostileServerMountTests {
                 #expect(m.isRunning)
                 return m
             }
-            #expect(first.terminationStatus == 0 && !first.exitedBySignal, "\(first.log)")
+            #expect(first.terminationStatus == 0 && !first.endedBySignal, "\(first.log)")
 
-            try await StandInMount.with(apiBase: server.baseURL, folder: folder) { m in
+            try await MountProcess.with(folder: folder, arguments: account) { m in
                 let listing = try await m.shell(#"ls -l "$M/image""#)
                 #expect(listing.status == 0, "remounted on the same cache: \(listing.stderr) \(m.log)")
                 #expect(!listing.stdout.contains("media_id"), "\(listing.stdout)")
             }
         }
+    }
+
+    /// The `mount` options for a stand-in server at `apiBase`: its app, a secret in `folder/secret`
+    /// and the cache in `folder/cache`.
+    static func account(apiBase: String, folder: String) throws -> [String] {
+        try "standin-secret\n".write(toFile: folder + "/secret", atomically: true, encoding: .utf8)
+        return [
+            "--appid", "wxtest", "--secret-file", folder + "/secret", "--api-base", apiBase, "--cache-dir",
+            folder + "/cache",
+        ]
     }
 }
