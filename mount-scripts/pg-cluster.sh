@@ -62,7 +62,7 @@ start)
         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null ||
         { cat "$dir/server.log" >&2; exit 1; }
     as_postgres "$bin/psql" -h "$dir" -p "$port" -U postgres -q -v ON_ERROR_STOP=1 -d postgres <<SQL >/dev/null
-CREATE ROLE wxmediafs LOGIN PASSWORD '$password';
+CREATE ROLE wxmediafs LOGIN CREATEDB PASSWORD '$password';
 CREATE DATABASE wxmediafs OWNER wxmediafs;
 SQL
     echo "$port" >"$dir/port"

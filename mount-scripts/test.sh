@@ -19,12 +19,21 @@ bash mount-scripts/sdk-check.sh
 echo "== end to end: standard tools on a mount of a separately started emulator"
 bash mount-scripts/e2e.sh
 
+echo "== PostgreSQL: a throwaway cluster for the fleet tests (stopped and removed at exit)"
+if [[ -z ${WXMEDIAFS_TEST_PG_URL:-} ]]; then
+    pg_root=$(mktemp -d /tmp/wxmediafs-pg.XXXXXX)
+    chmod 755 "$pg_root"
+    trap 'bash mount-scripts/pg-cluster.sh stop "$pg_root/cluster"; rmdir "$pg_root" 2>/dev/null || true' EXIT
+    eval "$(bash mount-scripts/pg-cluster.sh start "$pg_root/cluster")"
+fi
+
 echo "== the filesystem core in-process, as an unprivileged user (no root, no mount, tests in parallel)"
 bin=$(swift build --show-bin-path)
 skip_core=()
 if [[ $(id -u) -eq 0 ]] && command -v runuser >/dev/null; then
     if runuser -u nobody -- test -x "$bin/wxmediafsPackageTests.xctest"; then
-        runuser -u nobody -- env HOME=/tmp "$bin/wxmediafsPackageTests.xctest" --testing-library swift-testing \
+        runuser -u nobody -- env HOME=/tmp WXMEDIAFS_TEST_PG_URL="$WXMEDIAFS_TEST_PG_URL" \
+            WXMEDIAFS_TEST_PG_PASSWORD="$WXMEDIAFS_TEST_PG_PASSWORD" "$bin/wxmediafsPackageTests.xctest" --testing-library swift-testing \
             --filter WeChatMediaFSCoreTests
         skip_core=(--skip WeChatMediaFSCoreTests)
     else
