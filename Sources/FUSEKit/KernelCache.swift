@@ -38,4 +38,17 @@ public final class KernelCache: Sendable {
             }
         }
     }
+
+    /// Drops the kernel's cached attributes and page cache of `inode` (another host changed it).
+    public func invalidateInode(_ inode: Inode) async {
+        guard session.withLock({ $0 }) != 0 else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                if let pointer = OpaquePointer(bitPattern: self.session.withLock { $0 }) {
+                    _ = fuse_lowlevel_notify_inval_inode(pointer, inode, 0, 0)
+                }
+                continuation.resume()
+            }
+        }
+    }
 }

@@ -2,8 +2,19 @@ import WeChatMedia
 
 /// What the filesystem keeps between calls and across remounts: the entries of the upload
 /// folders, the media ids met, and user extended attributes. `SQLiteCatalog` is the embedded
-/// implementation for one host; every method commits on its own (one transaction each).
+/// implementation for one host, `PostgresCatalog` the one a fleet of hosts shares; every method
+/// commits on its own (one transaction each).
 public protocol Catalog: Sendable {
+    // MARK: Sharing
+
+    /// Whether other hosts change this catalog too (then a name can appear without this mount
+    /// creating it, and "no such name" may be cached only briefly).
+    var isShared: Bool { get }
+    /// What other hosts commit, as they commit it; nil for a catalog of one host.
+    func foreignChanges() -> AsyncStream<CatalogChange>?
+    /// Where the catalog is and whether it answers, for `wxmediafs status`.
+    func health() async -> CatalogHealth
+
     // MARK: Entries
 
     func entry(id: Int64) async throws -> CatalogEntry?
@@ -60,11 +71,59 @@ public enum CatalogError: Error, Equatable, CustomStringConvertible {
     case nameTaken
     /// The disk holding the catalog is full: nothing was written.
     case diskFull
+    /// The catalog's server did not answer in time or refused: nothing was written.
+    case unavailable(String)
+    /// The entry went while this host worked on it (another host removed it, or reaped it).
+    case entryGone
+    /// A row no version of this program writes.
+    case malformedRow(String)
 
     public var description: String {
         switch self {
         case .nameTaken: "the name is taken"
         case .diskFull: "the catalog's disk is full"
+        case .unavailable(let reason): "the catalog is unreachable: \(reason)"
+        case .entryGone: "the entry was removed meanwhile"
+        case .malformedRow(let reason): "a catalog row is malformed: \(reason)"
         }
+    }
+}
+
+/// One entry that another host added, changed, moved or removed: where it is now and where it
+/// was, so a host drops both names and the inode from its kernel's caches.
+public struct CatalogChange: Sendable, Equatable {
+    public var entryID: Int64
+    public var location: Location?
+    public var previousLocation: Location?
+
+    public struct Location: Sendable, Equatable {
+        public var folder: CatalogFolder
+        public var name: String
+
+        public init(folder: CatalogFolder, name: String) {
+            self.folder = folder
+            self.name = name
+        }
+    }
+
+    public init(entryID: Int64, location: Location?, previousLocation: Location?) {
+        self.entryID = entryID
+        self.location = location
+        self.previousLocation = previousLocation
+    }
+}
+
+/// What `wxmediafs status` says of the catalog.
+public struct CatalogHealth: Sendable, Codable, Equatable {
+    /// `sqlite PATH` or `postgresql://USER@HOST:PORT/DB` (never a password).
+    public var location: String
+    public var reachable: Bool
+    /// Why the last call failed, while it is unreachable.
+    public var problem: String?
+
+    public init(location: String, reachable: Bool, problem: String? = nil) {
+        self.location = location
+        self.reachable = reachable
+        self.problem = problem
     }
 }

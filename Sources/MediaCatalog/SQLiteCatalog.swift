@@ -10,8 +10,14 @@ import WeChatMedia
 /// one costs two thread switches (to GRDB's queue and back) — most of a small upload's time.
 public final class SQLiteCatalog: Catalog {
     private let database: DatabasePool
+    private let path: String
+
+    public var isShared: Bool { false }
+    public func foreignChanges() -> AsyncStream<CatalogChange>? { nil }
+    public func health() async -> CatalogHealth { CatalogHealth(location: "sqlite \(path)", reachable: true) }
 
     public init(path: String) throws {
+        self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         // WAL with NORMAL: a commit waits for no fsync (one per file uploaded was the slowest part

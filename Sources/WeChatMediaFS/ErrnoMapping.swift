@@ -67,6 +67,7 @@ extension CatalogError: ErrnoConvertible {
         switch self {
         case .nameTaken: EEXIST
         case .diskFull: ENOSPC
+        case .unavailable, .entryGone, .malformedRow: EIO
         }
     }
 }

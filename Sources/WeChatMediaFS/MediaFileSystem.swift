@@ -97,9 +97,10 @@ public final class MediaFileSystem: FileSystem {
                 }
                 return .negative(timeout: 0)
             }
-            // A name here appears only through this mount (create, mkdir, rename), which the
-            // kernel sees: "no such name" can be cached for long (.hidden, .directory, ...).
-            return .negative(timeout: settings.fixedNegativeTimeout)
+            // On one host a name here appears only through this mount (create, mkdir, rename),
+            // which the kernel sees: "no such name" can be cached for long (.hidden, .directory,
+            // ...). In a fleet another host makes names: only as long as any other answer.
+            return .negative(timeout: catalog.isShared ? settings.cacheTimeout : settings.fixedNegativeTimeout)
         case .sidecar, .byID:
             throw FUSEError.notDirectory
         }

@@ -20,3 +20,15 @@ public struct SystemClock: MountClock {
 
     public func now() -> Int64 { timespec.now.nanoseconds }
 }
+
+/// The system's clock moved by an offset that may change: a fleet's hosts follow their shared
+/// database's clock (its heartbeat measures the offset), so they agree on when media expire.
+public struct OffsetClock: MountClock {
+    private let offset: @Sendable () -> Int64
+
+    public init(offset: @escaping @Sendable () -> Int64) {
+        self.offset = offset
+    }
+
+    public func now() -> Int64 { SystemClock().now().saturatingAdd(offset()) }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import MediaCatalog
 
 /// The answer to `wxmediafs status`: sent as JSON over the mount's status socket.
 public struct MountStatus: Codable, Sendable {
@@ -49,6 +50,8 @@ public struct MountStatus: Codable, Sendable {
     /// Seconds since the access token in use was obtained; nil before the first request. Never the token.
     public var tokenAgeSeconds: Double?
     public var requests: [Requests]
+    /// Where the catalog is and whether it answers (nil from a version before the fleet catalog).
+    public var catalog: CatalogHealth? = nil
 }
 
 /// The JSON the status socket sends, with ISO 8601 dates.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MediaCatalog
 import WeChatMedia
 
 struct MountCommand: AsyncParsableCommand {
@@ -74,6 +75,18 @@ struct MountCommand: AsyncParsableCommand {
         help: "Allow a plain-http API base that is not on loopback (credentials would cross the network unencrypted).")
     var insecureHTTP = false
 
+    @Option(
+        help:
+            "Share the catalog and the access token with every host mounting this account: postgresql://USER@HOST:PORT/DATABASE (no password in it)."
+    )
+    var catalogURL: String?
+
+    @Option(help: "A file holding the catalog's PostgreSQL password (or set PGPASSWORD).")
+    var catalogPasswordFile: String?
+
+    @Option(help: "TLS to the catalog: disable, prefer (when offered), require, or verify-full.")
+    var catalogTLS: CatalogTLSArgument = .prefer
+
     @Flag(help: "Stay in the foreground and log to stderr.")
     var foreground = false
 
@@ -113,6 +126,15 @@ struct MountCommand: AsyncParsableCommand {
                 "--appid \(JSONScalar.shortened(appid)) is not an app id: 1-\(Self.maxAppIDLength) characters [A-Za-z0-9_-]"
             )
         }
+        if let catalogURL {
+            do {
+                _ = try PostgresCatalogConfiguration(url: catalogURL, password: nil, account: "", hostKey: "")
+            } catch let problem as PostgresCatalogConfiguration.Problem {
+                throw ValidationError(problem.description)
+            }
+        } else if catalogPasswordFile != nil {
+            throw ValidationError("--catalog-password-file needs --catalog-url")
+        }
         if !emulator, accessTokenFile == nil, appid == nil {
             throw ValidationError(
                 "give --appid with --secret-file (or WXMEDIAFS_SECRET), --access-token-file, or --emulator")
@@ -135,6 +157,20 @@ struct MountCommand: AsyncParsableCommand {
     static func isLoopback(_ url: String) -> Bool {
         guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
         return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+    }
+}
+
+enum CatalogTLSArgument: String, ExpressibleByArgument, Sendable, CaseIterable {
+    case disable, prefer, require
+    case verifyFull = "verify-full"
+
+    var mode: PostgresCatalogConfiguration.TLSMode {
+        switch self {
+        case .disable: .disable
+        case .prefer: .prefer
+        case .require: .require
+        case .verifyFull: .verifyFull
+        }
     }
 }
 

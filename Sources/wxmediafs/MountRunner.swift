@@ -25,8 +25,11 @@ struct MountRunner {
         let account = try await resolveAccount(logger: logger)
         let cacheDirectory = command.cacheDir ?? Self.defaultCacheDirectory(appID: account.appID)
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.httpConfiguration)
+        try CacheDirectory.prepare(cacheDirectory)
+        let catalog = try await openCatalog(cacheDirectory: cacheDirectory, account: account, logger: logger)
         let fileSystem = try await openFileSystem(
-            cacheDirectory: cacheDirectory, client: makeClient(account, http: http, logger: logger), logger: logger)
+            cacheDirectory: cacheDirectory, catalog: catalog,
+            client: makeClient(account, http: http, logger: logger), logger: logger)
         let maintenance = fileSystem.startMaintenance()
         let session = try FUSESession(
             fileSystem: fileSystem, mountpoint: mountpoint,
@@ -56,6 +59,7 @@ struct MountRunner {
         logger.info("unmounted \(mountpoint); peak memory \(Self.peakMemoryKiB() ?? "?") KiB")
         signals.forEach { $0.cancel() }
         maintenance.cancel()
+        if let shared = catalog as? PostgresCatalog { await shared.close() }
         try? await http.shutdown()
         await account.emulator?.stop()
         if let folder = account.emulatorDataDirectory { try? FileManager.default.removeItem(atPath: folder) }
@@ -141,23 +145,48 @@ struct MountRunner {
             logger: logger)
     }
 
-    /// The catalog and cache under `cacheDirectory`, and the filesystem on them, recovered from
+    /// SQLite under the cache dir, or with `--catalog-url` the fleet's PostgreSQL catalog.
+    private func openCatalog(cacheDirectory: String, account: Account, logger: Logger) async throws -> any Catalog {
+        guard let url = command.catalogURL else {
+            let catalog = try SQLiteCatalog(path: cacheDirectory + "/catalog.sqlite")
+            chmod(cacheDirectory + "/catalog.sqlite", 0o600)
+            return catalog
+        }
+        let configuration = try PostgresCatalogConfiguration(
+            url: url, password: try CatalogPassword.load(file: command.catalogPasswordFile),
+            tls: command.catalogTLS.mode,
+            account: account.appID ?? "token-file", hostKey: ProcessInfo.processInfo.hostName + ":" + cacheDirectory,
+            operationTimeout: .seconds(command.requestTimeout.seconds))
+        do {
+            let catalog = try await PostgresCatalog.open(configuration, logger: logger)
+            logger.info("catalog \(configuration.displayURL), schema \(configuration.schema)")
+            return catalog
+        } catch {
+            throw MountPoint.Problem(description: "catalog: \(error)")
+        }
+    }
+
+    /// The cache under `cacheDirectory` and the filesystem on it and `catalog`, recovered from
     /// whatever an earlier run left.
-    private func openFileSystem(cacheDirectory: String, client: WeChatMediaClient, logger: Logger) async throws
-        -> MediaFileSystem
-    {
-        try CacheDirectory.prepare(cacheDirectory)
+    private func openFileSystem(
+        cacheDirectory: String, catalog: any Catalog, client: WeChatMediaClient, logger: Logger
+    ) async throws -> MediaFileSystem {
         let cache = try ContentCache(root: cacheDirectory)
         let floor = command.cacheMinFree.bytes(onDiskOf: cache.diskBytes())
-        let catalog = try SQLiteCatalog(path: cacheDirectory + "/catalog.sqlite")
-        chmod(cacheDirectory + "/catalog.sqlite", 0o600)
+        // A fleet judges expiry by its database's clock.
+        let clock: any MountClock =
+            if let shared = catalog as? PostgresCatalog {
+                OffsetClock { shared.clockOffsetNanoseconds }
+            } else {
+                SystemClock()
+            }
         let fileSystem = MediaFileSystem(
             catalog: catalog, cache: cache, service: client,
             settings: MountSettings(
                 mediaLifetimeSeconds: command.mediaTTL.seconds, uid: getuid(), gid: getgid(),
                 cacheMaxBytes: command.cacheMaxSize.bytes, minimumFreeBytes: floor,
                 statusSocketPath: cacheDirectory + "/status.sock"),
-            logger: logger)
+            clock: clock, logger: logger)
         try await fileSystem.recover()
         return fileSystem
     }

@@ -38,6 +38,10 @@ struct StatusReport {
             "Access token: " + (status.tokenAgeSeconds.map { Self.duration($0) + " old" } ?? "none fetched yet"))
         let requests = status.requests.map { "\($0.kind) \($0.sent)" + ($0.failed > 0 ? " (\($0.failed) failed)" : "") }
         lines.append("Requests: " + (requests.isEmpty ? "none yet" : requests.joined(separator: ", ")))
+        if let catalog = status.catalog {
+            let state = catalog.reachable ? "reachable" : "UNREACHABLE (\(catalog.problem ?? "no answer"))"
+            lines.append("Catalog: \(catalog.location), \(state)")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

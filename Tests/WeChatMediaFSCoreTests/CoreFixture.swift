@@ -10,13 +10,24 @@ import WeChatMediaFS
 import Glibc
 #endif
 
+/// Where a core test keeps its catalog: the embedded SQLite file, or a PostgreSQL database of
+/// the throwaway cluster (a fleet of one host).
+enum CatalogBackend: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite, postgres
+
+    var description: String { rawValue }
+}
+
 /// A `MediaFileSystem` in this process: a temporary catalog and cache, a clock the test moves,
 /// and a media service (the in-process emulator's client, or the in-memory twin). Its helpers
 /// send the calls the kernel would send for a path, so tests read like shell sessions.
 struct CoreFixture {
     let fileSystem: MediaFileSystem
     let clock: ManualClock
-    let catalog: SQLiteCatalog
+    let catalog: any Catalog
+    let backend: CatalogBackend
+    /// The PostgreSQL database of a `.postgres` fixture (a new one per fixture).
+    let database: TestDatabase?
     let directory: String
     let service: any MediaService
     let settings: MountSettings
@@ -33,24 +44,39 @@ struct CoreFixture {
     /// A fixture in a new temporary folder, or on the catalog at `catalogPath` (a fixture file).
     static func make(
         clock: ManualClock, service: any MediaService, catalogPath: String? = nil,
-        settings: MountSettings = CoreFixture.defaultSettings
+        settings: MountSettings = CoreFixture.defaultSettings, backend: CatalogBackend = .sqlite
     ) async throws -> CoreFixture {
         let directory = try TemporaryDirectory.make()
         if let catalogPath {
             try FileManager.default.copyItem(atPath: catalogPath, toPath: directory + "/catalog.sqlite")
         }
-        return try await make(in: directory, clock: clock, service: service, settings: settings)
+        let database = backend == .postgres ? try await TestPostgres.cluster().makeDatabase() : nil
+        return try await make(
+            in: directory, clock: clock, service: service, settings: settings, backend: backend, database: database)
     }
 
-    /// A new filesystem on this one's catalog and cache: what a remount sees.
+    /// A new filesystem on this one's catalog and cache: what a remount sees (the PostgreSQL
+    /// catalog of this one is closed first, as a mount's ends with it).
     func reopened() async throws -> CoreFixture {
-        try await Self.make(in: directory, clock: clock, service: service, settings: settings)
+        if let shared = catalog as? PostgresCatalog { await shared.close() }
+        return try await Self.make(
+            in: directory, clock: clock, service: service, settings: settings, backend: backend, database: database)
     }
 
     private static func make(
-        in directory: String, clock: ManualClock, service: any MediaService, settings: MountSettings
+        in directory: String, clock: ManualClock, service: any MediaService, settings: MountSettings,
+        backend: CatalogBackend, database: TestDatabase?
     ) async throws -> CoreFixture {
-        let catalog = try SQLiteCatalog(path: directory + "/catalog.sqlite")
+        let catalog: any Catalog =
+            if let database {
+                try await PostgresCatalog.open(
+                    PostgresCatalogConfiguration(
+                        url: database.url, password: database.password, tls: .disable, account: "wxcore",
+                        hostKey: "core-test:" + directory),
+                    logger: Logger(label: "test.core.catalog"))
+            } else {
+                try SQLiteCatalog(path: directory + "/catalog.sqlite")
+            }
         let mountSettings = settings
         var logger = Logger(label: "test.core")
         logger.logLevel = .critical
@@ -59,11 +85,29 @@ struct CoreFixture {
             settings: mountSettings, clock: clock, logger: logger)
         try await fileSystem.recover()
         return CoreFixture(
-            fileSystem: fileSystem, clock: clock, catalog: catalog, directory: directory, service: service,
-            settings: settings)
+            fileSystem: fileSystem, clock: clock, catalog: catalog, backend: backend, database: database,
+            directory: directory, service: service, settings: settings)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    /// Removes the temporary folder; a PostgreSQL catalog is closed and its database dropped
+    /// in the background (`close()` waits for that).
+    func remove() {
+        try? FileManager.default.removeItem(atPath: directory)
+        if let shared = catalog as? PostgresCatalog {
+            let database = database
+            Task {
+                await shared.close()
+                await database?.drop()
+            }
+        }
+    }
+
+    /// Removes everything the fixture made, and waits for it.
+    func close() async {
+        try? FileManager.default.removeItem(atPath: directory)
+        if let shared = catalog as? PostgresCatalog { await shared.close() }
+        await database?.drop()
+    }
 
     // MARK: What the kernel sends for a path
 

@@ -15,13 +15,21 @@ import Glibc
 @Suite("Filesystem core against the emulator")
 struct EmulatorBackedTests {
     static func with<T>(
-        limits: LimitsProfile = .seed, _ body: (CoreFixture, EmulatorFixture) async throws -> T
+        _ backend: CatalogBackend, limits: LimitsProfile = .seed,
+        _ body: (CoreFixture, EmulatorFixture) async throws -> T
     ) async throws -> T {
         try await EmulatorFixture.with(limits: limits) { emulator in
             let clock = ManualClock(seconds: Int64(Date().timeIntervalSince1970))
-            let core = try await CoreFixture.make(clock: clock, service: emulator.makeClient(rules: limits))
-            defer { core.remove() }
-            return try await body(core, emulator)
+            let core = try await CoreFixture.make(
+                clock: clock, service: emulator.makeClient(rules: limits), backend: backend)
+            do {
+                let result = try await body(core, emulator)
+                await core.close()
+                return result
+            } catch {
+                await core.close()
+                throw error
+            }
         }
     }
 
@@ -36,8 +44,10 @@ struct EmulatorBackedTests {
         String(decoding: try await core.read(path + ".media_id").dropLast(), as: UTF8.self)
     }
 
-    @Test func uploadListReadThenExpireByTheClock() async throws {
-        try await Self.with { core, emulator in
+    @Test(arguments: CatalogBackend.allCases) func uploadListReadThenExpireByTheClock(backend: CatalogBackend)
+        async throws
+    {
+        try await Self.with(backend) { core, emulator in
             let cat = Samples.bytes("cat.jpg")
             try await core.copy(cat, to: "image/cat.jpg")
             #expect(try await core.list("image") == ["cat.jpg", "cat.jpg.media_id"])
@@ -65,8 +75,10 @@ struct EmulatorBackedTests {
     /// Issue 11's measurement: a JPEG written, the descriptor dup'ed, one copy closed while the
     /// server holds the upload 1.5 s, 210 more bytes written on the other copy meanwhile, then the
     /// last close. Both copies share one FUSE handle, so the write lands during the first flush.
-    @Test func aWriteDuringAnUploadIsUploadedByTheLastClose() async throws {
-        try await Self.with { core, emulator in
+    @Test(arguments: CatalogBackend.allCases) func aWriteDuringAnUploadIsUploadedByTheLastClose(backend: CatalogBackend)
+        async throws
+    {
+        try await Self.with(backend) { core, emulator in
             let cat = Samples.bytes("cat.jpg")
             let more = [UInt8](repeating: 0x5A, count: 210)
             let handle = try await core.openForWriting("image/dup.jpg")
@@ -94,8 +106,10 @@ struct EmulatorBackedTests {
         }
     }
 
-    @Test func aFailedOverwriteKeepsThePreviousUpload() async throws {
-        try await Self.with { core, _ in
+    @Test(arguments: CatalogBackend.allCases) func aFailedOverwriteKeepsThePreviousUpload(backend: CatalogBackend)
+        async throws
+    {
+        try await Self.with(backend) { core, _ in
             let cat = Samples.bytes("cat.jpg")
             try await core.copy(cat, to: "image/keep.jpg")
             let id = try await Self.mediaID(core, "image/keep.jpg")
@@ -111,8 +125,8 @@ struct EmulatorBackedTests {
         }
     }
 
-    @Test func aReadReplyOutlivesTheRelease() async throws {
-        try await Self.with { core, _ in
+    @Test(arguments: CatalogBackend.allCases) func aReadReplyOutlivesTheRelease(backend: CatalogBackend) async throws {
+        try await Self.with(backend) { core, _ in
             let handle = try await core.openForWriting("image/r.jpg")
             let bytes = Samples.bytes("cat.jpg")
             try await core.write(bytes, to: handle)

@@ -14,16 +14,26 @@ import Glibc
 /// filesystem's methods.
 @Suite("Everyday tools, in-process")
 struct EverydayToolsCoreTests {
-    static func with<T>(_ body: (CoreFixture, InMemoryMediaService) async throws -> T) async throws -> T {
+    static func with<T>(
+        _ backend: CatalogBackend, _ body: (CoreFixture, InMemoryMediaService) async throws -> T
+    ) async throws -> T {
         let clock = ManualClock(seconds: 1_796_116_470)
         let service = InMemoryMediaService(clock: clock)
-        let core = try await CoreFixture.make(clock: clock, service: service)
-        defer { core.remove() }
-        return try await body(core, service)
+        let core = try await CoreFixture.make(clock: clock, service: service, backend: backend)
+        do {
+            let result = try await body(core, service)
+            await core.close()
+            return result
+        } catch {
+            await core.close()
+            throw error
+        }
     }
 
-    @Test func aTruncateShowsItsSizeAtOnceAndUploadsIt() async throws {
-        try await Self.with { core, service in
+    @Test(arguments: CatalogBackend.allCases) func aTruncateShowsItsSizeAtOnceAndUploadsIt(backend: CatalogBackend)
+        async throws
+    {
+        try await Self.with(backend) { core, service in
             let cat = Samples.bytes("cat.jpg")
             try await core.copy(cat, to: "image/t.jpg")
             let inode = try #require(try await core.inode("image/t.jpg"))
@@ -46,8 +56,10 @@ struct EverydayToolsCoreTests {
         }
     }
 
-    @Test func truncateByPathDoesWhatFtruncateDoes() async throws {
-        try await Self.with { core, service in
+    @Test(arguments: CatalogBackend.allCases) func truncateByPathDoesWhatFtruncateDoes(backend: CatalogBackend)
+        async throws
+    {
+        try await Self.with(backend) { core, service in
             let cat = Samples.bytes("cat.jpg")
             try await core.copy(cat, to: "image/p.jpg")
             let before = String(decoding: try await core.read("image/p.jpg.media_id").dropLast(), as: UTF8.self)
@@ -71,8 +83,10 @@ struct EverydayToolsCoreTests {
         }
     }
 
-    @Test func sidecarsAreWrittenAndRemovedWithoutChangeWhereTheirFileExists() async throws {
-        try await Self.with { core, service in
+    @Test(arguments: CatalogBackend.allCases) func sidecarsAreWrittenAndRemovedWithoutChangeWhereTheirFileExists(
+        backend: CatalogBackend
+    ) async throws {
+        try await Self.with(backend) { core, service in
             try await core.copy(Samples.bytes("cat.jpg"), to: "image/a.jpg")
             let id = try await core.read("image/a.jpg.media_id")
             // rsync --delete removes it; cp -r of a backup writes it over; cp -a sets its times.
@@ -103,8 +117,10 @@ struct EverydayToolsCoreTests {
         }
     }
 
-    @Test func onlyTheOpenersCloseUploadsWhileTheOpenerLives() async throws {
-        try await Self.with { core, service in
+    @Test(arguments: CatalogBackend.allCases) func onlyTheOpenersCloseUploadsWhileTheOpenerLives(
+        backend: CatalogBackend
+    ) async throws {
+        try await Self.with(backend) { core, service in
             // Another live process: a child that inherited the descriptor, or a command in a group.
             let child = Process()
             child.executableURL = URL(fileURLWithPath: "/bin/sleep")
@@ -154,8 +170,10 @@ struct EverydayToolsCoreTests {
         }
     }
 
-    @Test func aFailedDownloadFailsTheHandlesLaterReadsAtOnce() async throws {
-        try await Self.with { core, service in
+    @Test(arguments: CatalogBackend.allCases) func aFailedDownloadFailsTheHandlesLaterReadsAtOnce(
+        backend: CatalogBackend
+    ) async throws {
+        try await Self.with(backend) { core, service in
             let cat = Samples.bytes("cat.jpg")
             try await core.copy(cat, to: "image/d.jpg")
             let id = String(decoding: try await core.read("image/d.jpg.media_id").dropLast(), as: UTF8.self)
@@ -208,8 +226,10 @@ struct EverydayToolsCoreTests {
             "\(failures.map(\.summary))")
     }
 
-    @Test func theLoserOfTwoCreatesSeesTheWinnersBytesAtOnce() async throws {
-        try await Self.with { core, _ in
+    @Test(arguments: CatalogBackend.allCases) func theLoserOfTwoCreatesSeesTheWinnersBytesAtOnce(
+        backend: CatalogBackend
+    ) async throws {
+        try await Self.with(backend) { core, _ in
             let (parent, name) = try await core.split("image/race.jpg")
             let (first, winner) = try await core.fileSystem.create(
                 parent: parent, name: name, permissions: 0o644, flags: O_WRONLY | O_CREAT, caller: CoreFixture.caller)
@@ -226,8 +246,10 @@ struct EverydayToolsCoreTests {
         }
     }
 
-    @Test func namesPast255BytesAndSidecarsPast255AreRefused() async throws {
-        try await Self.with { core, _ in
+    @Test(arguments: CatalogBackend.allCases) func namesPast255BytesAndSidecarsPast255AreRefused(
+        backend: CatalogBackend
+    ) async throws {
+        try await Self.with(backend) { core, _ in
             let tooLong = await CoreFixture.errno {
                 try await core.copy(Samples.bytes("cat.jpg"), to: "image/" + String(repeating: "n", count: 256))
             }
@@ -252,8 +274,10 @@ struct EverydayToolsCoreTests {
         }
     }
 
-    @Test func removingAFileWhileItIsWrittenLetsTheWriterCloseCleanly() async throws {
-        try await Self.with { core, service in
+    @Test(arguments: CatalogBackend.allCases) func removingAFileWhileItIsWrittenLetsTheWriterCloseCleanly(
+        backend: CatalogBackend
+    ) async throws {
+        try await Self.with(backend) { core, service in
             let handle = try await core.openForWriting("image/gone.jpg")
             try await core.write(Samples.bytes("cat.jpg"), to: handle)
             try await core.unlink("image/gone.jpg")
@@ -263,8 +287,10 @@ struct EverydayToolsCoreTests {
         }
     }
 
-    @Test func anUploadAnsweredNotFoundIsAnIOErrorNotENOENT() async throws {
-        try await Self.with { core, service async throws in
+    @Test(arguments: CatalogBackend.allCases) func anUploadAnsweredNotFoundIsAnIOErrorNotENOENT(backend: CatalogBackend)
+        async throws
+    {
+        try await Self.with(backend) { core, service async throws in
             service.failNextUpload(with: APIError(errcode: 40007, errmsg: "invalid media_id"))
             let failed = await CoreFixture.errno { try await core.copy(Samples.bytes("cat.jpg"), to: "image/e.jpg") }
             #expect(failed == EIO)

@@ -35,12 +35,32 @@ struct ReferenceModelTests {
             if mismatch != nil { return }
         }
     }
+
+    /// The same sequences (the first `postgresSequences` seeds) on the fleet catalog: each
+    /// sequence has a database of its own, so fewer of them.
+    static let postgresSequences = 40
+
+    @Test(arguments: 0..<shards)
+    func randomSequencesAgreeWithTheModelOnPostgreSQL(shard: Int) async throws {
+        let seeds: [UInt64] =
+            if let one = ProcessInfo.processInfo.environment["REFTEST_SEED"].flatMap(UInt64.init) {
+                shard == 0 ? [one] : []
+            } else {
+                (0..<UInt64(Self.postgresSequences / Self.shards)).map { UInt64(shard) + $0 * UInt64(Self.shards) }
+            }
+        for seed in seeds {
+            let mismatch = try await ModelRun(seed: seed, steps: Self.steps, backend: .postgres).run()
+            #expect(mismatch == nil, "seed \(seed) on PostgreSQL: \(mismatch ?? "")")
+            if mismatch != nil { return }
+        }
+    }
 }
 
 /// One seeded sequence against a fresh filesystem.
 struct ModelRun {
     let seed: UInt64
     let steps: Int
+    var backend: CatalogBackend = .sqlite
     static let ttl: Int64 = 3 * 86400
     static let names = ["a", "b.jpg", "c", "d.amr"]
     static let types: [MediaType] = [.image, .voice]
@@ -49,7 +69,7 @@ struct ModelRun {
         var random = SplitMix64(seed: seed)
         let clock = ManualClock(seconds: 1_800_000_000)
         let service = InMemoryMediaService(clock: clock)
-        var core = try await CoreFixture.make(clock: clock, service: service)
+        var core = try await CoreFixture.make(clock: clock, service: service, backend: backend)
         defer { core.remove() }
         var model = FileTreeModel(ttl: Self.ttl)
         var log: [String] = []

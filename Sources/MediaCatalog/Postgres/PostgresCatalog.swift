@@ -1,0 +1,523 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import WeChatMedia
+
+/// The catalog a fleet of hosts shares, in PostgreSQL: one tree and one set of names for every
+/// host that mounts the account. Every change commits in one transaction with a row in the
+/// change log; other hosts learn of it by `NOTIFY` at once, or by polling the log (a notice sent
+/// while a host was disconnected is lost, the log is not). A file being written is visible only
+/// to the host writing it. Each host holds a session with a heartbeat; what a dead host was
+/// writing is reaped.
+///
+/// Every call ends within `operationTimeout`: with PostgreSQL away it throws
+/// `CatalogError.unavailable` (EIO to the caller), and works again once the server is back.
+public final class PostgresCatalog: Catalog {
+    let configuration: PostgresCatalogConfiguration
+    let client: PostgresClient
+    let logger: Logger
+    /// The connection pool's own loop: it must run for the catalog's life.
+    private let clientRun: Task<Void, Never>
+    private let maintenance = Mutex<[Task<Void, Never>]>([])
+    let state = Mutex(SharedState())
+    let changeStream: AsyncStream<CatalogChange>
+    let changeSink: AsyncStream<CatalogChange>.Continuation
+    /// Wakes the change poller when a notice came.
+    let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+
+    struct SharedState {
+        /// This host's row in `host_session`.
+        var sessionID: Int64 = 0
+        /// The last change this host has seen.
+        var lastChange: Int64 = 0
+        /// The database clock minus this host's, in nanoseconds (measured by each heartbeat).
+        var clockOffset: Int64 = 0
+        var problem: String?
+        /// Set by `close`: what fails after it is no news.
+        var closing = false
+    }
+
+    /// Connects, migrates the schema if this host is the first, opens a session, and starts the
+    /// heartbeat, the reaper and the change feed. Fails within the operation timeout when the
+    /// server does not answer.
+    public static func open(_ configuration: PostgresCatalogConfiguration, logger: Logger) async throws
+        -> PostgresCatalog
+    {
+        let catalog = PostgresCatalog(configuration: configuration, logger: logger)
+        do {
+            try await withDeadline(configuration.operationTimeout, "connecting to the catalog") {
+                try await PostgresSchema.migrate(catalog.client, schema: configuration.schema, logger: logger)
+                try await catalog.beginSession()
+            }
+        } catch {
+            await catalog.close()
+            throw CatalogError.unavailable("\(configuration.displayURL): \(Self.describe(error))")
+        }
+        catalog.startMaintenance()
+        return catalog
+    }
+
+    private init(configuration: PostgresCatalogConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        var clientConfiguration = configuration.clientConfiguration
+        // Every pooled connection works in the account's schema.
+        clientConfiguration.options.additionalStartupParameters.append(
+            ("options", "-c search_path=\(configuration.schema)"))
+        var clientLogger = logger
+        clientLogger.logLevel = max(logger.logLevel, .error)
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: clientLogger)
+        self.client = client
+        self.clientRun = Task { await client.run() }
+        (changeStream, changeSink) = AsyncStream.makeStream(of: CatalogChange.self, bufferingPolicy: .unbounded)
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Ends the session (its unfinished writes go with it) and the connections.
+    public func close() async {
+        state.withLock { $0.closing = true }
+        maintenance.withLock { tasks in
+            tasks.forEach { $0.cancel() }
+            tasks = []
+        }
+        changeSink.finish()
+        wake.finish()
+        if sessionID != 0 {
+            _ = try? await withDeadline(.seconds(5), "ending the session") { try await self.endSession() }
+        }
+        clientRun.cancel()
+    }
+
+    private func startMaintenance() {
+        let tasks = [
+            Task { await self.keepSessionAlive() },
+            Task { await self.listenForChanges() },
+            Task { await self.pollChanges(woken: self.wakes) },
+        ]
+        maintenance.withLock { $0 = tasks }
+    }
+
+    var sessionID: Int64 { state.withLock { $0.sessionID } }
+
+    /// The database clock minus this host's, in nanoseconds: the mount's clock adds it, so
+    /// expiry is judged by one clock for the fleet.
+    public var clockOffsetNanoseconds: Int64 { state.withLock { $0.clockOffset } }
+
+    // MARK: Sharing
+
+    public var isShared: Bool { true }
+
+    public func foreignChanges() -> AsyncStream<CatalogChange>? { changeStream }
+
+    public func health() async -> CatalogHealth {
+        let problem = state.withLock { $0.problem }
+        return CatalogHealth(location: configuration.displayURL, reachable: problem == nil, problem: problem)
+    }
+
+    // MARK: Calls, bounded
+
+    /// Runs `body` on a pooled connection within the operation timeout; records whether the
+    /// server answered, for `status`.
+    func call<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresClient) async throws -> T)
+        async throws -> T
+    {
+        do {
+            let result = try await withDeadline(configuration.operationTimeout, what) { try await body(self.client) }
+            noteReachable()
+            return result
+        } catch let error as CatalogError {
+            if case .unavailable(let reason) = error { noteUnreachable(reason) }
+            throw error
+        } catch {
+            throw translate(error)
+        }
+    }
+
+    /// Runs `body` in one transaction within the operation timeout.
+    func transaction<T: Sendable>(
+        _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await call(what) { client in
+            try await client.withTransaction(logger: self.logger) { connection in try await body(connection) }
+        }
+    }
+
+    private func noteReachable() {
+        let was = state.withLock { state in
+            defer { state.problem = nil }
+            return state.problem
+        }
+        if let was { logger.notice("catalog \(configuration.displayURL) reachable again (was: \(was))") }
+    }
+
+    func noteUnreachable(_ reason: String) {
+        let first = state.withLock { state in
+            defer { state.problem = reason }
+            return state.problem == nil && !state.closing
+        }
+        if first { logger.error("catalog \(configuration.displayURL) unreachable: \(reason)") }
+    }
+
+    /// What the server said, as the catalog's errors: a taken name, a full disk, or unreachable.
+    func translate(_ error: any Error) -> any Error {
+        if let error = error as? CatalogError { return error }
+        if let error = error as? PostgresTransactionError,
+            let cause = error.closureError ?? error.beginError ?? error.commitError
+        {
+            return translate(cause)
+        }
+        if state.withLock({ $0.closing }) { return CatalogError.unavailable("the catalog is closed") }
+        if let error = error as? PSQLError, let code = error.serverInfo?[.sqlState] {
+            switch code {
+            case "23505": return CatalogError.nameTaken
+            case "53100": return CatalogError.diskFull
+            default:
+                let message = error.serverInfo?[.message] ?? ""
+                logger.error("catalog statement failed: SQLSTATE \(code) \(message)")
+                return CatalogError.unavailable("SQLSTATE \(code) \(message)")
+            }
+        }
+        let reason = Self.describe(error)
+        noteUnreachable(reason)
+        return CatalogError.unavailable(reason)
+    }
+
+    /// A short reason for a failure to reach the server (postgres-nio's own descriptions are
+    /// long and name no cause for a refused connection).
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            if let underlying = error.underlying { return "\(error.code): \(underlying)" }
+            return "\(error.code)"
+        }
+        return "\(error)"
+    }
+
+    // MARK: Entries
+
+    /// Rows being written by another host are not there for this one.
+    private static let visible = "(state <> 'writing' OR writer_session = "
+
+    public func entry(id: Int64) async throws -> CatalogEntry? {
+        let session = sessionID
+        return try await call("entry \(id)") { client in
+            let rows = try await client.query(
+                "SELECT \(unescaped: Self.entryColumns) FROM entry WHERE id = \(id) AND \(unescaped: Self.visible)\(session))",
+                logger: self.logger)
+            return try await Self.entries(rows).first
+        }
+    }
+
+    public func entry(in folder: CatalogFolder, named name: String) async throws -> CatalogEntry? {
+        let session = sessionID
+        return try await call("entry \(name)") { client in
+            let rows = try await client.query(
+                """
+                SELECT \(unescaped: Self.entryColumns) FROM entry
+                WHERE type = \(folder.type.rawValue) AND parent_id = \(folder.parentID) AND name = \(name)
+                AND \(unescaped: Self.visible)\(session))
+                """, logger: self.logger)
+            return try await Self.entries(rows).first
+        }
+    }
+
+    public func children(of folder: CatalogFolder, afterID: Int64, limit: Int) async throws -> [CatalogEntry] {
+        let session = sessionID
+        return try await call("listing") { client in
+            let rows = try await client.query(
+                """
+                SELECT \(unescaped: Self.entryColumns) FROM entry
+                WHERE type = \(folder.type.rawValue) AND parent_id = \(folder.parentID) AND id > \(afterID)
+                AND \(unescaped: Self.visible)\(session)) ORDER BY id LIMIT \(limit)
+                """, logger: self.logger)
+            return try await Self.entries(rows)
+        }
+    }
+
+    public func hasChildren(_ folder: CatalogFolder, bornAfter cutoff: Int64) async throws -> Bool {
+        // Counts what other hosts are writing too: a folder someone writes into is not empty.
+        let plausible = ServerTime.plausibleRange
+        return try await call("folder check") { client in
+            let rows = try await client.query(
+                """
+                SELECT EXISTS (SELECT 1 FROM entry WHERE type = \(folder.type.rawValue) AND parent_id = \(folder.parentID)
+                AND (created_at IS NULL OR (created_at > \(cutoff) AND created_at BETWEEN \(plausible.lowerBound)
+                AND \(plausible.upperBound))))
+                """, logger: self.logger)
+            for try await exists in rows.decode(Bool.self) { return exists }
+            return false
+        }
+    }
+
+    public func insert(_ entry: CatalogEntry) async throws -> CatalogEntry {
+        let session = sessionID
+        let writer: Int64? = entry.state == .writing ? session : nil
+        return try await transaction("insert \(entry.name)") { connection in
+            let rows = try await connection.query(
+                """
+                INSERT INTO entry (type, parent_id, name, state, media_id, format, size, created_at, mode, uid, gid,
+                    access_time, modification_time, change_time, writer_session)
+                VALUES (\(entry.type.rawValue), \(entry.parentID), \(entry.name), \(entry.state.rawValue),
+                    \(entry.mediaID), \(entry.format?.rawValue), \(entry.size), \(entry.createdAt), \(Int64(entry.mode)),
+                    \(Int64(entry.uid)), \(Int64(entry.gid)), \(entry.accessTime), \(entry.modificationTime),
+                    \(entry.changeTime), \(writer))
+                RETURNING id
+                """, logger: self.logger)
+            var inserted = entry
+            for try await id in rows.decode(Int64.self) { inserted.id = id }
+            guard let id = inserted.id else { throw CatalogError.malformedRow("insert returned no id") }
+            try await self.recordChanges(
+                [
+                    CatalogChange(
+                        entryID: id, location: .init(folder: entry.folder, name: entry.name), previousLocation: nil)
+                ],
+                on: connection)
+            return inserted
+        }
+    }
+
+    public func update(_ entry: CatalogEntry) async throws {
+        try await transaction("update \(entry.name)") { connection in
+            try await self.update(entry, on: connection)
+        }
+    }
+
+    public func update(_ entry: CatalogEntry, recording media: KnownMedia) async throws {
+        try await transaction("update \(entry.name)") { connection in
+            try await self.update(entry, on: connection)
+            try await self.record(media, on: connection)
+        }
+    }
+
+    /// Writes everything but the location: only `move` moves an entry, so a host that changes a
+    /// file's content or times cannot undo another host's rename with a stale copy.
+    private func update(_ entry: CatalogEntry, on connection: PostgresConnection) async throws {
+        guard let id = entry.id else { throw CatalogError.entryGone }
+        let rows = try await connection.query(
+            """
+            UPDATE entry SET state = \(entry.state.rawValue), media_id = \(entry.mediaID),
+                format = \(entry.format?.rawValue), size = \(entry.size), created_at = \(entry.createdAt),
+                mode = \(Int64(entry.mode)), uid = \(Int64(entry.uid)), gid = \(Int64(entry.gid)),
+                access_time = \(entry.accessTime), modification_time = \(entry.modificationTime),
+                change_time = \(entry.changeTime)
+            WHERE id = \(id) RETURNING type, parent_id, name
+            """, logger: logger)
+        var location: CatalogChange.Location?
+        for try await (type, parent, name) in rows.decode((String, Int64, String).self) {
+            location = try Self.location(type: type, parentID: parent, name: name)
+        }
+        guard let location else { throw CatalogError.entryGone }
+        try await recordChanges([CatalogChange(entryID: id, location: location, previousLocation: nil)], on: connection)
+    }
+
+    public func delete(id: Int64) async throws {
+        try await transaction("delete \(id)") { connection in
+            let removed = try await self.delete(where: "id = \(id)", on: connection)
+            try await self.recordChanges(removed.map(Self.removal), on: connection)
+        }
+    }
+
+    public func move(id: Int64, to folder: CatalogFolder, name: String, replacing: Int64?, changeTime: Int64)
+        async throws
+    {
+        try await transaction("rename to \(name)") { connection in
+            var changes: [CatalogChange] = []
+            if let replacing {
+                changes += try await self.delete(where: "id = \(replacing)", on: connection).map(Self.removal)
+            }
+            let rows = try await connection.query(
+                """
+                UPDATE entry AS moved SET type = \(folder.type.rawValue), parent_id = \(folder.parentID), name = \(name),
+                    change_time = \(changeTime)
+                FROM entry AS before WHERE moved.id = \(id) AND before.id = moved.id
+                RETURNING before.type, before.parent_id, before.name
+                """, logger: self.logger)
+            for try await (type, parent, old) in rows.decode((String, Int64, String).self) {
+                changes.append(
+                    CatalogChange(
+                        entryID: id, location: .init(folder: folder, name: name),
+                        previousLocation: try Self.location(type: type, parentID: parent, name: old)))
+            }
+            try await self.recordChanges(changes, on: connection)
+        }
+    }
+
+    public func removeUnfinishedWrites() async throws -> [CatalogEntry] {
+        // A mount on this cache dir before this one is dead (one mount per cache dir): its
+        // session goes now, not a heartbeat timeout later, and with it what it was writing.
+        let session = sessionID
+        let hostKey = configuration.hostKey
+        return try await transaction("removing unfinished writes") { connection in
+            try await connection.query(
+                "DELETE FROM host_session WHERE host_key = \(hostKey) AND id <> \(session)", logger: self.logger)
+            return try await self.removeOrphanedWrites(on: connection)
+        }
+    }
+
+    /// Deletes entries being written by sessions that no longer exist, returning them.
+    func removeOrphanedWrites(on connection: PostgresConnection) async throws -> [CatalogEntry] {
+        let removed = try await delete(
+            where:
+                "state = 'writing' AND (writer_session IS NULL OR writer_session NOT IN (SELECT id FROM host_session))",
+            on: connection)
+        try await recordChanges(removed.map(Self.removal), on: connection)
+        return removed
+    }
+
+    /// Deletes the entries matching `condition` (SQL written here, never from input) and returns them.
+    func delete(where condition: String, on connection: PostgresConnection) async throws -> [CatalogEntry] {
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: "DELETE FROM entry WHERE \(condition) RETURNING \(Self.entryColumns)"),
+            logger: logger)
+        return try await Self.entries(rows)
+    }
+
+    static func removal(_ entry: CatalogEntry) -> CatalogChange {
+        CatalogChange(
+            entryID: entry.id ?? 0, location: nil, previousLocation: .init(folder: entry.folder, name: entry.name))
+    }
+
+    // MARK: Expiry
+
+    public func purgeExpired(
+        bornAtOrBefore cutoff: Int64, plausible: ClosedRange<Int64>, forgetBefore: Int64, now: Int64
+    ) async throws -> (entries: [CatalogEntry], mediaIDs: [String]) {
+        // The caller's clock is the mount's, which follows the database's (each heartbeat
+        // measures the offset): one clock judges expiry for the fleet. One host sweeps at a
+        // time; the others skip, and learn what went from the change log.
+        let schema = configuration.schema
+        return try await transaction("expiry sweep") { connection in
+            let locked = try await connection.query(
+                "SELECT pg_try_advisory_xact_lock(hashtext('wxmediafs.sweep'), hashtext(\(schema)))",
+                logger: self.logger)
+            var mine = false
+            for try await value in locked.decode(Bool.self) { mine = value }
+            guard mine else { return ([], []) }
+            let (low, high) = (plausible.lowerBound, plausible.upperBound)
+            let entries = try await self.delete(
+                where: "created_at <= \(cutoff) OR created_at < \(low) OR created_at > \(high)", on: connection)
+            let born = "COALESCE(created_at, first_seen)"
+            let ids = try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        UPDATE known_media SET purged_at = \(now)
+                        WHERE (\(born) <= \(cutoff) OR \(born) NOT BETWEEN \(low) AND \(high)) AND purged_at IS NULL
+                        RETURNING media_id
+                        """), logger: self.logger)
+            var mediaIDs: [String] = []
+            for try await id in ids.decode(String.self) { mediaIDs.append(id) }
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "DELETE FROM known_media WHERE \(born) <= \(forgetBefore)"),
+                logger: self.logger)
+            try await self.recordChanges(entries.map(Self.removal), on: connection)
+            return (entries, Array(Set(mediaIDs + entries.compactMap(\.mediaID))))
+        }
+    }
+
+    public func forgetMediaEverywhere(_ mediaID: String) async throws -> [CatalogEntry] {
+        try await transaction("forgetting \(mediaID)") { connection in
+            let rows = try await connection.query(
+                "DELETE FROM entry WHERE media_id = \(mediaID) RETURNING \(unescaped: Self.entryColumns)",
+                logger: self.logger)
+            let entries = try await Self.entries(rows)
+            try await connection.query("DELETE FROM known_media WHERE media_id = \(mediaID)", logger: self.logger)
+            try await self.recordChanges(entries.map(Self.removal), on: connection)
+            return entries
+        }
+    }
+
+    // MARK: Media ids
+
+    public func knownMedia(_ mediaID: String) async throws -> KnownMedia? {
+        try await call("media \(mediaID)") { client in
+            let rows = try await client.query(
+                "SELECT \(unescaped: Self.mediaColumns) FROM known_media WHERE media_id = \(mediaID)",
+                logger: self.logger)
+            return try await Self.media(rows).first?.media
+        }
+    }
+
+    public func record(_ media: KnownMedia) async throws {
+        try await transaction("recording \(media.mediaID)") { connection in
+            try await self.record(media, on: connection)
+        }
+    }
+
+    private func record(_ media: KnownMedia, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO known_media (media_id, type, size, content_type, created_at, first_seen)
+            VALUES (\(media.mediaID), \(media.type?.rawValue), \(media.size), \(media.contentType), \(media.createdAt),
+                \(media.firstSeen))
+            ON CONFLICT (media_id) DO UPDATE SET type = excluded.type, size = excluded.size,
+                content_type = excluded.content_type, created_at = excluded.created_at, first_seen = excluded.first_seen
+            """, logger: logger)
+    }
+
+    public func knownMediaIDs(of type: MediaType) async throws -> [String] {
+        try await call("media of a type") { client in
+            let rows = try await client.query(
+                "SELECT media_id FROM known_media WHERE type = \(type.rawValue)", logger: self.logger)
+            var ids: [String] = []
+            for try await id in rows.decode(String.self) { ids.append(id) }
+            return ids
+        }
+    }
+
+    public func knownMedia(bornAfter: Int64, afterRowID: Int64, limit: Int) async throws -> [(
+        rowID: Int64, media: KnownMedia
+    )] {
+        let found = try await call("media listing") { client in
+            let rows = try await client.query(
+                """
+                SELECT \(unescaped: Self.mediaColumns) FROM known_media
+                WHERE row_id > \(afterRowID) AND COALESCE(created_at, first_seen) > \(bornAfter)
+                ORDER BY row_id LIMIT \(limit)
+                """, logger: self.logger)
+            return try await Self.media(rows)
+        }
+        return found.map { (rowID: $0.rowID, media: $0.media) }
+    }
+
+    // MARK: Extended attributes
+
+    public func xattrs(of entryID: Int64) async throws -> [String: [UInt8]] {
+        try await call("xattrs") { client in
+            let rows = try await client.query(
+                "SELECT name, value FROM xattr WHERE entry_id = \(entryID)", logger: self.logger)
+            var attributes: [String: [UInt8]] = [:]
+            for try await (name, value) in rows.decode((String, ByteBuffer).self) {
+                attributes[name] = Array(value.readableBytesView)
+            }
+            return attributes
+        }
+    }
+
+    public func setXattr(of entryID: Int64, name: String, value: [UInt8]) async throws {
+        try await transaction("setting \(name)") { connection in
+            try await connection.query(
+                """
+                INSERT INTO xattr (entry_id, name, value) VALUES (\(entryID), \(name), \(ByteBuffer(bytes: value)))
+                ON CONFLICT (entry_id, name) DO UPDATE SET value = excluded.value
+                """, logger: self.logger)
+            try await self.recordChanges(
+                [CatalogChange(entryID: entryID, location: nil, previousLocation: nil)], on: connection)
+        }
+    }
+
+    public func removeXattr(of entryID: Int64, name: String) async throws -> Bool {
+        try await transaction("removing \(name)") { connection in
+            let rows = try await connection.query(
+                "DELETE FROM xattr WHERE entry_id = \(entryID) AND name = \(name) RETURNING 1", logger: self.logger)
+            var removed = false
+            for try await _ in rows.decode(Int32.self) { removed = true }
+            if removed {
+                try await self.recordChanges(
+                    [CatalogChange(entryID: entryID, location: nil, previousLocation: nil)], on: connection)
+            }
+            return removed
+        }
+    }
+}

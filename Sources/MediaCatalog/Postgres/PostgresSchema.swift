@@ -1,0 +1,109 @@
+import Logging
+import PostgresNIO
+
+/// The fleet catalog's tables, in one PostgreSQL schema per account, created and migrated by the
+/// first host that connects. Hosts starting at once take turns on an advisory lock, so only one
+/// migrates; `schema_version` says how far.
+enum PostgresSchema {
+    /// Each migration's statements, in order; a migration is never edited once shipped.
+    static let migrations: [[String]] = [
+        [
+            """
+            CREATE TABLE entry (
+                id bigserial PRIMARY KEY,
+                type text NOT NULL,
+                parent_id bigint NOT NULL,
+                name text NOT NULL,
+                state text NOT NULL,
+                media_id text,
+                format text,
+                size bigint NOT NULL,
+                created_at bigint,
+                mode bigint NOT NULL,
+                uid bigint NOT NULL,
+                gid bigint NOT NULL,
+                access_time bigint NOT NULL,
+                modification_time bigint NOT NULL,
+                change_time bigint NOT NULL,
+                writer_session bigint,
+                UNIQUE (type, parent_id, name))
+            """,
+            "CREATE INDEX entry_on_media_id ON entry (media_id)",
+            "CREATE INDEX entry_on_created_at ON entry (created_at)",
+            "CREATE INDEX entry_being_written ON entry (writer_session) WHERE state = 'writing'",
+            """
+            CREATE TABLE known_media (
+                row_id bigserial UNIQUE NOT NULL,
+                media_id text PRIMARY KEY,
+                type text,
+                size bigint,
+                content_type text,
+                created_at bigint,
+                first_seen bigint NOT NULL,
+                purged_at bigint)
+            """,
+            "CREATE INDEX known_media_on_born_at ON known_media ((COALESCE(created_at, first_seen)))",
+            """
+            CREATE TABLE xattr (
+                entry_id bigint NOT NULL REFERENCES entry (id) ON DELETE CASCADE,
+                name text NOT NULL,
+                value bytea NOT NULL,
+                PRIMARY KEY (entry_id, name))
+            """,
+            // A mount is a session; a session whose heartbeat stops is dead, and what it was writing goes.
+            """
+            CREATE TABLE host_session (
+                id bigserial PRIMARY KEY,
+                host_key text NOT NULL,
+                pid integer NOT NULL,
+                started_at timestamptz NOT NULL DEFAULT now(),
+                heartbeat_at timestamptz NOT NULL DEFAULT now())
+            """,
+            // Change ids come from one row, taken under its lock until commit: they commit in
+            // order, so a host reading "id > last seen" never skips one that commits late.
+            "CREATE TABLE change_counter (last bigint NOT NULL)",
+            "INSERT INTO change_counter VALUES (0)",
+            """
+            CREATE TABLE change_log (
+                id bigint PRIMARY KEY,
+                at timestamptz NOT NULL DEFAULT now(),
+                session_id bigint,
+                entry_id bigint NOT NULL,
+                type text,
+                parent_id bigint,
+                name text,
+                old_type text,
+                old_parent_id bigint,
+                old_name text)
+            """,
+            "CREATE INDEX change_log_on_at ON change_log (at)",
+        ]
+    ]
+
+    /// Creates `schema` if needed and brings it to the latest version, under the migration lock.
+    static func migrate(_ client: PostgresClient, schema: String, logger: Logger) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext('wxmediafs.migrate'))", logger: logger)
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "CREATE TABLE IF NOT EXISTS \(schema).schema_version (version integer NOT NULL)"),
+                logger: logger)
+            let rows = try await connection.query(
+                PostgresQuery(unsafeSQL: "SELECT COALESCE(MAX(version), 0) FROM \(schema).schema_version"),
+                logger: logger)
+            var current = 0
+            for try await (version) in rows.decode(Int.self) { current = version }
+            guard current < migrations.count else { return }
+            try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(schema)"), logger: logger)
+            for (index, statements) in migrations.enumerated() where index + 1 > current {
+                for statement in statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO schema_version VALUES (\(index + 1))", logger: logger)
+                logger.notice("catalog schema \(schema) migrated to version \(index + 1)")
+            }
+        }
+    }
+}
