@@ -4,6 +4,7 @@
 #
 #   eval "$(bash mount-scripts/pg-cluster.sh start DIR)"   # exports WXMEDIAFS_TEST_PG_URL and _PASSWORD
 #   bash mount-scripts/pg-cluster.sh stop DIR              # stops it and removes DIR
+#   bash mount-scripts/pg-cluster.sh stop-server|start-server DIR   # the server only, data kept
 #
 # Run as root (it switches to the postgres user for the server); installs PostgreSQL from the
 # distribution's packages when it is missing.
@@ -11,7 +12,7 @@ set -euo pipefail
 
 command=${1:-}
 dir=${2:-}
-[[ -n $command && -n $dir ]] || { echo "usage: pg-cluster.sh start|stop DIR" >&2; exit 2; }
+[[ -n $command && -n $dir ]] || { echo "usage: pg-cluster.sh start|stop|stop-server|start-server DIR" >&2; exit 2; }
 
 pg_bin() {
     local found
@@ -72,6 +73,23 @@ SQL
     echo "export WXMEDIAFS_TEST_PG_CTL='$bin/pg_ctl -D $dir/data'"
     echo "export WXMEDIAFS_TEST_PG_DIR=$dir"
     ;;
+stop-server)
+    # The server only, data kept (tests of a catalog that goes away and comes back).
+    bin=$(pg_bin)
+    as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null
+    ;;
+start-server)
+    # The server outlives this script: it must not hold the caller's descriptors (a test
+    # harness that waits for this script's output would wait for the server's exit).
+    for fd in /proc/$$/fd/*; do
+        fd=${fd##*/}
+        ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null || true
+    done
+    bin=$(pg_bin)
+    port=$(cat "$dir/port")
+    as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null
+    ;;
 stop)
     if [[ -d $dir/data ]] && bin=$(pg_bin); then
         as_postgres "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
@@ -79,7 +97,7 @@ stop)
     rm -rf "$dir"
     ;;
 *)
-    echo "usage: pg-cluster.sh start|stop DIR" >&2
+    echo "usage: pg-cluster.sh start|stop|stop-server|start-server DIR" >&2
     exit 2
     ;;
 esac

@@ -11,6 +11,8 @@ public struct TestPostgres: Sendable {
     public var port: Int
     public var user: String
     public var password: String
+    /// The cluster's folder (`pg-cluster.sh start DIR`), for stopping and starting its server.
+    public var directory: String?
 
     public struct Missing: Error, CustomStringConvertible {
         public var description: String {
@@ -28,7 +30,24 @@ public struct TestPostgres: Sendable {
             let host = url.host, let port = url.port, let user = url.user,
             let password = environment["WXMEDIAFS_TEST_PG_PASSWORD"]
         else { throw Missing() }
-        return TestPostgres(host: host, port: port, user: user, password: password)
+        return TestPostgres(
+            host: host, port: port, user: user, password: password, directory: environment["WXMEDIAFS_TEST_PG_DIR"])
+    }
+
+    /// Stops the server, keeping its data (a catalog that goes away).
+    public func stopServer() async throws { try await clusterScript("stop-server") }
+
+    /// Starts the server stopped by `stopServer`, on the same port.
+    public func startServer() async throws { try await clusterScript("start-server") }
+
+    private func clusterScript(_ command: String) async throws {
+        guard let directory else { throw Missing() }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("mount-scripts/pg-cluster.sh").path
+        let result = try await Command.run("/bin/bash", [script, command, directory])
+        guard result.status == 0 else {
+            throw FixtureError("pg-cluster.sh \(command) failed: \(result.stderr)")
+        }
     }
 
     /// A database of its own for one test (dropped by `drop`, and with the cluster at the end).

@@ -124,7 +124,16 @@ public final class PostgresCatalog: Catalog {
         async throws -> T
     {
         do {
-            let result = try await withDeadline(configuration.operationTimeout, what) { try await body(self.client) }
+            let result = try await withDeadline(configuration.operationTimeout, what) {
+                do {
+                    return try await body(self.client)
+                } catch where Self.isLostConnection(error) {
+                    // A pooled connection the server ended (a restart, pg_terminate_backend)
+                    // fails its next use; one more try gets a fresh one. Never after a COMMIT
+                    // was sent: that one may have happened.
+                    return try await body(self.client)
+                }
+            }
             noteReachable()
             return result
         } catch let error as CatalogError {
@@ -158,6 +167,17 @@ public final class PostgresCatalog: Catalog {
             return state.problem == nil && !state.closing
         }
         if first { logger.error("catalog \(configuration.displayURL) unreachable: \(reason)") }
+    }
+
+    /// Whether `error` is a connection that went away before any commit was sent.
+    static func isLostConnection(_ error: any Error) -> Bool {
+        if let error = error as? PostgresTransactionError {
+            guard error.commitError == nil, let cause = error.closureError ?? error.beginError else { return false }
+            return isLostConnection(cause)
+        }
+        guard let error = error as? PSQLError else { return false }
+        if let state = error.serverInfo?[.sqlState] { return state.hasPrefix("57P") }
+        return [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code)
     }
 
     /// What the server said, as the catalog's errors: a taken name, a full disk, or unreachable.
