@@ -58,10 +58,11 @@ public struct PostgresTokenStore: SharedTokenStore {
                         """
                         SELECT set_config('lock_timeout', \(String(wait)), true),
                             set_config('idle_in_transaction_session_timeout', \(String(hold)), true)
-                        """, logger: logger)
+                        """, logger: logger
+                    ).drain()
                 }
                 try await PostgresFailure.telling("take the token lock") {
-                    try await connection.query(Self.takeLock, logger: logger)
+                    try await connection.query(Self.takeLock, logger: logger).drain()
                 }
                 let stored = try await PostgresFailure.telling("read the access token") {
                     try await Self.record(in: connection.query(Self.selectToken, logger: logger))
@@ -69,7 +70,7 @@ public struct PostgresTokenStore: SharedTokenStore {
                 let chosen = try await body(stored)
                 if chosen != stored {
                     try await PostgresFailure.telling("store the access token") {
-                        try await connection.query(Self.upsert(chosen), logger: logger)
+                        try await connection.query(Self.upsert(chosen), logger: logger).drain()
                     }
                 }
                 return chosen
@@ -83,7 +84,7 @@ public struct PostgresTokenStore: SharedTokenStore {
 
     public func remove(ifValue value: String) async throws {
         try await PostgresFailure.telling("remove the refused access token") {
-            try await client.query("DELETE FROM access_token WHERE value = \(value)", logger: logger)
+            try await client.query("DELETE FROM access_token WHERE value = \(value)", logger: logger).drain()
         }
     }
 

@@ -47,7 +47,8 @@ public struct PostgresUploadPause: SharedUploadPause {
                 VALUES (true, clock_timestamp() + make_interval(secs => \(seconds)))
                 ON CONFLICT (only_row) DO UPDATE
                 SET paused_until = greatest(upload_pause.paused_until, EXCLUDED.paused_until)
-                """, logger: logger)
+                """, logger: logger
+            ).drain()
         }
     }
 }
