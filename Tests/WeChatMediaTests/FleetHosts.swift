@@ -15,9 +15,13 @@ struct FleetHost: Sendable {
     let client: WeChatMediaClient
     private let running: Task<Void, Never>
 
+    /// Quick retries, so that a test of a failure does not wait long.
+    static let retry = RetryPolicy(
+        maxAttempts: 4, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(100), totalTime: .seconds(20))
+
     init(
         _ f: EmulatorFixture, database: TestDatabase, endpoint: AppSecretTokenProvider.Endpoint,
-        pauseLength: Duration, logger: Logger
+        pauseLength: Duration, retry: RetryPolicy, logger: Logger
     ) {
         postgres = PostgresClient(
             configuration: PostgresClient.Configuration(
@@ -28,8 +32,6 @@ struct FleetHost: Sendable {
         store = PostgresTokenStore(client: postgres, logger: logger)
         pause = PostgresUploadPause(client: postgres, logger: logger)
         let connection = APIConnection(baseURL: f.baseURL, httpClient: f.http)
-        let retry = RetryPolicy(
-            maxAttempts: 4, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(100), totalTime: .seconds(20))
         tokens = AppSecretTokenProvider(
             appID: EmulatorFixture.appID, secret: EmulatorFixture.secret, endpoint: endpoint, connection: connection,
             retry: retry, logger: logger, store: store)
@@ -59,13 +61,13 @@ struct FleetHost: Sendable {
 /// stopped and the database dropped afterwards, also when `body` throws.
 func withFleet<T>(
     _ f: EmulatorFixture, hosts count: Int, endpoint: AppSecretTokenProvider.Endpoint = .stable,
-    pauseLength: Duration = .seconds(60), _ body: ([FleetHost]) async throws -> T
+    pauseLength: Duration = .seconds(60), retry: RetryPolicy = FleetHost.retry, _ body: ([FleetHost]) async throws -> T
 ) async throws -> T {
     let database = try await TestPostgres.cluster().makeDatabase()
     var logger = Logger(label: "test.fleet")
     logger.logLevel = .warning
     let hosts = (0..<count).map { _ in
-        FleetHost(f, database: database, endpoint: endpoint, pauseLength: pauseLength, logger: logger)
+        FleetHost(f, database: database, endpoint: endpoint, pauseLength: pauseLength, retry: retry, logger: logger)
     }
     func cleanUp() async {
         for host in hosts { await host.stop() }

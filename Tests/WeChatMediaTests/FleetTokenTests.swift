@@ -1,5 +1,7 @@
 import EmulatorTestSupport
 import Foundation
+import Logging
+import PostgresNIO
 import Testing
 import WeChatMedia
 
@@ -51,6 +53,38 @@ struct FleetTokenTests {
                 // Each host met the refusal itself: its first upload refused and sent again, its second once.
                 #expect(try await f.counters()["upload", default: 0] == uploadsBefore + 3 * 3)
                 #expect(try await Self.fetches(f, endpoint == .stable ? .legacy : .stable) == 0)
+            }
+        }
+    }
+
+    @Test func aHostWaitingForTheTokenLockGivesUpWithinItsBudget() async throws {
+        let retry = RetryPolicy(
+            maxAttempts: 2, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(10), totalTime: .seconds(2))
+        try await Fixture.with { f in
+            try await withFleet(f, hosts: 2, retry: retry) { hosts in
+                let (a, b) = (hosts[0], hosts[1])
+                // B holds the fleet's lock, as a host stalled in the middle of a fetch would.
+                try await b.postgres.withTransaction(logger: Logger(label: "test.fleet")) { connection in
+                    try await connection.query(
+                        "SELECT pg_advisory_xact_lock(hashtext('wxmediafs.token'), hashtext(current_schema()))",
+                        logger: Logger(label: "test.fleet"))
+                    let started = ContinuousClock.now
+                    do {
+                        _ = try await a.tokens.currentToken()
+                        Issue.record("a token was had while another host held the lock")
+                    } catch {
+                        #expect(
+                            error is TransportError, "an unreachable store reads as an unreachable server: \(error)")
+                        // 55P03: lock_not_available, the lock wait cut at the retry deadline.
+                        #expect("\(error)".contains("take the token lock") && "\(error)".contains("55P03"), "\(error)")
+                    }
+                    let waited = started.duration(to: .now)
+                    #expect(waited >= .seconds(1) && waited < .seconds(5), "waited \(waited)")
+                    #expect(try await Self.fetches(f, .stable) == 0)
+                }
+                // Once it is free, A takes it and fetches.
+                _ = try await a.tokens.currentToken()
+                #expect(try await Self.fetches(f, .stable) == 1)
             }
         }
     }
