@@ -218,6 +218,9 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
         let remaining = TimeAmount(max(ContinuousClock.now.duration(to: deadline), .zero))
         do {
             return try await APIConnection.bounded(by: NIODeadline.now() + remaining, body)
+        } catch is TransportError {
+            // Only the deadline's timer throws one here; its words are about replies from the server.
+            throw TransportError.connection("token store: cannot \(what): no answer by the deadline")
         } catch {
             throw storeFailure(what, error)
         }
