@@ -20,14 +20,11 @@ struct FleetHost: Sendable {
         maxAttempts: 4, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(100), totalTime: .seconds(20))
 
     init(
-        _ f: EmulatorFixture, database: TestDatabase, endpoint: AppSecretTokenProvider.Endpoint,
-        pauseLength: Duration, retry: RetryPolicy, logger: Logger
+        _ f: EmulatorFixture, database: PostgresClient.Configuration,
+        endpoint: AppSecretTokenProvider.Endpoint = .stable, pauseLength: Duration = .seconds(60),
+        retry: RetryPolicy = Self.retry, logger: Logger
     ) {
-        postgres = PostgresClient(
-            configuration: PostgresClient.Configuration(
-                host: database.server.host, port: database.server.port, username: database.server.user,
-                password: database.password, database: database.name, tls: .disable),
-            backgroundLogger: logger)
+        postgres = PostgresClient(configuration: database, backgroundLogger: logger)
         running = Task { [postgres] in await postgres.run() }
         store = PostgresTokenStore(client: postgres, logger: logger)
         pause = PostgresUploadPause(client: postgres, logger: logger)
@@ -66,8 +63,12 @@ func withFleet<T>(
     let database = try await TestPostgres.cluster().makeDatabase()
     var logger = Logger(label: "test.fleet")
     logger.logLevel = .warning
+    let configuration = PostgresClient.Configuration(
+        host: database.server.host, port: database.server.port, username: database.server.user,
+        password: database.password, database: database.name, tls: .disable)
     let hosts = (0..<count).map { _ in
-        FleetHost(f, database: database, endpoint: endpoint, pauseLength: pauseLength, retry: retry, logger: logger)
+        FleetHost(
+            f, database: configuration, endpoint: endpoint, pauseLength: pauseLength, retry: retry, logger: logger)
     }
     func cleanUp() async {
         for host in hosts { await host.stop() }

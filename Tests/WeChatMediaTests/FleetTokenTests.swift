@@ -89,6 +89,41 @@ struct FleetTokenTests {
         }
     }
 
+    @Test func aStoreThatCannotBeReachedFailsCallsWithinTheirBudget() async throws {
+        let retry = RetryPolicy(
+            maxAttempts: 3, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(10), totalTime: .seconds(2))
+        var logger = Logger(label: "test.fleet")
+        logger.logLevel = .critical
+        try await Fixture.with { (f: Fixture) async throws in
+            // Nothing listens on port 9 of loopback: every connection is refused.
+            let host = FleetHost(
+                f,
+                database: PostgresClient.Configuration(
+                    host: "127.0.0.1", port: 9, username: "nobody", password: "x", database: "none", tls: .disable),
+                retry: retry, logger: logger)
+            let calls: [(String, @Sendable () async throws -> Void)] = [
+                ("token", { _ = try await host.tokens.currentToken() }),
+                ("upload", { _ = try await host.client.upload(fileAt: Samples.path("cat.jpg"), as: .image) }),
+            ]
+            for (name, call) in calls {
+                let started = ContinuousClock.now
+                do {
+                    try await call()
+                    Issue.record("\(name) succeeded with no store")
+                } catch {
+                    // Told as a server that cannot be reached is (EIO), the store named where it is known.
+                    #expect(error is TransportError, "\(name): \(error)")
+                    #expect(name != "token" || "\(error)".contains("token store"), "\(error)")
+                }
+                let took = started.duration(to: .now)
+                #expect(took < .seconds(5), "\(name) took \(took)")
+            }
+            await host.stop()
+            #expect(try await f.counters()["upload", default: 0] == 0)
+            #expect(try await Self.fetches(f, .stable) == 0)
+        }
+    }
+
     @Test func withoutAStoreEachHostFetchesItsOwn() async throws {
         // The control for the counts above: three providers of their own fetch three tokens.
         try await Fixture.with { f in
