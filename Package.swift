@@ -117,9 +117,10 @@ let package = Package(
         .testTarget(
             name: "WeChatMediaTests",
             dependencies: [
-                "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport",
+                "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport", "MediaCatalog",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(

@@ -124,6 +124,14 @@ public struct EmulatorFixture: Sendable {
         _ = try await request(.POST, "/_emulator/clock/advance?seconds=\(seconds)")
     }
 
+    /// Every token issued so far is refused with 40001 from now on.
+    public func retireTokens() async throws {
+        let reply = try await request(.POST, "/_emulator/tokens/retire")
+        guard reply.status == 200 else {
+            throw FixtureError("retire refused: \(String(decoding: reply.body, as: UTF8.self))")
+        }
+    }
+
     public func counters() async throws -> [String: Int] {
         (try await request(.GET, "/_emulator/counters").json as? [String: Int]) ?? [:]
     }

@@ -22,6 +22,8 @@ struct FaultMiddleware: RouterMiddleware {
                 try await Task.sleep(for: .milliseconds(fault.delayMilliseconds ?? 2000))
             case .systemError:
                 return APIResponses.error(.systemBusy)
+            case .dailyQuota:
+                return APIResponses.error(.dailyQuotaExceeded)
             case .serviceUnavailable:
                 return Response(
                     status: .serviceUnavailable, headers: [.contentType: "text/html"],

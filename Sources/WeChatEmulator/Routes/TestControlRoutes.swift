@@ -32,6 +32,9 @@ extension EmulatorAPI {
             faults.set([])
             return APIResponses.json(["rules": 0])
         }
+        group.post("tokens/retire") { _, _ in
+            APIResponses.json(["retired": await tokens.retireAll()])
+        }
         group.get("counters") { _, _ in APIResponses.json(counters.snapshot) }
         group.post("reset") { _, _ in
             await store.reset()

@@ -5,6 +5,8 @@ public struct FaultRule: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable {
         /// HTTP 200 with `{"errcode":-1,"errmsg":"system error"}`.
         case systemError = "errcode"
+        /// HTTP 200 with `{"errcode":45009,...}`: the account's daily quota is spent.
+        case dailyQuota = "quota"
         /// HTTP 503 with an HTML page, as a load balancer sends.
         case serviceUnavailable = "http503"
         /// The connection is closed without an answer.

@@ -46,7 +46,8 @@ actor TokenIssuer {
     func issueLegacy() -> Grant {
         let now = clock.now
         if let previous = state.currentLegacy, var old = state.tokens[previous] {
-            old.retiredAt = min(old.expiresAt, now + configuration.tokenOverlapSeconds)
+            // One retired already (by `retireAll`) stays retired from its own time.
+            old.retiredAt = min(old.retiredAt ?? old.expiresAt, old.expiresAt, now + configuration.tokenOverlapSeconds)
             state.tokens[previous] = old
         }
         let token = RandomIDs.accessToken()
@@ -96,6 +97,20 @@ actor TokenIssuer {
         }
         if issued.expiresAt <= now { return .accessTokenExpired }
         return nil
+    }
+
+    /// Makes every token issued so far refused with 40001 from now on, as when the platform
+    /// revokes them (a secret reset, another client forcing a refresh); new ones are issued next.
+    func retireAll() -> Int {
+        let now = clock.now
+        var retired = 0
+        for (token, var issued) in state.tokens where issued.expiresAt > now {
+            issued.retiredAt = min(issued.retiredAt ?? now, now)
+            state.tokens[token] = issued
+            retired += 1
+        }
+        save(now: now)
+        return retired
     }
 
     func reset() {

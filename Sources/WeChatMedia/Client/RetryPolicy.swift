@@ -40,8 +40,7 @@ public struct RetryPolicy: Sendable {
         isolation: isolated (any Actor)? = #isolation,
         logger: Logger, operation: String, _ body: (NIODeadline) async throws -> T
     ) async throws -> T {
-        // Fields are public and set directly (MountRunner sets totalTime), so they are bounded here.
-        let budget = Swift.min(Swift.max(totalTime, .zero), Self.longestTotalTime)
+        let budget = self.budget
         let ceiling = Swift.min(Swift.max(maxBackoff, .zero), Self.longestTotalTime)
         let clock = ContinuousClock()
         let end = clock.now + budget
@@ -71,6 +70,10 @@ public struct RetryPolicy: Sendable {
             }
         }
     }
+
+    /// `totalTime` within `0...longestTotalTime`: the fields are public and set directly
+    /// (MountRunner sets totalTime), so they are bounded where they are used.
+    var budget: Duration { Swift.min(Swift.max(totalTime, .zero), Self.longestTotalTime) }
 
     private static func jittered(_ ceiling: Duration) -> Duration {
         let nanos = ceiling.nanoseconds

@@ -11,16 +11,26 @@ public struct WeChatMediaClient: Sendable {
     public let tokens: any AccessTokenProvider
     public let rules: MediaRules
     public let retry: RetryPolicy
+    /// The fleet's upload pause after a 45009; nil for a host of its own, which retries as for
+    /// any transient failure.
+    public let uploadPause: UploadPausePolicy?
     private let logger: Logger
 
+    /// For a fleet, `tokens` is an `AppSecretTokenProvider` with a `SharedTokenStore` and
+    /// `uploadPause` names the shared pause:
+    ///
+    ///     let client = WeChatMediaClient(
+    ///         connection: connection, tokens: tokens, rules: rules, logger: logger,
+    ///         uploadPause: UploadPausePolicy(shared: PostgresUploadPause(client: postgres, logger: logger)))
     public init(
         connection: APIConnection, tokens: any AccessTokenProvider, rules: MediaRules,
-        retry: RetryPolicy = .default, logger: Logger
+        retry: RetryPolicy = .default, logger: Logger, uploadPause: UploadPausePolicy? = nil
     ) {
         self.connection = connection
         self.tokens = tokens
         self.rules = rules
         self.retry = retry
+        self.uploadPause = uploadPause
         self.logger = logger
     }
 
@@ -30,16 +40,25 @@ public struct WeChatMediaClient: Sendable {
     /// `MediaRuleViolation` without any request); it is sent as `media.<ext>` with the extension of
     /// its detected format, whatever the local file is called.
     /// `progress` is told how many of the file's bytes went out, after each chunk (again from 0 on a retry).
+    /// With an `uploadPause`, a 45009 is not retried but pauses the fleet's uploads, and an upload
+    /// while they are paused fails at once with 45009 (see `UploadPausePolicy`).
     public func upload(
         fileAt path: String, as type: MediaType, progress: @escaping @Sendable (Int64) -> Void = { _ in }
     ) async throws -> UploadedMedia {
         let format = try rules.check(fileAt: path, as: type)
         let filename = "media." + format.fileExtension
         return try await retry.run(logger: logger, operation: "upload") { deadline in
-            try await withFreshToken { token in
-                try await uploadOnce(
-                    path: path, type: type, format: format, filename: filename, token: token, deadline: deadline,
-                    progress: progress)
+            try await uploadPause?.check(by: deadline)
+            do {
+                return try await withFreshToken { token in
+                    try await uploadOnce(
+                        path: path, type: type, format: format, filename: filename, token: token, deadline: deadline,
+                        progress: progress)
+                }
+            } catch let error as APIError where error.code == .dailyQuotaExceeded {
+                guard let uploadPause else { throw error }
+                await uploadPause.record(error, by: deadline, logger: logger)
+                throw FinalFailure(error)
             }
         }
     }

@@ -6,6 +6,15 @@ import NIOHTTP1
 
 /// Tokens fetched with the app id and secret: cached, refreshed ahead of expiry, and single-flight
 /// (however many callers need a token at once, one request goes out).
+///
+/// Given a `SharedTokenStore`, it is single-flight for a fleet of hosts too: a host whose token is
+/// due reads the stored one; if that is due as well (or is the one this host saw refused), it takes
+/// the store's lock, looks again, and fetches only if no other host did meanwhile. A refused
+/// token is removed from the store only if it is still the one stored.
+///
+///     let store = PostgresTokenStore(client: postgres, logger: logger)   // module MediaCatalog
+///     let tokens = AppSecretTokenProvider(
+///         appID: appID, secret: secret, connection: connection, logger: logger, store: store)
 public actor AppSecretTokenProvider: AccessTokenProvider {
     public enum Endpoint: String, Sendable {
         /// `POST /cgi-bin/stable_token`: the same token for every process until it is renewed, so
@@ -22,19 +31,29 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
     private let retry: RetryPolicy
     private let refreshMargin: Duration
     private let logger: Logger
+    private let store: (any SharedTokenStore)?
 
     /// Longest access token accepted (the platform says to store up to 512 characters).
     public static let maxTokenLength = 512
 
     private var cached: AccessToken?
     private var cachedAt: ContinuousClock.Instant?
-    private var inFlight: Task<AccessToken, any Error>?
+    private var inFlight: Task<Obtained, any Error>?
     /// The value last refused, so a stable-token fetch that returns it again is forced to renew.
     private var refusedValue: String?
 
+    /// A token this host now holds, and when it was fetched (by this host or another).
+    private struct Obtained: Sendable {
+        var token: AccessToken
+        var fetchedAt: ContinuousClock.Instant
+    }
+
+    /// `store`: where a fleet of hosts keeps its one token; nil for a host of its own, which
+    /// keeps its token in memory only.
     public init(
         appID: String, secret: Secret, endpoint: Endpoint = .stable, connection: APIConnection,
-        retry: RetryPolicy = .default, refreshMargin: Duration = .seconds(300), logger: Logger
+        retry: RetryPolicy = .default, refreshMargin: Duration = .seconds(300), logger: Logger,
+        store: (any SharedTokenStore)? = nil
     ) {
         self.appID = appID
         self.secret = secret
@@ -43,18 +62,27 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
         self.retry = retry
         self.refreshMargin = refreshMargin
         self.logger = logger
+        self.store = store
     }
 
     public func currentToken() async throws -> AccessToken {
         if let cached, cached.isFresh(at: .now) { return cached }
-        if let inFlight { return try await inFlight.value }
-        let task = Task { try await self.fetchWithRetries() }
+        if let inFlight { return try await inFlight.value.token }
+        let task = Task { try await self.obtain() }
         inFlight = task
         defer { inFlight = nil }
-        let token = try await task.value
-        if cached != token { cachedAt = .now }
-        cached = token
-        return token
+        let obtained = try await task.value
+        if cached != obtained.token { cachedAt = obtained.fetchedAt }
+        cached = obtained.token
+        return obtained.token
+    }
+
+    private func obtain() async throws -> Obtained {
+        guard let store else {
+            let record = try await fetchWithRetries()
+            return Obtained(token: record.accessToken(readAt: .now), fetchedAt: .now)
+        }
+        return try await obtainShared(from: store)
     }
 
     public func tokenAge() -> Duration? {
@@ -62,19 +90,29 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
         return cachedAt.duration(to: .now)
     }
 
-    public func tokenWasRefused(_ token: AccessToken) {
+    public func tokenWasRefused(_ token: AccessToken) async {
         guard cached == token else { return }
         cached = nil
         refusedValue = token.value
+        guard let store else { return }
+        // Best effort: a host that cannot remove it still will not use it again (refusedValue is
+        // judged under the lock too), and other hosts learn of the refusal from the server.
+        do {
+            try await Self.bounded("remove the refused token", by: .now + retry.budget) {
+                try await store.remove(ifValue: token.value)
+            }
+        } catch {
+            logger.warning("could not drop the refused token from the shared store", metadata: ["error": "\(error)"])
+        }
     }
 
-    private func fetchWithRetries() async throws -> AccessToken {
+    private func fetchWithRetries() async throws -> TokenRecord {
         try await retry.run(logger: logger, operation: "token") { deadline in
             try await self.fetchOnce(forceRefresh: false, deadline: deadline)
         }
     }
 
-    private func fetchOnce(forceRefresh: Bool, deadline: NIODeadline) async throws -> AccessToken {
+    private func fetchOnce(forceRefresh: Bool, deadline: NIODeadline) async throws -> TokenRecord {
         let reply: APIReply
         switch endpoint {
         case .legacy:
@@ -121,6 +159,77 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
         logger.debug(
             "fetched access token",
             metadata: ["endpoint": "\(endpoint.rawValue)", "expires_in": "\(lifetimeSeconds)"])
-        return AccessToken(value: value, refreshAfter: .now + lifetime - margin)
+        return TokenRecord(value: value, refreshIn: lifetime - margin, expiresIn: lifetime)
+    }
+
+    // MARK: A token shared by a fleet
+
+    /// The stored token if it can be used; else, under the store's lock, the stored one if another
+    /// host replaced it while this one waited, or one fetched from the server and stored.
+    private func obtainShared(from store: any SharedTokenStore) async throws -> Obtained {
+        let budget = retry.budget
+        let deadline = ContinuousClock.now + budget
+        if let stored = try await Self.bounded("read the shared token", by: deadline, { try await store.load() }),
+            isUsable(stored)
+        {
+            return adopt(stored)
+        }
+        let record: TokenRecord
+        do {
+            // Held through the fetch (bounded by the retry budget) and the write; the slack covers those.
+            record = try await store.withTokenLock(waitingUntil: deadline, holdLimit: budget + .seconds(10)) {
+                stored in
+                do {
+                    if let stored, await self.isUsable(stored) { return stored }
+                    return try await self.fetchWithRetries()
+                } catch {
+                    throw FetchFailure(error: error)
+                }
+            }
+        } catch let failure as FetchFailure {
+            throw failure.error
+        } catch {
+            throw Self.storeFailure("lock the shared token", error)
+        }
+        return adopt(record)
+    }
+
+    /// Whether a stored token may be used: not due for refresh, and not the one this host saw refused.
+    private func isUsable(_ stored: TokenRecord) -> Bool {
+        stored.refreshIn > .zero && stored.value != refusedValue
+    }
+
+    private func adopt(_ record: TokenRecord) -> Obtained {
+        if record.value != refusedValue { refusedValue = nil }
+        let now = ContinuousClock.now
+        return Obtained(token: record.accessToken(readAt: now), fetchedAt: now - max(record.age, .zero))
+    }
+
+    /// A failure of the fetch made under the lock, kept apart from the store's own failures.
+    private struct FetchFailure: Error {
+        let error: any Error
+    }
+
+    /// Runs a store call, given up at `deadline` (a store that cannot be reached must not hold the
+    /// caller longer than a server that cannot).
+    private static func bounded<T: Sendable>(
+        _ what: String, by deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let remaining = TimeAmount(max(ContinuousClock.now.duration(to: deadline), .zero))
+        do {
+            return try await APIConnection.bounded(by: NIODeadline.now() + remaining, body)
+        } catch is TransportError {
+            // Only the deadline's timer throws one here; its words are about replies from the server.
+            throw TransportError.connection("token store: cannot \(what): no answer by the deadline")
+        } catch {
+            throw storeFailure(what, error)
+        }
+    }
+
+    /// A store failure as a connection failure: retried within the caller's budget, then EIO, as
+    /// when the server cannot be reached.
+    private static func storeFailure(_ what: String, _ error: any Error) -> any Error {
+        if error is CancellationError { return error }
+        return TransportError.connection("token store: cannot \(what): \(error)")
     }
 }
