@@ -24,17 +24,28 @@ struct MountRunner {
         try prepareProcess()
         let account = try await resolveAccount(logger: logger)
         let cacheDirectory = command.cacheDir ?? Self.defaultCacheDirectory(appID: account.appID)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.httpConfiguration)
         try CacheDirectory.prepare(cacheDirectory)
         let catalog = try await openCatalog(cacheDirectory: cacheDirectory, account: account, logger: logger)
-        let fileSystem = try await openFileSystem(
-            cacheDirectory: cacheDirectory, catalog: catalog,
-            client: makeClient(account, http: http, logger: logger), logger: logger)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.httpConfiguration)
+        let fileSystem: MediaFileSystem
+        let session: FUSESession
+        do {
+            fileSystem = try await openFileSystem(
+                cacheDirectory: cacheDirectory, catalog: catalog,
+                client: makeClient(account, http: http, fleet: catalog as? PostgresCatalog, logger: logger),
+                logger: logger)
+            session = try FUSESession(
+                fileSystem: fileSystem, mountpoint: mountpoint,
+                options: ["fsname=wxmediafs", "subtype=wxmediafs", "default_permissions"] + command.options,
+                kernelCache: fileSystem.kernelCache, logger: logger)
+        } catch {
+            // An HTTP client must be shut down before it goes (it traps otherwise).
+            try? await http.shutdown()
+            if let shared = catalog as? PostgresCatalog { await shared.close() }
+            await account.emulator?.stop()
+            throw error
+        }
         let maintenance = fileSystem.startMaintenance()
-        let session = try FUSESession(
-            fileSystem: fileSystem, mountpoint: mountpoint,
-            options: ["fsname=wxmediafs", "subtype=wxmediafs", "default_permissions"] + command.options,
-            kernelCache: fileSystem.kernelCache, logger: logger)
         let systemd = SystemdNotifier()
         let signals = Self.onTermination {
             systemd?.send("STOPPING=1", "STATUS=Finishing uploads, then unmounting")
@@ -127,7 +138,10 @@ struct MountRunner {
         return configuration
     }
 
-    private func makeClient(_ account: Account, http: HTTPClient, logger: Logger) -> WeChatMediaClient {
+    /// The API client; in a fleet its token and its quota pause are the fleet's, in the catalog.
+    private func makeClient(_ account: Account, http: HTTPClient, fleet: PostgresCatalog?, logger: Logger)
+        -> WeChatMediaClient
+    {
         let connection = APIConnection(baseURL: account.apiBase, httpClient: http)
         var retry = RetryPolicy.default
         retry.totalTime = .seconds(command.requestTimeout.seconds)
@@ -138,11 +152,11 @@ struct MountRunner {
                 AppSecretTokenProvider(
                     appID: account.appID ?? "", secret: account.secret ?? Secret(""),
                     endpoint: command.tokenEndpoint == .legacy ? .legacy : .stable, connection: connection,
-                    retry: retry, logger: logger)
+                    retry: retry, logger: logger, store: fleet?.tokenStore)
             }
         return WeChatMediaClient(
             connection: connection, tokens: tokens, rules: MediaRules(profile: command.limits), retry: retry,
-            logger: logger)
+            logger: logger, uploadPause: fleet.map { UploadPausePolicy(shared: $0.uploadPause) })
     }
 
     /// SQLite under the cache dir, or with `--catalog-url` the fleet's PostgreSQL catalog.
@@ -161,8 +175,10 @@ struct MountRunner {
             let catalog = try await PostgresCatalog.open(configuration, logger: logger)
             logger.info("catalog \(configuration.displayURL), schema \(configuration.schema)")
             return catalog
+        } catch CatalogError.unavailable(let reason) {
+            throw MountPoint.Problem(description: "catalog \(reason)")
         } catch {
-            throw MountPoint.Problem(description: "catalog: \(error)")
+            throw MountPoint.Problem(description: "catalog \(configuration.displayURL): \(error)")
         }
     }
 

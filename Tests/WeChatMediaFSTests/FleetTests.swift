@@ -38,23 +38,37 @@ struct FleetTests {
     @Test func everyKindOfChangeOnOneHostShowsOnTheOtherWithinTwoSeconds() async throws {
         try await FleetFixture.with { fleet in
             let changes: [(what: String, prime: String, change: String, check: String)] = [
-                ("upload", #"stat "$B/image/v.jpg""#, #"cp "$S/cat.jpg" "$A/image/v.jpg""#,
-                 #"cmp -s "$S/cat.jpg" "$B/image/v.jpg" && [ -s "$B/image/v.jpg.media_id" ]"#),
-                ("overwrite", #"cat "$B/image/v.jpg" > /dev/null"#, #"cp "$S/thumb.jpg" "$A/image/v.jpg""#,
-                 #"cmp -s "$S/thumb.jpg" "$B/image/v.jpg" && cmp -s "$A/image/v.jpg.media_id" "$B/image/v.jpg.media_id""#),
-                ("rename", #"stat "$B/image/v.jpg" "$B/image/w.jpg"; ls "$B/image""#,
-                 #"mv "$A/image/v.jpg" "$A/image/w.jpg""#,
-                 #"[ -e "$B/image/w.jpg" ] && [ ! -e "$B/image/v.jpg" ] && ls "$B/image" | grep -qx w.jpg"#),
-                ("chmod", #"stat "$B/image/w.jpg""#, #"chmod 600 "$A/image/w.jpg""#,
-                 #"[ "$(stat -c %a "$B/image/w.jpg")" = 600 ]"#),
-                ("utime", #"stat "$B/image/w.jpg""#, #"touch -m -d @1700000000 "$A/image/w.jpg""#,
-                 #"[ "$(stat -c %Y "$B/image/w.jpg")" = 1700000000 ]"#),
-                ("xattr", #"getfattr -d "$B/image/w.jpg""#, #"setfattr -n user.colour -v blue "$A/image/w.jpg""#,
-                 #"[ "$(getfattr --only-values -n user.colour "$B/image/w.jpg")" = blue ]"#),
+                (
+                    "upload", #"stat "$B/image/v.jpg""#, #"cp "$S/cat.jpg" "$A/image/v.jpg""#,
+                    #"cmp -s "$S/cat.jpg" "$B/image/v.jpg" && [ -s "$B/image/v.jpg.media_id" ]"#
+                ),
+                (
+                    "overwrite", #"cat "$B/image/v.jpg" > /dev/null"#, #"cp "$S/thumb.jpg" "$A/image/v.jpg""#,
+                    #"cmp -s "$S/thumb.jpg" "$B/image/v.jpg" && cmp -s "$A/image/v.jpg.media_id" "$B/image/v.jpg.media_id""#
+                ),
+                (
+                    "rename", #"stat "$B/image/v.jpg" "$B/image/w.jpg"; ls "$B/image""#,
+                    #"mv "$A/image/v.jpg" "$A/image/w.jpg""#,
+                    #"[ -e "$B/image/w.jpg" ] && [ ! -e "$B/image/v.jpg" ] && ls "$B/image" | grep -qx w.jpg"#
+                ),
+                (
+                    "chmod", #"stat "$B/image/w.jpg""#, #"chmod 600 "$A/image/w.jpg""#,
+                    #"[ "$(stat -c %a "$B/image/w.jpg")" = 600 ]"#
+                ),
+                (
+                    "utime", #"stat "$B/image/w.jpg""#, #"touch -m -d @1700000000 "$A/image/w.jpg""#,
+                    #"[ "$(stat -c %Y "$B/image/w.jpg")" = 1700000000 ]"#
+                ),
+                (
+                    "xattr", #"getfattr -d "$B/image/w.jpg""#, #"setfattr -n user.colour -v blue "$A/image/w.jpg""#,
+                    #"[ "$(getfattr --only-values -n user.colour "$B/image/w.jpg")" = blue ]"#
+                ),
                 ("mkdir", #"stat "$B/image/album""#, #"mkdir "$A/image/album""#, #"[ -d "$B/image/album" ]"#),
                 ("rmdir", #"stat "$B/image/album""#, #"rmdir "$A/image/album""#, #"[ ! -e "$B/image/album" ]"#),
-                ("rm", #"stat "$B/image/w.jpg" "$B/image/w.jpg.media_id""#, #"rm "$A/image/w.jpg""#,
-                 #"[ ! -e "$B/image/w.jpg" ] && [ ! -e "$B/image/w.jpg.media_id" ]"#),
+                (
+                    "rm", #"stat "$B/image/w.jpg" "$B/image/w.jpg.media_id""#, #"rm "$A/image/w.jpg""#,
+                    #"[ ! -e "$B/image/w.jpg" ] && [ ! -e "$B/image/w.jpg.media_id" ]"#
+                ),
             ]
             for change in changes {
                 let delay = try await Self.delay(fleet, prime: change.prime, change: change.change, check: change.check)
@@ -82,7 +96,8 @@ struct FleetTests {
             #expect(await eventually { FileManager.default.fileExists(atPath: fleet.hosts[0].path("image/w.jpg")) })
             #expect(try await Self.succeeds(fleet, #"[ ! -e "$B/image/w.jpg" ] && ! ls "$B/image" | grep -q w.jpg"#))
             let exclusive = try await Self.shell(
-                fleet, #"python3 -c 'import os,sys; os.open(sys.argv[1], os.O_CREAT|os.O_EXCL|os.O_WRONLY)' "$B/image/w.jpg""#)
+                fleet,
+                #"python3 -c 'import os,sys; os.open(sys.argv[1], os.O_CREAT|os.O_EXCL|os.O_WRONLY)' "$B/image/w.jpg""#)
             #expect(exclusive.status != 0 && exclusive.stderr.contains("File exists"), "O_EXCL: \(exclusive.stderr)")
             let rmdir = try await Self.shell(fleet, #"rmdir "$B/image/sub""#)
             #expect(rmdir.status != 0 && rmdir.stderr.contains("not empty"), "rmdir: \(rmdir.stderr)")
@@ -91,7 +106,9 @@ struct FleetTests {
             #expect(try await writer.value.status == 0)
             let agreed = try await eventually(within: .seconds(2)) {
                 try await Self.succeeds(
-                    fleet, #"cmp -s "$S/cat.jpg" "$B/image/w.jpg" && cmp -s "$A/image/w.jpg.media_id" "$B/image/w.jpg.media_id""#)
+                    fleet,
+                    #"cmp -s "$S/cat.jpg" "$B/image/w.jpg" && cmp -s "$A/image/w.jpg.media_id" "$B/image/w.jpg.media_id""#
+                )
             }
             #expect(agreed, "after its close the file is on host B, with the same id")
         }
@@ -117,8 +134,10 @@ struct FleetTests {
                 _ = try await fleet.emulator.makeClient().download(mediaID: id, to: path)
                 let server = FileManager.default.contents(atPath: path)
                 #expect(server != nil)
-                #expect(fleet.hosts[0].contents("image/race.jpg").map { Data($0) } == server, "round \(round): A's bytes")
-                #expect(fleet.hosts[1].contents("image/race.jpg").map { Data($0) } == server, "round \(round): B's bytes")
+                #expect(
+                    fleet.hosts[0].contents("image/race.jpg").map { Data($0) } == server, "round \(round): A's bytes")
+                #expect(
+                    fleet.hosts[1].contents("image/race.jpg").map { Data($0) } == server, "round \(round): B's bytes")
             }
         }
     }
@@ -144,7 +163,8 @@ struct FleetTests {
             let again = try await fleet.restartHost(0)
             let spool = try await again.shell(#"ls -A "$M/../cache/spool" | wc -l"#)
             #expect(spool.stdout == "0\n", "no spool file left")
-            let takeK0 = #"python3 -c 'import os,sys; os.close(os.open(sys.argv[1], os.O_CREAT|os.O_EXCL|os.O_WRONLY))' "$B/image/k0.jpg""#
+            let takeK0 =
+                #"python3 -c 'import os,sys; os.close(os.open(sys.argv[1], os.O_CREAT|os.O_EXCL|os.O_WRONLY))' "$B/image/k0.jpg""#
             #expect(try await Self.succeeds(fleet, takeK0), "k0.jpg is free at once after A's remount")
 
             // Host C stays dead: the fleet reaps it within 60 s.
@@ -154,7 +174,9 @@ struct FleetTests {
                 try await Self.succeeds(fleet, takeK2)
             }
             #expect(reaped, "k2.jpg is free within 60 s of host C's death")
-            print("fleet: a dead host's half-written file was reaped after \(start.duration(to: .now).wholeMillisecondsText)")
+            print(
+                "fleet: a dead host's half-written file was reaped after \(start.duration(to: .now).wholeMillisecondsText)"
+            )
             try await again.stop()
         }
     }
@@ -199,11 +221,35 @@ struct FleetTests {
             }
             #expect(recovered, "uploads work again without a remount")
             let seen = try await eventually(within: .seconds(2)) {
-                try await Self.succeeds(fleet, #"cmp -s "$S/thumb.jpg" "$B/image/after.jpg" && [ -e "$B/image/before.jpg" ]"#)
+                try await Self.succeeds(
+                    fleet, #"cmp -s "$S/thumb.jpg" "$B/image/after.jpg" && [ -e "$B/image/before.jpg" ]"#)
             }
             #expect(seen, "and the other host sees them")
             let status = try await Command.run(Command.wxmediafsPath, ["status", fleet.hosts[0].mountpoint])
             #expect(status.stdout.contains("reachable") && !status.stdout.contains("UNREACHABLE"), "\(status.stdout)")
+        }
+    }
+
+    @Test(arguments: ["stable", "legacy"])
+    func threeHostsFetchOneTokenAndOneMoreWhenItIsRetired(endpoint: String) async throws {
+        try await FleetFixture.with(hosts: 3, arguments: ["--token-endpoint", endpoint]) { fleet in
+            let counter = endpoint == "stable" ? "stable_token" : "token"
+            let fetches = { try await fleet.emulator.counters()[counter, default: 0] }
+            for round in 0..<2 {
+                let copies = fleet.hosts.map { host in
+                    Task { try await host.shell(#"cp "$S/cat.jpg" "$M/image/t\#(round).jpg.$$""#) }
+                }
+                for copy in copies { #expect(try await copy.value.status == 0, "round \(round)") }
+            }
+            #expect(try await fetches() == 1, "one token fetch for the fleet's work")
+
+            // The server retires the token; all three hosts meet 40001 at once.
+            try await fleet.emulator.retireTokens()
+            let copies = fleet.hosts.map { host in
+                Task { try await host.shell(#"cp "$S/thumb.jpg" "$M/image/after.jpg.$$""#) }
+            }
+            for copy in copies { #expect(try await copy.value.status == 0, "uploads after the refusal succeed") }
+            #expect(try await fetches() == 2, "one more fetch, not three")
         }
     }
 
@@ -212,7 +258,8 @@ struct FleetTests {
             let password = fleet.database.password
             let host = fleet.hosts[0]
             #expect(try await Self.succeeds(fleet, #"cp "$S/cat.jpg" "$A/image/p.jpg""#))
-            let cmdline = (try? String(contentsOfFile: "/proc/\(host.processIdentifier)/cmdline", encoding: .utf8)) ?? ""
+            let cmdline =
+                (try? String(contentsOfFile: "/proc/\(host.processIdentifier)/cmdline", encoding: .utf8)) ?? ""
             #expect(!cmdline.isEmpty && !cmdline.contains(password), "not in argv")
             #expect(!host.log.contains(password), "not in the log")
             let status = try await Command.run(Command.wxmediafsPath, ["status", host.mountpoint, "--json"])

@@ -24,9 +24,10 @@ extension PostgresCatalog {
                 INSERT INTO change_log (id, session_id, entry_id, type, parent_id, name, old_type, old_parent_id, old_name)
                 SELECT last, \(session), \(change.entryID), \(now?.folder.type.rawValue), \(now?.folder.parentID),
                     \(now?.name), \(before?.folder.type.rawValue), \(before?.folder.parentID), \(before?.name) FROM next
-                """, logger: logger)
+                """, logger: logger
+            ).drain()
         }
-        try await connection.query("SELECT pg_notify(\(channel), '')", logger: logger)
+        try await connection.query("SELECT pg_notify(\(channel), '')", logger: logger).drain()
     }
 
     /// Holds a connection listening on the channel, and wakes the poller for each notice;

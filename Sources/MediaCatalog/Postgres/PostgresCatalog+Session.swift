@@ -30,7 +30,7 @@ extension PostgresCatalog {
     func endSession() async throws {
         let session = sessionID
         try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("DELETE FROM host_session WHERE id = \(session)", logger: self.logger)
+            try await connection.query("DELETE FROM host_session WHERE id = \(session)", logger: self.logger).drain()
             _ = try await self.removeOrphanedWrites(on: connection)
         }
     }
@@ -100,10 +100,12 @@ extension PostgresCatalog {
             try await connection.query(
                 PostgresQuery(
                     unsafeSQL: "DELETE FROM host_session WHERE heartbeat_at < now() - interval '\(lifetime) seconds'"),
-                logger: self.logger)
+                logger: self.logger
+            ).drain()
             try await connection.query(
                 PostgresQuery(unsafeSQL: "DELETE FROM change_log WHERE at < now() - interval '\(minutes) minutes'"),
-                logger: self.logger)
+                logger: self.logger
+            ).drain()
             return try await self.removeOrphanedWrites(on: connection)
         }
     }

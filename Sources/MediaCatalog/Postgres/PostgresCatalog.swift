@@ -45,9 +45,18 @@ public final class PostgresCatalog: Catalog {
     public static func open(_ configuration: PostgresCatalogConfiguration, logger: Logger) async throws
         -> PostgresCatalog
     {
+        do {
+            try await withDeadline(configuration.operationTimeout, "connecting") {
+                let probe = try await PostgresConnection.connect(
+                    configuration: try configuration.probeConfiguration(), id: 0, logger: logger)
+                try await probe.close()
+            }
+        } catch {
+            throw CatalogError.unavailable("\(configuration.displayURL): \(Self.describe(error))")
+        }
         let catalog = PostgresCatalog(configuration: configuration, logger: logger)
         do {
-            try await withDeadline(configuration.operationTimeout, "connecting to the catalog") {
+            try await withDeadline(configuration.operationTimeout, "setting up the schema") {
                 try await PostgresSchema.migrate(catalog.client, schema: configuration.schema, logger: logger)
                 try await catalog.beginSession()
             }
@@ -105,6 +114,12 @@ public final class PostgresCatalog: Catalog {
     /// expiry is judged by one clock for the fleet.
     public var clockOffsetNanoseconds: Int64 { state.withLock { $0.clockOffset } }
 
+    /// The fleet's one access token, in this catalog's database.
+    public var tokenStore: PostgresTokenStore { PostgresTokenStore(client: client, logger: logger) }
+
+    /// The fleet's upload pause after a 45009, in this catalog's database.
+    public var uploadPause: PostgresUploadPause { PostgresUploadPause(client: client, logger: logger) }
+
     // MARK: Sharing
 
     public var isShared: Bool { true }
@@ -127,7 +142,7 @@ public final class PostgresCatalog: Catalog {
             let result = try await withDeadline(configuration.operationTimeout, what) {
                 do {
                     return try await body(self.client)
-                } catch where Self.isLostConnection(error) {
+                } catch  where Self.isLostConnection(error) {
                     // A pooled connection the server ended (a restart, pg_terminate_backend)
                     // fails its next use; one more try gets a fresh one. Never after a COMMIT
                     // was sent: that one may have happened.
@@ -177,7 +192,8 @@ public final class PostgresCatalog: Catalog {
         }
         guard let error = error as? PSQLError else { return false }
         if let state = error.serverInfo?[.sqlState] { return state.hasPrefix("57P") }
-        return [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code)
+        return [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(
+            error.code)
     }
 
     /// What the server said, as the catalog's errors: a taken name, a full disk, or unreachable.
@@ -207,6 +223,12 @@ public final class PostgresCatalog: Catalog {
     /// A short reason for a failure to reach the server (postgres-nio's own descriptions are
     /// long and name no cause for a refused connection).
     static func describe(_ error: any Error) -> String {
+        if case .unavailable(let reason) = error as? CatalogError { return reason }
+        if let error = error as? PostgresTransactionError,
+            let cause = error.closureError ?? error.beginError ?? error.commitError
+        {
+            return describe(cause)
+        }
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return message }
             if let underlying = error.underlying { return "\(error.code): \(underlying)" }
@@ -371,7 +393,8 @@ public final class PostgresCatalog: Catalog {
         let hostKey = configuration.hostKey
         return try await transaction("removing unfinished writes") { connection in
             try await connection.query(
-                "DELETE FROM host_session WHERE host_key = \(hostKey) AND id <> \(session)", logger: self.logger)
+                "DELETE FROM host_session WHERE host_key = \(hostKey) AND id <> \(session)", logger: self.logger
+            ).drain()
             return try await self.removeOrphanedWrites(on: connection)
         }
     }
@@ -430,7 +453,8 @@ public final class PostgresCatalog: Catalog {
             for try await id in ids.decode(String.self) { mediaIDs.append(id) }
             try await connection.query(
                 PostgresQuery(unsafeSQL: "DELETE FROM known_media WHERE \(born) <= \(forgetBefore)"),
-                logger: self.logger)
+                logger: self.logger
+            ).drain()
             try await self.recordChanges(entries.map(Self.removal), on: connection)
             return (entries, Array(Set(mediaIDs + entries.compactMap(\.mediaID))))
         }
@@ -443,6 +467,7 @@ public final class PostgresCatalog: Catalog {
                 logger: self.logger)
             let entries = try await Self.entries(rows)
             try await connection.query("DELETE FROM known_media WHERE media_id = \(mediaID)", logger: self.logger)
+                .drain()
             try await self.recordChanges(entries.map(Self.removal), on: connection)
             return entries
         }
@@ -473,7 +498,8 @@ public final class PostgresCatalog: Catalog {
                 \(media.firstSeen))
             ON CONFLICT (media_id) DO UPDATE SET type = excluded.type, size = excluded.size,
                 content_type = excluded.content_type, created_at = excluded.created_at, first_seen = excluded.first_seen
-            """, logger: logger)
+            """, logger: logger
+        ).drain()
     }
 
     public func knownMediaIDs(of type: MediaType) async throws -> [String] {
@@ -521,7 +547,8 @@ public final class PostgresCatalog: Catalog {
                 """
                 INSERT INTO xattr (entry_id, name, value) VALUES (\(entryID), \(name), \(ByteBuffer(bytes: value)))
                 ON CONFLICT (entry_id, name) DO UPDATE SET value = excluded.value
-                """, logger: self.logger)
+                """, logger: self.logger
+            ).drain()
             try await self.recordChanges(
                 [CatalogChange(entryID: entryID, location: nil, previousLocation: nil)], on: connection)
         }

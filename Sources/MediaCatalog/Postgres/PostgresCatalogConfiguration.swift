@@ -89,9 +89,29 @@ public struct PostgresCatalogConfiguration: Sendable {
     /// The URL without the password it never holds: safe to log and to show in `status`.
     public var displayURL: String { "postgresql://\(user)@\(host):\(port)/\(database)" }
 
+    private var tlsConfiguration: TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if tls != .verifyFull { configuration.certificateVerification = .none }
+        return configuration
+    }
+
+    /// One connection of the same kind as the pool's: the pool retries a refused login without
+    /// end, a single connection says why it was refused.
+    func probeConfiguration() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS =
+            switch self.tls {
+            case .disable: .disable
+            case .prefer: .prefer(try NIOSSLContext(configuration: tlsConfiguration))
+            case .require, .verifyFull: .require(try NIOSSLContext(configuration: tlsConfiguration))
+            }
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: user, password: password, database: database, tls: tls)
+        configuration.options.connectTimeout = .init(min(operationTimeout, .seconds(10)))
+        return configuration
+    }
+
     var clientConfiguration: PostgresClient.Configuration {
-        var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
-        if tls != .verifyFull { tlsConfiguration.certificateVerification = .none }
+        let tlsConfiguration = self.tlsConfiguration
         let tls: PostgresClient.Configuration.TLS =
             switch self.tls {
             case .disable: .disable

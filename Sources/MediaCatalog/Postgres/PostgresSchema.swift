@@ -77,19 +77,24 @@ enum PostgresSchema {
                 old_name text)
             """,
             "CREATE INDEX change_log_on_at ON change_log (at)",
-        ]
+        ],
+        // The fleet's one access token and its upload pause (45009).
+        PostgresTokenStore.schema + PostgresUploadPause.schema,
     ]
 
     /// Creates `schema` if needed and brings it to the latest version, under the migration lock.
     static func migrate(_ client: PostgresClient, schema: String, logger: Logger) async throws {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext('wxmediafs.migrate'))", logger: logger)
+                .drain()
             try await connection.query(
-                PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+                PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger
+            ).drain()
             try await connection.query(
                 PostgresQuery(
                     unsafeSQL: "CREATE TABLE IF NOT EXISTS \(schema).schema_version (version integer NOT NULL)"),
-                logger: logger)
+                logger: logger
+            ).drain()
             let rows = try await connection.query(
                 PostgresQuery(unsafeSQL: "SELECT COALESCE(MAX(version), 0) FROM \(schema).schema_version"),
                 logger: logger)
@@ -97,11 +102,12 @@ enum PostgresSchema {
             for try await (version) in rows.decode(Int.self) { current = version }
             guard current < migrations.count else { return }
             try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(schema)"), logger: logger)
+                .drain()
             for (index, statements) in migrations.enumerated() where index + 1 > current {
                 for statement in statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).drain()
                 }
-                try await connection.query("INSERT INTO schema_version VALUES (\(index + 1))", logger: logger)
+                try await connection.query("INSERT INTO schema_version VALUES (\(index + 1))", logger: logger).drain()
                 logger.notice("catalog schema \(schema) migrated to version \(index + 1)")
             }
         }
