@@ -6,6 +6,7 @@ import MediaCatalog
 extension MediaFileSystem {
     func follow(_ changes: AsyncStream<CatalogChange>) async {
         for await change in changes {
+            if change.location == nil { folderTypes.forget(change.entryID) }
             await kernelCache.invalidateInode(Node.entryInode(change.entryID))
             for location in [change.location, change.previousLocation].compactMap({ $0 }) {
                 let folder = Node.inode(of: location.folder)

@@ -40,6 +40,7 @@ extension MediaFileSystem {
         guard let folder = target.asFolder else { throw FUSEError.notDirectory }
         guard try await !hasLiveChildren(folder) else { throw FUSEError.notEmpty }
         try await catalog.delete(id: target.id ?? 0)
+        folderTypes.forget(folder.parentID)
     }
 
     public func rename(parent: Inode, name: String, newParent: Inode, newName: String, flags: RenameFlags) async throws

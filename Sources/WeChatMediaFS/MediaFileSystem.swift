@@ -27,6 +27,7 @@ public final class MediaFileSystem: FileSystem {
     /// Transfers in flight and recent failures, for `wxmediafs status`.
     public let activity = MountActivity()
     let byIDInodes = ByIDInodes()
+    let folderTypes = FolderTypes()
     let mountedAt: timespec
     /// Where to tell the kernel that a cached name changed (connected when mounted).
     public let kernelCache = KernelCache()
@@ -84,7 +85,7 @@ public final class MediaFileSystem: FileSystem {
         case .byIDFolder:
             return try await lookupByID(name)
         case .typeFolder, .entry:
-            guard let folder = try await catalogFolder(parent) else { throw FUSEError.notDirectory }
+            guard let folder = try await catalogFolderForLookup(parent) else { throw FUSEError.notDirectory }
             if let child = try await liveEntry(in: folder, named: name) {
                 let (attributes, timeout) = await currentAttributes(of: child)
                 return entry(attributes, timeout: timeout)
@@ -237,10 +238,21 @@ public final class MediaFileSystem: FileSystem {
         switch Node(inode) {
         case .typeFolder(let type): return .top(type)
         case .entry(let id):
-            guard let entry = try await liveEntry(id: id) else { throw FUSEError.notFound }
+            guard let entry = try await liveEntry(id: id) else {
+                folderTypes.forget(id)
+                throw FUSEError.notFound
+            }
+            if let folder = entry.asFolder { folderTypes.remember(folder) }
             return entry.asFolder
         default: return nil
         }
+    }
+
+    /// `catalogFolder` for a lookup, which may trust a subfolder's known type: a name looked up
+    /// in a folder removed meanwhile is simply not found.
+    func catalogFolderForLookup(_ inode: Inode) async throws -> CatalogFolder? {
+        if case .entry(let id) = Node(inode), let known = folderTypes.folder(id) { return known }
+        return try await catalogFolder(inode)
     }
 
     func directoryAttributes(_ node: Node) -> FileAttributes {

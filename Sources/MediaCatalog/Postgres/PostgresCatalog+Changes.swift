@@ -92,7 +92,10 @@ extension PostgresCatalog {
             }
             guard let newest = found.last?.id else { return }
             state.withLock { $0.lastChange = max($0.lastChange, newest) }
-            for item in found where item.session != session { changeSink.yield(item.change) }
+            for item in found where item.session != session {
+                cache.invalidate(item.change)
+                changeSink.yield(item.change)
+            }
             if found.count < 500 { return }
         }
     }

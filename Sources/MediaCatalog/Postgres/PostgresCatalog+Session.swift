@@ -93,6 +93,7 @@ extension PostgresCatalog {
     }
 
     /// Removes sessions silent for `sessionLifetimeSeconds` and what they were writing.
+    /// (The cache needs no word of it: rows being written are never cached.)
     func reapDeadSessions() async throws -> [CatalogEntry] {
         let lifetime = Self.sessionLifetimeSeconds
         let minutes = Self.changeLogMinutes

@@ -21,6 +21,7 @@ public final class PostgresCatalog: Catalog {
     private let clientRun: Task<Void, Never>
     private let maintenance = Mutex<[Task<Void, Never>]>([])
     let state = Mutex(SharedState())
+    let cache = EntryCache(lifetime: .seconds(5))
     let changeStream: AsyncStream<CatalogChange>
     let changeSink: AsyncStream<CatalogChange>.Continuation
     /// Wakes the change poller when a notice came.
@@ -243,18 +244,24 @@ public final class PostgresCatalog: Catalog {
     private static let visible = "(state <> 'writing' OR writer_session = "
 
     public func entry(id: Int64) async throws -> CatalogEntry? {
+        if let cached = cache.entry(id: id) { return cached }
         let session = sessionID
-        return try await call("entry \(id)") { client in
+        let epoch = cache.epoch
+        let found = try await call("entry \(id)") { client in
             let rows = try await client.query(
                 "SELECT \(unescaped: Self.entryColumns) FROM entry WHERE id = \(id) AND \(unescaped: Self.visible)\(session))",
                 logger: self.logger)
             return try await Self.entries(rows).first
         }
+        if let found { cache.store([found], readSince: epoch) }
+        return found
     }
 
     public func entry(in folder: CatalogFolder, named name: String) async throws -> CatalogEntry? {
+        if let cached = cache.entry(in: folder, named: name) { return cached }
         let session = sessionID
-        return try await call("entry \(name)") { client in
+        let epoch = cache.epoch
+        let found = try await call("entry \(name)") { client in
             let rows = try await client.query(
                 """
                 SELECT \(unescaped: Self.entryColumns) FROM entry
@@ -263,11 +270,14 @@ public final class PostgresCatalog: Catalog {
                 """, logger: self.logger)
             return try await Self.entries(rows).first
         }
+        if let found { cache.store([found], readSince: epoch) }
+        return found
     }
 
     public func children(of folder: CatalogFolder, afterID: Int64, limit: Int) async throws -> [CatalogEntry] {
         let session = sessionID
-        return try await call("listing") { client in
+        let epoch = cache.epoch
+        let found = try await call("listing") { client in
             let rows = try await client.query(
                 """
                 SELECT \(unescaped: Self.entryColumns) FROM entry
@@ -276,6 +286,8 @@ public final class PostgresCatalog: Catalog {
                 """, logger: self.logger)
             return try await Self.entries(rows)
         }
+        cache.store(found, readSince: epoch)
+        return found
     }
 
     public func hasChildren(_ folder: CatalogFolder, bornAfter cutoff: Int64) async throws -> Bool {
@@ -293,77 +305,116 @@ public final class PostgresCatalog: Catalog {
         }
     }
 
+    // The hottest writes (a file's insert, its upload's update, its removal) are one statement
+    // each: the row, its change-log entry and the notice in one implicit transaction, one round
+    // trip instead of five (BEGIN, statement, log, notify, COMMIT).
+
     public func insert(_ entry: CatalogEntry) async throws -> CatalogEntry {
         let session = sessionID
         let writer: Int64? = entry.state == .writing ? session : nil
-        return try await transaction("insert \(entry.name)") { connection in
-            let rows = try await connection.query(
+        let channel = self.channel
+        cache.invalidate(id: nil, names: [.init(folder: entry.folder, name: entry.name)])
+        defer { cache.invalidate(id: nil, names: [.init(folder: entry.folder, name: entry.name)]) }
+        let id = try await call("insert \(entry.name)") { client in
+            let rows = try await client.query(
                 """
-                INSERT INTO entry (type, parent_id, name, state, media_id, format, size, created_at, mode, uid, gid,
-                    access_time, modification_time, change_time, writer_session)
-                VALUES (\(entry.type.rawValue), \(entry.parentID), \(entry.name), \(entry.state.rawValue),
-                    \(entry.mediaID), \(entry.format?.rawValue), \(entry.size), \(entry.createdAt), \(Int64(entry.mode)),
-                    \(Int64(entry.uid)), \(Int64(entry.gid)), \(entry.accessTime), \(entry.modificationTime),
-                    \(entry.changeTime), \(writer))
-                RETURNING id
+                WITH added AS (
+                    INSERT INTO entry (type, parent_id, name, state, media_id, format, size, created_at, mode, uid, gid,
+                        access_time, modification_time, change_time, writer_session)
+                    VALUES (\(entry.type.rawValue), \(entry.parentID), \(entry.name), \(entry.state.rawValue),
+                        \(entry.mediaID), \(entry.format?.rawValue), \(entry.size), \(entry.createdAt),
+                        \(Int64(entry.mode)), \(Int64(entry.uid)), \(Int64(entry.gid)), \(entry.accessTime),
+                        \(entry.modificationTime), \(entry.changeTime), \(writer))
+                    RETURNING id, type, parent_id, name),
+                next AS (UPDATE change_counter SET last = last + 1 RETURNING last),
+                logged AS (
+                    INSERT INTO change_log (id, session_id, entry_id, type, parent_id, name)
+                    SELECT next.last, \(session), added.id, added.type, added.parent_id, added.name FROM next, added)
+                SELECT added.id FROM added, (SELECT pg_notify(\(channel), '')) AS notified
                 """, logger: self.logger)
-            var inserted = entry
-            for try await id in rows.decode(Int64.self) { inserted.id = id }
-            guard let id = inserted.id else { throw CatalogError.malformedRow("insert returned no id") }
-            try await self.recordChanges(
-                [
-                    CatalogChange(
-                        entryID: id, location: .init(folder: entry.folder, name: entry.name), previousLocation: nil)
-                ],
-                on: connection)
-            return inserted
+            var id: Int64?
+            for try await value in rows.decode(Int64.self) { id = value }
+            return id
         }
+        guard let id else { throw CatalogError.malformedRow("insert returned no id") }
+        var inserted = entry
+        inserted.id = id
+        return inserted
     }
 
     public func update(_ entry: CatalogEntry) async throws {
-        try await transaction("update \(entry.name)") { connection in
-            try await self.update(entry, on: connection)
-        }
+        try await write(entry, recording: nil)
     }
 
     public func update(_ entry: CatalogEntry, recording media: KnownMedia) async throws {
-        try await transaction("update \(entry.name)") { connection in
-            try await self.update(entry, on: connection)
-            try await self.record(media, on: connection)
-        }
+        try await write(entry, recording: media)
     }
 
     /// Writes everything but the location: only `move` moves an entry, so a host that changes a
-    /// file's content or times cannot undo another host's rename with a stale copy.
-    private func update(_ entry: CatalogEntry, on connection: PostgresConnection) async throws {
+    /// file's content or times cannot undo another host's rename with a stale copy. With
+    /// `media`, records it too, in the same statement.
+    private func write(_ entry: CatalogEntry, recording media: KnownMedia?) async throws {
         guard let id = entry.id else { throw CatalogError.entryGone }
-        let rows = try await connection.query(
-            """
-            UPDATE entry SET state = \(entry.state.rawValue), media_id = \(entry.mediaID),
-                format = \(entry.format?.rawValue), size = \(entry.size), created_at = \(entry.createdAt),
-                mode = \(Int64(entry.mode)), uid = \(Int64(entry.uid)), gid = \(Int64(entry.gid)),
-                access_time = \(entry.accessTime), modification_time = \(entry.modificationTime),
-                change_time = \(entry.changeTime)
-            WHERE id = \(id) RETURNING type, parent_id, name
-            """, logger: logger)
-        var location: CatalogChange.Location?
-        for try await (type, parent, name) in rows.decode((String, Int64, String).self) {
-            location = try Self.location(type: type, parentID: parent, name: name)
+        let session = sessionID
+        let channel = self.channel
+        // Before and after: a read racing the write must not keep the old row.
+        cache.invalidate(id: id)
+        defer { cache.invalidate(id: id) }
+        let found = try await call("update \(entry.name)") { client in
+            let rows = try await client.query(
+                """
+                WITH changed AS (
+                    UPDATE entry SET state = \(entry.state.rawValue), media_id = \(entry.mediaID),
+                        format = \(entry.format?.rawValue), size = \(entry.size), created_at = \(entry.createdAt),
+                        mode = \(Int64(entry.mode)), uid = \(Int64(entry.uid)), gid = \(Int64(entry.gid)),
+                        access_time = \(entry.accessTime), modification_time = \(entry.modificationTime),
+                        change_time = \(entry.changeTime)
+                    WHERE id = \(id) RETURNING id, type, parent_id, name),
+                next AS (UPDATE change_counter SET last = last + 1 WHERE EXISTS (SELECT 1 FROM changed) RETURNING last),
+                logged AS (
+                    INSERT INTO change_log (id, session_id, entry_id, type, parent_id, name)
+                    SELECT next.last, \(session), changed.id, changed.type, changed.parent_id, changed.name
+                    FROM next, changed),
+                recorded AS (
+                    INSERT INTO known_media (media_id, type, size, content_type, created_at, first_seen)
+                    SELECT \(media?.mediaID), \(media?.type?.rawValue), \(media?.size), \(media?.contentType),
+                        \(media?.createdAt), \(media?.firstSeen) FROM changed WHERE \(media != nil)
+                    ON CONFLICT (media_id) DO UPDATE SET type = excluded.type, size = excluded.size,
+                        content_type = excluded.content_type, created_at = excluded.created_at,
+                        first_seen = excluded.first_seen)
+                SELECT changed.id FROM changed, (SELECT pg_notify(\(channel), '')) AS notified
+                """, logger: self.logger)
+            var found = false
+            for try await _ in rows.decode(Int64.self) { found = true }
+            return found
         }
-        guard let location else { throw CatalogError.entryGone }
-        try await recordChanges([CatalogChange(entryID: id, location: location, previousLocation: nil)], on: connection)
+        guard found else { throw CatalogError.entryGone }
     }
 
     public func delete(id: Int64) async throws {
-        try await transaction("delete \(id)") { connection in
-            let removed = try await self.delete(where: "id = \(id)", on: connection)
-            try await self.recordChanges(removed.map(Self.removal), on: connection)
+        let session = sessionID
+        let channel = self.channel
+        cache.invalidate(id: id)
+        defer { cache.invalidate(id: id) }
+        try await call("delete \(id)") { client in
+            try await client.query(
+                """
+                WITH gone AS (DELETE FROM entry WHERE id = \(id) RETURNING id, type, parent_id, name),
+                next AS (UPDATE change_counter SET last = last + 1 WHERE EXISTS (SELECT 1 FROM gone) RETURNING last),
+                logged AS (
+                    INSERT INTO change_log (id, session_id, entry_id, old_type, old_parent_id, old_name)
+                    SELECT next.last, \(session), gone.id, gone.type, gone.parent_id, gone.name FROM next, gone)
+                SELECT gone.id FROM gone, (SELECT pg_notify(\(channel), '')) AS notified
+                """, logger: self.logger
+            ).drain()
         }
     }
 
     public func move(id: Int64, to folder: CatalogFolder, name: String, replacing: Int64?, changeTime: Int64)
         async throws
     {
+        cache.clear()
+        defer { cache.clear() }
         try await transaction("rename to \(name)") { connection in
             var changes: [CatalogChange] = []
             if let replacing {
@@ -387,6 +438,8 @@ public final class PostgresCatalog: Catalog {
     }
 
     public func removeUnfinishedWrites() async throws -> [CatalogEntry] {
+        cache.clear()
+        defer { cache.clear() }
         // A mount on this cache dir before this one is dead (one mount per cache dir): its
         // session goes now, not a heartbeat timeout later, and with it what it was writing.
         let session = sessionID
@@ -427,6 +480,9 @@ public final class PostgresCatalog: Catalog {
     public func purgeExpired(
         bornAtOrBefore cutoff: Int64, plausible: ClosedRange<Int64>, forgetBefore: Int64, now: Int64
     ) async throws -> (entries: [CatalogEntry], mediaIDs: [String]) {
+        // What it deletes has expired, which every reader checks: the cache is cleared after, as
+        // housekeeping, not for correctness.
+        defer { cache.clear() }
         // The caller's clock is the mount's, which follows the database's (each heartbeat
         // measures the offset): one clock judges expiry for the fleet. One host sweeps at a
         // time; the others skip, and learn what went from the change log.
@@ -461,7 +517,9 @@ public final class PostgresCatalog: Catalog {
     }
 
     public func forgetMediaEverywhere(_ mediaID: String) async throws -> [CatalogEntry] {
-        try await transaction("forgetting \(mediaID)") { connection in
+        cache.clear()
+        defer { cache.clear() }
+        return try await transaction("forgetting \(mediaID)") { connection in
             let rows = try await connection.query(
                 "DELETE FROM entry WHERE media_id = \(mediaID) RETURNING \(unescaped: Self.entryColumns)",
                 logger: self.logger)
