@@ -134,6 +134,7 @@ let package = Package(
             dependencies: [
                 "WeChatMediaFS", "MediaCatalog", "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport", "FUSEKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Fixtures")]

@@ -253,6 +253,22 @@ struct FleetTests {
         }
     }
 
+    @Test func aQuotaOneHostMeetsPausesTheOthersUploads() async throws {
+        try await FleetFixture.with { fleet in
+            try await fleet.emulator.setFaults(#"{"rules":[{"endpoint":"upload","kind":"quota","fraction":1}]}"#)
+            let onA = try await Self.shell(fleet, #"cp "$S/cat.jpg" "$A/image/q.jpg""#)
+            #expect(onA.status != 0 && onA.stderr.contains("Resource temporarily unavailable"), "\(onA.stderr)")
+            try await fleet.emulator.setFaults(#"{"rules":[]}"#)
+            let uploads = try await fleet.emulator.counters()["upload", default: 0]
+            let start = ContinuousClock.now
+            let onB = try await Self.shell(fleet, #"cp "$S/cat.jpg" "$B/image/q.jpg""#)
+            #expect(onB.status != 0 && onB.stderr.contains("Resource temporarily unavailable"), "\(onB.stderr)")
+            #expect(start.duration(to: .now) < .seconds(5), "at once, from the fleet's pause")
+            #expect(try await fleet.emulator.counters()["upload", default: 0] == uploads, "without asking the server")
+            #expect(fleet.hosts[1].log.contains("45009"), "host B's log names the quota")
+        }
+    }
+
     @Test func theCatalogPasswordIsNeverInArgvLogsStatusOrTheCacheDir() async throws {
         try await FleetFixture.with(hosts: 1) { fleet in
             let password = fleet.database.password
