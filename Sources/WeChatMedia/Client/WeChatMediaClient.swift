@@ -11,7 +11,7 @@ public struct WeChatMediaClient: Sendable {
     public let tokens: any AccessTokenProvider
     public let rules: MediaRules
     public let retry: RetryPolicy
-    private let logger: Logger
+    let logger: Logger
 
     public init(
         connection: APIConnection, tokens: any AccessTokenProvider, rules: MediaRules,
@@ -186,7 +186,7 @@ public struct WeChatMediaClient: Sendable {
 
     /// Runs `body` with the current token; if the server refuses that token, reports it, gets a
     /// fresh one and runs `body` once more.
-    private func withFreshToken<T>(_ body: (AccessToken) async throws -> T) async throws -> T {
+    func withFreshToken<T>(_ body: (AccessToken) async throws -> T) async throws -> T {
         let token = try await currentToken()
         do {
             return try await body(token)
