@@ -21,12 +21,16 @@ struct MountRunner {
 
     func run() async throws {
         let logger = try startLogging()
+        let metricsRegistry = command.metricsAddress.map { _ in MetricsServer.bootstrap() }
         try prepareProcess()
         let account = try await resolveAccount(logger: logger)
         let cacheDirectory = command.cacheDir ?? Self.defaultCacheDirectory(appID: account.appID)
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.httpConfiguration)
-        let fileSystem = try await openFileSystem(
-            cacheDirectory: cacheDirectory, client: makeClient(account, http: http, logger: logger), logger: logger)
+        let client = makeClient(account, http: http, logger: logger)
+        let fileSystem = try await openFileSystem(cacheDirectory: cacheDirectory, client: client, logger: logger)
+        let quota = QuotaMonitor(source: client, interval: .seconds(command.quotaInterval.seconds))
+        let metrics = try await MetricsServer.start(
+            command.metricsAddress, registry: metricsRegistry, quota: quota, logger)
         let maintenance = fileSystem.startMaintenance()
         let session = try FUSESession(
             fileSystem: fileSystem, mountpoint: mountpoint,
@@ -45,7 +49,9 @@ struct MountRunner {
         }
         let startedAt = Date()
         let status = await Self.serveStatus(at: cacheDirectory + "/status.sock", logger: logger) {
-            await fileSystem.status(mountpoint: mountpoint, apiBase: account.apiBase, startedAt: startedAt)
+            var report = await fileSystem.status(mountpoint: mountpoint, apiBase: account.apiBase, startedAt: startedAt)
+            (report.quota, report.metricsURL) = (await quota.latest(), metrics?.url)
+            return report
         }
 
         async let served: Void = session.run()
@@ -53,6 +59,7 @@ struct MountRunner {
         await served
 
         await status?.stop()
+        await metrics?.stop()
         logger.info("unmounted \(mountpoint); peak memory \(Self.peakMemoryKiB() ?? "?") KiB")
         signals.forEach { $0.cancel() }
         maintenance.cancel()
@@ -106,6 +113,7 @@ struct MountRunner {
         let secret = Secret(UUID().uuidString)
         var emulatorLogger = logger
         emulatorLogger.logLevel = max(command.logLevel, .notice)
+        logger.notice("starting an emulator in-process under the \(command.limits.rawValue) limits, as the mount's")
         let emulator = try await RunningEmulator.start(
             configuration: EmulatorConfiguration(
                 host: "127.0.0.1", port: 0, dataDirectory: dataDirectory, appID: "wxdemo", secret: secret,
@@ -152,7 +160,8 @@ struct MountRunner {
         let catalog = try SQLiteCatalog(path: cacheDirectory + "/catalog.sqlite")
         chmod(cacheDirectory + "/catalog.sqlite", 0o600)
         let fileSystem = MediaFileSystem(
-            catalog: catalog, cache: cache, service: client,
+            catalog: catalog, cache: cache,
+            service: MeteredMediaService(client) { try? await catalog.knownMedia($0)?.type },
             settings: MountSettings(
                 mediaLifetimeSeconds: command.mediaTTL.seconds, uid: getuid(), gid: getgid(),
                 cacheMaxBytes: command.cacheMaxSize.bytes, minimumFreeBytes: floor,

@@ -38,7 +38,22 @@ struct StatusReport {
             "Access token: " + (status.tokenAgeSeconds.map { Self.duration($0) + " old" } ?? "none fetched yet"))
         let requests = status.requests.map { "\($0.kind) \($0.sent)" + ($0.failed > 0 ? " (\($0.failed) failed)" : "") }
         lines.append("Requests: " + (requests.isEmpty ? "none yet" : requests.joined(separator: ", ")))
+        if let quota = status.quota { lines.append(Self.quotaLine(quota, now: now)) }
+        if let url = status.metricsURL { lines.append("Metrics: \(url)") }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// "Daily quota: upload 99997 of 100000 left, download 200000 of 200000 left (asked 12.0 s ago)".
+    static func quotaLine(_ readings: [MountStatus.Quota], now: Date) -> String {
+        guard let asked = readings.map(\.askedAt).min() else { return "Daily quota: not known yet (asking the server)" }
+        let parts = readings.map { reading in
+            if let remain = reading.remain, let limit = reading.dailyLimit {
+                return "\(reading.kind) \(remain) of \(limit) left"
+            }
+            return "\(reading.kind) unknown (\(reading.error ?? "no answer"))"
+        }
+        return "Daily quota: " + parts.joined(separator: ", ")
+            + " (asked \(duration(now.timeIntervalSince(asked))) ago)"
     }
 
     static func line(_ transfer: MountStatus.Transfer, now: Date) -> String {
