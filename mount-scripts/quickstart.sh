@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Try it: installs what is missing (as root), builds, mounts a demo on an emulator started
+# Try it: installs what is missing (as root), builds the release binary and installs it as
+# /usr/local/bin/wxmediafs (as root), mounts a demo on an emulator started
 # in-process (no WeChat account needed), and walks through cp, cat NAME.media_id, ls and by-id.
 # The demo stays mounted for you to play with; the last line says how to unmount it.
 # Usage: bash mount-scripts/quickstart.sh [MOUNTPOINT]   (default: ~/wxmediafs-demo)
@@ -7,8 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash mount-scripts/setup-system.sh
-swift build --product wxmediafs
-bin=$(pwd)/.build/debug/wxmediafs
+bin=$(bash mount-scripts/build-release.sh)   # release, Swift runtime linked in, stripped
 bash mount-scripts/install.sh "$bin"
 M=${1:-$HOME/wxmediafs-demo}
 mkdir -p "$M"

@@ -17,6 +17,8 @@ final class PendingRequest: Sendable {
     /// False when the session no longer accepts work: the request is to be answered at once.
     let admitted: Bool
     private let gate: ReplyGate
+    /// When libfuse handed the request over, for its latency.
+    private let receivedAt = ContinuousClock.now
     /// The `fuse_req_t`'s address until the request is answered, then 0.
     private let raw: Mutex<UInt>
 
@@ -46,6 +48,7 @@ final class PendingRequest: Sendable {
             return gate.logger.debug("\(operation) answered twice: the second answer is ignored")
         }
         gate.send { send(request) }
+        OperationMetrics.answered(operation, receivedAt: receivedAt)
     }
 
     /// The libfuse request, once: nil if it was taken before.

@@ -9,8 +9,10 @@ public struct EmulatorConfiguration: Sendable {
     public var appID: String
     public var secret: Secret
     public var limits: LimitsProfile
-    /// Serves `/_emulator/` (clock, faults, counters, reset). Off unless asked for.
+    /// Serves `/_emulator/` (clock, faults, counters, whitelist, secret, reset). Off unless asked for.
     public var testControls: Bool
+    /// Calls a day before the metered APIs answer 45009; the documented ones of `limits` unless given.
+    public var dailyQuota: DailyQuota
     /// How long media live after `created_at`: the platform's 3 days.
     public var mediaLifetimeSeconds: Int64 = 3 * 24 * 3600
     /// `expires_in` of every token.
@@ -20,7 +22,7 @@ public struct EmulatorConfiguration: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 8088, dataDirectory: String, appID: String, secret: Secret,
-        limits: LimitsProfile = .seed, testControls: Bool = false
+        limits: LimitsProfile = .seed, testControls: Bool = false, dailyQuota: DailyQuota? = nil
     ) {
         self.host = host
         self.port = port
@@ -29,5 +31,6 @@ public struct EmulatorConfiguration: Sendable {
         self.secret = secret
         self.limits = limits
         self.testControls = testControls
+        self.dailyQuota = dailyQuota ?? .documented(for: limits)
     }
 }

@@ -27,6 +27,8 @@ public struct WeChatEmulator: Sendable {
                 lifetimeSeconds: configuration.mediaLifetimeSeconds),
             faults: FaultInjector(),
             counters: RequestCounters(),
+            quota: QuotaBook(quota: configuration.dailyQuota, clock: clock),
+            access: AccessControl(),
             logger: logger)
     }
 
@@ -59,6 +61,7 @@ public struct WeChatEmulator: Sendable {
         let router = Router(context: EmulatorRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: api.logger))
         router.add(middleware: FaultMiddleware(faults: api.faults, counters: api.counters))
+        router.add(middleware: AccessMiddleware(access: api.access))
         router.get("cgi-bin/token") { request, _ in await api.legacyToken(request) }
         router.post("cgi-bin/stable_token") { request, context in try await api.stableToken(request, context: context) }
         router.get("cgi-bin/stable_token") { request, context in try await api.stableToken(request, context: context) }
@@ -66,6 +69,10 @@ public struct WeChatEmulator: Sendable {
         router.get("cgi-bin/media/upload") { request, context in try await api.upload(request, context: context) }
         router.get("cgi-bin/media/get") { request, _ in await api.download(request, headOnly: false) }
         router.head("cgi-bin/media/get") { request, _ in await api.download(request, headOnly: true) }
+        router.post("cgi-bin/openapi/quota/get") { request, context in try await api.quotaGet(request, context: context)
+        }
+        router.get("cgi-bin/openapi/quota/get") { request, context in try await api.quotaGet(request, context: context)
+        }
         router.get("cdn/video/:file") { request, context in await api.video(request, context: context) }
         router.head("cdn/video/:file") { request, context in await api.video(request, context: context) }
         if configuration.testControls {

@@ -23,7 +23,9 @@ actor CacheBudget {
     private var pins: [String: Int] = [:]
     private var irreplaceable: Set<String> = []
     private let reporter: FailureReporter?
-    private var total: Int64 = 0
+    private var total: Int64 = 0 {
+        didSet { CacheMetrics.holds(bytes: total) }
+    }
     /// A logical clock for recency: cheaper and steadier than wall time.
     private var tick: UInt64 = 0
 
@@ -38,6 +40,8 @@ actor CacheBudget {
             files[file.mediaID] = Use(size: file.size, lastUse: tick)
             total += file.size
         }
+        // Observers do not run for assignments in init.
+        CacheMetrics.holds(bytes: total)
     }
 
     /// Bytes the content cache holds now.
@@ -104,6 +108,7 @@ actor CacheBudget {
             }
             remove(victim)
             evicted.append(victim)
+            CacheMetrics.evicted()
         }
         return evicted
     }

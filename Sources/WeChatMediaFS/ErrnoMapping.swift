@@ -35,6 +35,12 @@ enum ErrnoMapping {
         }
     }
 
+    /// The errno of a failed upload: as `errno(for:)`, but 40007 answers a lookup, and to an
+    /// upload it is a broken server (an error dressed as a file): EIO.
+    static func errnoOfUpload(for error: any Error) -> Int32 {
+        (error as? APIError)?.kind == .notFound ? EIO : errno(for: error)
+    }
+
     /// The errcode a failure carries: the server's, or the one the server would have sent for a
     /// file the rules refused before any request.
     static func errcode(of error: any Error) -> Int? {

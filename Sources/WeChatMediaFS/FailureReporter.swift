@@ -20,7 +20,7 @@ struct FailureReporter: Sendable {
             reason
             ?? {
                 switch error {
-                case let error as APIError: error.errmsg
+                case let error as APIError: error.code?.advice.map { "\(error.errmsg); \($0)" } ?? error.errmsg
                 case let violation as MediaRuleViolation: "refused before upload: \(violation)"
                 default: "\(error)"
                 }

@@ -32,6 +32,19 @@ public struct MountStatus: Codable, Sendable {
         }
     }
 
+    /// One API's daily quota as the server last told it (`wxmediafs status` asks at most once a minute).
+    public struct Quota: Codable, Sendable, Equatable {
+        /// "upload" or "download".
+        public var kind: String
+        public var cgiPath: String
+        public var dailyLimit: Int64?
+        public var used: Int64?
+        public var remain: Int64?
+        public var askedAt: Date
+        /// Why the server gave no numbers ("errcode 48001, api unauthorized", a refused connection).
+        public var error: String?
+    }
+
     public struct Requests: Codable, Sendable {
         public var kind: String
         public var sent: Int
@@ -52,6 +65,10 @@ public struct MountStatus: Codable, Sendable {
     public var requests: [Requests]
     /// Where the catalog is and whether it answers (nil from a version before the fleet catalog).
     public var catalog: CatalogHealth? = nil
+    /// The daily quotas of uploads and downloads; nil from a mount that does not ask.
+    public var quota: [Quota]? = nil
+    /// Where the mount serves Prometheus metrics; nil when it does not.
+    public var metricsURL: String? = nil
 }
 
 /// The JSON the status socket sends, with ISO 8601 dates.

@@ -63,7 +63,8 @@ final class OpenFiles: Sendable {
     private let state = Mutex(State())
 
     func register(_ file: OpenFile) -> UInt64 {
-        state.withLock { state in
+        CacheMetrics.opened(file)
+        return state.withLock { state in
             let handle = state.nextHandle
             state.nextHandle += 1
             state.files[handle] = file

@@ -72,9 +72,7 @@ final class Uploader: Sendable {
             }
             try Self.check(uploaded)
         } catch {
-            // 40007 answers a lookup; to an upload it is a broken server (an error dressed as a file).
-            let notFound = (error as? APIError)?.kind == .notFound
-            let failure = reporter.report("upload", of: path, error, errno: notFound ? EIO : nil)
+            let failure = reporter.report("upload", of: path, error, errno: ErrnoMapping.errnoOfUpload(for: error))
             if isNew, entry.state == .writing { await forget(entry) }
             throw failure
         }

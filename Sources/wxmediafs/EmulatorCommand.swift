@@ -9,8 +9,8 @@ struct EmulatorCommand: AsyncParsableCommand {
         commandName: "emulator",
         abstract: "Serve a local emulator of the WeChat temporary-media API.",
         discussion: """
-            Serves /cgi-bin/token, /cgi-bin/stable_token, /cgi-bin/media/upload and /cgi-bin/media/get \
-            (GET and HEAD) as the platform does. Prints one line with its base URL on stdout once it \
+            Serves /cgi-bin/token, /cgi-bin/stable_token, /cgi-bin/media/upload, /cgi-bin/media/get \
+            (GET and HEAD) and /cgi-bin/openapi/quota/get as the platform does. Prints one line with its base URL on stdout once it \
             listens, then logs one line per request on stderr. Media and tokens are kept in --data-dir \
             and survive a restart. SIGINT or SIGTERM stops it.
             """
@@ -37,11 +37,25 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "Which limits to apply: seed (2014: image 1 MB JPG) or current (image 10 MB PNG/JPEG/GIF).")
     var limits: LimitsProfile = .seed
 
-    @Flag(help: "Serve /_emulator/ controls for tests (clock, faults, counters, reset).")
+    @Option(
+        help: ArgumentHelp(
+            "Calls a day before uploads and downloads answer 45009: N for both, or upload=N,download=M.",
+            discussion: "Default: the documented quota of --limits (seed: 5000 and 10000; current: 100000 and 200000).",
+            valueName: "quota"))
+    var dailyQuota: String?
+
+    @Flag(help: "Serve /_emulator/ controls for tests (clock, faults, counters, whitelist, secret, reset).")
     var testControls = false
 
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        if let dailyQuota, DailyQuota(parsing: dailyQuota, base: .documented(for: limits)) == nil {
+            throw ValidationError(
+                "--daily-quota \(dailyQuota) is not N or upload=N,download=M (whole numbers, 0 to 10^12)")
+        }
+    }
 
     func run() async throws {
         LogSetup.bootstrap(level: logLevel)
@@ -50,7 +64,8 @@ struct EmulatorCommand: AsyncParsableCommand {
         let dataDirectory = try dataDir ?? Self.makeTemporaryDirectory()
         let configuration = EmulatorConfiguration(
             host: host, port: port, dataDirectory: dataDirectory, appID: appid, secret: secret, limits: limits,
-            testControls: testControls)
+            testControls: testControls,
+            dailyQuota: dailyQuota.flatMap { DailyQuota(parsing: $0, base: .documented(for: limits)) })
         let emulator = try WeChatEmulator(configuration: configuration, logger: logger)
         try await emulator.run { url in
             // Unbuffered, so a script reading the line sees it while the server runs.

@@ -65,8 +65,11 @@ struct MountCommand: AsyncParsableCommand {
     )
     var requestTimeout = DurationArgument(seconds: 30)
 
-    @Option(help: "The upload limits to check against: seed (image 1 MB JPG) or current (image 10 MB).")
-    var limits: LimitsProfile = .seed
+    @Option(
+        help:
+            "The upload limits to check against: current (image 10 MB PNG/JPEG/GIF, the most the docs allow) or seed (image 1 MB JPG)."
+    )
+    var limits: LimitsProfile = .current
 
     @Option(help: "How access tokens are fetched: stable (/cgi-bin/stable_token) or legacy (/cgi-bin/token).")
     var tokenEndpoint: TokenEndpointArgument = .stable
@@ -86,6 +89,15 @@ struct MountCommand: AsyncParsableCommand {
 
     @Option(help: "TLS to the catalog: disable, prefer (when offered), require, or verify-full.")
     var catalogTLS: CatalogTLSArgument = .prefer
+    @Option(help: "Serve Prometheus metrics at http://ADDRESS/metrics, e.g. 127.0.0.1:9464 (off unless given).")
+    var metricsAddress: MetricsAddress?
+
+    @Flag(help: "Allow a --metrics-address that is not loopback (the metrics would be open to the network).")
+    var allowRemoteMetrics = false
+
+    /// How often the daily quota may be asked of the server (tests use a short one).
+    @Option(help: .hidden)
+    var quotaInterval = DurationArgument(seconds: 60)
 
     @Flag(help: "Stay in the foreground and log to stderr.")
     var foreground = false
@@ -120,6 +132,12 @@ struct MountCommand: AsyncParsableCommand {
         try cacheMaxSize.check(within: Self.cacheMaxSizeRange, option: "--cache-max-size")
         try cacheMinFree.check(option: "--cache-min-free")
         try logFileMaxSize.check(within: Self.logFileMaxSizeRange, option: "--log-file-max-size")
+        try quotaInterval.check(within: 1...86400, option: "--quota-interval")
+        if let metricsAddress, !metricsAddress.isLoopback, !allowRemoteMetrics {
+            throw ValidationError(
+                "refusing to serve metrics on \(metricsAddress.host), which is not loopback: use 127.0.0.1 or ::1, or add --allow-remote-metrics"
+            )
+        }
         // The app id names the default cache folder and goes into every token request.
         if let appid, !OpaqueID.isWellFormed(appid, maxLength: Self.maxAppIDLength) {
             throw ValidationError(

@@ -21,19 +21,23 @@ struct MountRunner {
 
     func run() async throws {
         let logger = try startLogging()
+        let metricsRegistry = command.metricsAddress.map { _ in MetricsServer.bootstrap() }
         try prepareProcess()
         let account = try await resolveAccount(logger: logger)
         let cacheDirectory = command.cacheDir ?? Self.defaultCacheDirectory(appID: account.appID)
         try CacheDirectory.prepare(cacheDirectory)
         let catalog = try await openCatalog(cacheDirectory: cacheDirectory, account: account, logger: logger)
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.httpConfiguration)
+        let client = makeClient(account, http: http, fleet: catalog as? PostgresCatalog, logger: logger)
+        let quota = QuotaMonitor(source: client, interval: .seconds(command.quotaInterval.seconds))
         let fileSystem: MediaFileSystem
         let session: FUSESession
+        let metrics: MetricsServer?
         do {
             fileSystem = try await openFileSystem(
-                cacheDirectory: cacheDirectory, catalog: catalog,
-                client: makeClient(account, http: http, fleet: catalog as? PostgresCatalog, logger: logger),
-                logger: logger)
+                cacheDirectory: cacheDirectory, catalog: catalog, client: client, logger: logger)
+            metrics = try await MetricsServer.start(
+                command.metricsAddress, registry: metricsRegistry, quota: quota, logger)
             session = try FUSESession(
                 fileSystem: fileSystem, mountpoint: mountpoint,
                 options: ["fsname=wxmediafs", "subtype=wxmediafs", "default_permissions"] + command.options,
@@ -59,7 +63,9 @@ struct MountRunner {
         }
         let startedAt = Date()
         let status = await Self.serveStatus(at: cacheDirectory + "/status.sock", logger: logger) {
-            await fileSystem.status(mountpoint: mountpoint, apiBase: account.apiBase, startedAt: startedAt)
+            var report = await fileSystem.status(mountpoint: mountpoint, apiBase: account.apiBase, startedAt: startedAt)
+            (report.quota, report.metricsURL) = (await quota.latest(), metrics?.url)
+            return report
         }
 
         async let served: Void = session.run()
@@ -67,6 +73,7 @@ struct MountRunner {
         await served
 
         await status?.stop()
+        await metrics?.stop()
         logger.info("unmounted \(mountpoint); peak memory \(Self.peakMemoryKiB() ?? "?") KiB")
         signals.forEach { $0.cancel() }
         maintenance.cancel()
@@ -121,6 +128,7 @@ struct MountRunner {
         let secret = Secret(UUID().uuidString)
         var emulatorLogger = logger
         emulatorLogger.logLevel = max(command.logLevel, .notice)
+        logger.notice("starting an emulator in-process under the \(command.limits.rawValue) limits, as the mount's")
         let emulator = try await RunningEmulator.start(
             configuration: EmulatorConfiguration(
                 host: "127.0.0.1", port: 0, dataDirectory: dataDirectory, appID: "wxdemo", secret: secret,
@@ -197,7 +205,8 @@ struct MountRunner {
                 SystemClock()
             }
         let fileSystem = MediaFileSystem(
-            catalog: catalog, cache: cache, service: client,
+            catalog: catalog, cache: cache,
+            service: MeteredMediaService(client) { try? await catalog.knownMedia($0)?.type },
             settings: MountSettings(
                 mediaLifetimeSeconds: command.mediaTTL.seconds, uid: getuid(), gid: getgid(),
                 cacheMaxBytes: command.cacheMaxSize.bytes, minimumFreeBytes: floor,

@@ -14,8 +14,9 @@ struct StatusCommand: ParsableCommand {
             Asks the mount at MOUNTPOINT, over the Unix socket in its cache dir (only the user who \
             mounted can open it), for: uploads and downloads in flight with their progress, recent \
             failures with errno, errcode and errmsg, cache usage against its cap, the age of the \
-            access token (never the token), and the requests sent, by kind. It never talks to the \
-            network.
+            access token (never the token), the requests sent, by kind, and the daily upload and \
+            download quota (which the mount asks the server at most once a minute). The command \
+            itself never talks to the network.
             """
     )
 

@@ -42,7 +42,22 @@ struct StatusReport {
             let state = catalog.reachable ? "reachable" : "UNREACHABLE (\(catalog.problem ?? "no answer"))"
             lines.append("Catalog: \(catalog.location), \(state)")
         }
+        if let quota = status.quota { lines.append(Self.quotaLine(quota, now: now)) }
+        if let url = status.metricsURL { lines.append("Metrics: \(url)") }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// "Daily quota: upload 99997 of 100000 left, download 200000 of 200000 left (asked 12.0 s ago)".
+    static func quotaLine(_ readings: [MountStatus.Quota], now: Date) -> String {
+        guard let asked = readings.map(\.askedAt).min() else { return "Daily quota: not known yet (asking the server)" }
+        let parts = readings.map { reading in
+            if let remain = reading.remain, let limit = reading.dailyLimit {
+                return "\(reading.kind) \(remain) of \(limit) left"
+            }
+            return "\(reading.kind) unknown (\(reading.error ?? "no answer"))"
+        }
+        return "Daily quota: " + parts.joined(separator: ", ")
+            + " (asked \(duration(now.timeIntervalSince(asked))) ago)"
     }
 
     static func line(_ transfer: MountStatus.Transfer, now: Date) -> String {

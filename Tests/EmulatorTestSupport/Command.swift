@@ -61,6 +61,12 @@ public enum Command {
         return BackgroundCommand(process: process)
     }
 
+    /// The program `name` as the shell would find it on `$PATH`; nil if it is not there.
+    public static func which(_ name: String) -> String? {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/\(name)" }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
     /// curl, which the README's set-up installs.
     public static func curl(_ arguments: [String]) async throws -> CommandResult {
         try await run("/usr/bin/curl", ["--silent", "--show-error", "--max-time", "30"] + arguments)

@@ -18,10 +18,10 @@ public struct EmulatorFixture: Sendable {
     public var baseURL: String { emulator.baseURL }
 
     public static func with<T>(
-        limits: LimitsProfile = .seed, dataDirectory: String? = nil,
+        limits: LimitsProfile = .seed, dataDirectory: String? = nil, dailyQuota: DailyQuota? = nil,
         _ body: (EmulatorFixture) async throws -> T
     ) async throws -> T {
-        let fixture = try await start(limits: limits, dataDirectory: dataDirectory)
+        let fixture = try await start(limits: limits, dataDirectory: dataDirectory, dailyQuota: dailyQuota)
         do {
             let result = try await body(fixture)
             try await fixture.stop()
@@ -34,12 +34,12 @@ public struct EmulatorFixture: Sendable {
 
     /// Starts an emulator; `port` 0 picks a free one (give an old one to restart "the same server").
     public static func start(
-        limits: LimitsProfile = .seed, dataDirectory: String? = nil, port: Int = 0
+        limits: LimitsProfile = .seed, dataDirectory: String? = nil, port: Int = 0, dailyQuota: DailyQuota? = nil
     ) async throws -> EmulatorFixture {
         let directory = try dataDirectory ?? TemporaryDirectory.make()
         let configuration = EmulatorConfiguration(
             host: "127.0.0.1", port: port, dataDirectory: directory, appID: appID, secret: secret, limits: limits,
-            testControls: true)
+            testControls: true, dailyQuota: dailyQuota)
         var logger = Logger(label: "test.emulator")
         logger.logLevel = .warning
         let emulator = try await RunningEmulator.start(configuration: configuration, logger: logger)
@@ -141,6 +141,20 @@ public struct EmulatorFixture: Sendable {
         guard reply.status == 200 else {
             throw FixtureError("faults refused: \(String(decoding: reply.body, as: UTF8.self))")
         }
+    }
+
+    /// A test control by `method` and path under `/_emulator/`, which must answer 200.
+    public func control(_ method: HTTPMethod, _ path: String, json: String? = nil) async throws {
+        let reply = try await request(method, "/_emulator/" + path, body: json.map { Array($0.utf8) })
+        guard reply.status == 200 else {
+            throw FixtureError("\(path) refused: \(String(decoding: reply.body, as: UTF8.self))")
+        }
+    }
+
+    /// `POST /cgi-bin/openapi/quota/get` for `cgiPath` with `token`.
+    public func quota(of cgiPath: String, token: String) async throws -> Reply {
+        try await request(
+            .POST, "/cgi-bin/openapi/quota/get?access_token=\(token)", body: Array(#"{"cgi_path":"\#(cgiPath)"}"#.utf8))
     }
 
     public func injectedFaults() async throws -> [Int] {

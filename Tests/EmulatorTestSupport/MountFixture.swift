@@ -1,5 +1,6 @@
 import FUSEKit
 import Foundation
+import WeChatEmulator
 import WeChatMedia
 
 #if canImport(Glibc)
@@ -19,9 +20,10 @@ public struct MountFixture: Sendable {
     public typealias Failure = MountProcess.Failure
 
     public static func with<T>(
-        limits: LimitsProfile = .seed, arguments: [String] = [], _ body: (MountFixture) async throws -> T
+        limits: LimitsProfile = .seed, dailyQuota: DailyQuota? = nil, arguments: [String] = [],
+        _ body: (MountFixture) async throws -> T
     ) async throws -> T {
-        try await EmulatorFixture.with(limits: limits) { emulator in
+        try await EmulatorFixture.with(limits: limits, dailyQuota: dailyQuota) { emulator in
             let folder = try TemporaryDirectory.make()
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let mount = try await start(
@@ -92,6 +94,11 @@ public struct MountFixture: Sendable {
     }
     public var log: String { daemon.log }
     public func shell(_ script: String) async throws -> CommandResult { try await daemon.shell(script) }
+
+    /// `wxmediafs status MOUNTPOINT` (with `--json` when asked).
+    public func status(json: Bool = false) async throws -> CommandResult {
+        try await Command.run(Command.wxmediafsPath, ["status", mountpoint] + (json ? ["--json"] : []))
+    }
 
     public func path(_ relative: String) -> String { mountpoint + "/" + relative }
 

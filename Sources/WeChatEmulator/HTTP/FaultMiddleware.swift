@@ -93,6 +93,7 @@ struct FaultMiddleware: RouterMiddleware {
         case "/cgi-bin/stable_token": .stableToken
         case "/cgi-bin/media/upload": .upload
         case "/cgi-bin/media/get": request.method == .head ? .head : .get
+        case "/cgi-bin/openapi/quota/get": .quota
         case let path where path.hasPrefix("/cdn/video/"): .video
         default: nil
         }

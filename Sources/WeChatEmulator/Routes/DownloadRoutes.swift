@@ -7,7 +7,7 @@ extension EmulatorAPI {
     /// `GET` and `HEAD /cgi-bin/media/get?access_token=ACCESS_TOKEN&media_id=MEDIA_ID`: the file with
     /// the seed's headers, a `video_url` for videos under the current profile, or the error JSON.
     func download(_ request: Request, headOnly: Bool) async -> Response {
-        if let refusal = await refusal(of: request) { return refusal }
+        if let refusal = await refusal(of: request, metering: .download) { return refusal }
         guard let id = request.query("media_id"), !id.isEmpty else { return APIResponses.error(.mediaIDMissing) }
         guard let media = await store.lookup(id) else { return APIResponses.error(.invalidMediaID) }
         if media.type == .video {

@@ -36,11 +36,42 @@ extension EmulatorAPI {
             APIResponses.json(["retired": await tokens.retireAll()])
         }
         group.get("counters") { _, _ in APIResponses.json(counters.snapshot) }
+        // {"ips":["192.0.2.1"],"errcode":61004}: only those callers may call the API; the rest are
+        // refused with errcode (61004 unless given; 40164 as older docs have it).
+        group.post("whitelist") { request, _ in
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            struct Whitelist: Decodable {
+                var ips: [String]
+                var errcode: Int?
+            }
+            guard let list = try? JSONDecoder().decode(Whitelist.self, from: Data(body.readableBytesView)),
+                let refusal = WeChatErrorCode(rawValue: list.errcode ?? WeChatErrorCode.clientIPNotRegistered.rawValue)
+            else {
+                return APIResponses.json(["error": "expected {\"ips\":[...],\"errcode\":61004}"], status: .badRequest)
+            }
+            access.setWhitelist(Set(list.ips), refusal: refusal)
+            return APIResponses.json(["ips": list.ips.count])
+        }
+        group.delete("whitelist") { _, _ in
+            access.setWhitelist(nil)
+            return APIResponses.json(["ips": "any"])
+        }
+        // A frozen AppSecret: token requests with it get 40243 until it is unfrozen (DELETE).
+        group.post("secret/freeze") { _, _ in
+            access.setSecretFrozen(true)
+            return APIResponses.json(["frozen": true])
+        }
+        group.delete("secret/freeze") { _, _ in
+            access.setSecretFrozen(false)
+            return APIResponses.json(["frozen": false])
+        }
         group.post("reset") { _, _ in
             await store.reset()
             await tokens.reset()
             faults.set([])
             counters.reset()
+            access.reset()
+            await quota.reset()
             clock.reset()
             return APIResponses.json(["reset": true])
         }

@@ -17,6 +17,7 @@ extension EmulatorAPI {
     /// `POST /cgi-bin/stable_token` with a JSON body.
     func stableToken(_ request: Request, context: EmulatorRequestContext) async throws -> Response {
         guard request.method == .post else { return APIResponses.error(.requirePOST) }
+        try await context.continueIfExpected(request)
         let body = try await request.body.collect(upTo: 64 * 1024)
         guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
         else {
@@ -43,6 +44,7 @@ extension EmulatorAPI {
         guard let secret, !secret.isEmpty else { return APIResponses.error(.appSecretMissing) }
         guard appID == configuration.appID else { return APIResponses.error(.invalidAppID) }
         guard secret == configuration.secret.value else { return APIResponses.error(.invalidAppSecret) }
+        if access.secretFrozen { return APIResponses.error(.appSecretFrozen) }
         return nil
     }
 }

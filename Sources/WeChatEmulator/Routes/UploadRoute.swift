@@ -7,7 +7,7 @@ extension EmulatorAPI {
     /// `POST /cgi-bin/media/upload?access_token=ACCESS_TOKEN&type=TYPE`, one multipart part `media`.
     func upload(_ request: Request, context: EmulatorRequestContext) async throws -> Response {
         guard request.method == .post else { return APIResponses.error(.requirePOST) }
-        if let refusal = await refusal(of: request) { return refusal }
+        if let refusal = await refusal(of: request, metering: .upload) { return refusal }
         guard let type = request.query("type").flatMap(MediaType.init(rawValue:)) else {
             return APIResponses.error(.invalidMediaType)
         }
@@ -29,6 +29,7 @@ extension EmulatorAPI {
             boundary: boundary, spoolPath: spoolPath, partLimit: Int64(rules.profile.maxSize(for: type)),
             bodyLimit: bodyLimit)
         let media: SpooledMedia
+        try await context.continueIfExpected(request)
         switch try await spool.run(request.body) {
         case .bodyTooLarge: return refuseAndClose(context: context)
         case .malformed, .noMediaPart: return APIResponses.error(.mediaDataMissing)

@@ -6,4 +6,5 @@ public enum EmulatorEndpoint: String, Sendable, Codable, CaseIterable {
     case get
     case head
     case video
+    case quota
 }

@@ -40,7 +40,7 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
         case .systemBusy: return .retryable
         case .invalidCredential, .invalidAccessToken, .accessTokenExpired: return .staleToken
         case .invalidAppID, .invalidAppSecret, .invalidIP, .accessTokenMissing, .appIDMissing, .appSecretMissing,
-            .invalidGrantType:
+            .invalidGrantType, .appSecretFrozen, .clientIPNotRegistered:
             return .auth
         case .invalidMediaID: return .notFound
         case .invalidFileSize, .invalidImageSize, .invalidVoiceSize, .invalidVideoSize, .invalidThumbSize,
@@ -49,7 +49,7 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidMediaType, .invalidFileType, .mediaDataMissing, .emptyMediaData, .voicePlaytimeOutOfLimit:
             return .invalidMedia
         case .dailyQuotaExceeded, .minuteQuotaExceeded: return .quota
-        case .mediaIDMissing, .requirePOST, .dataFormatError: return .other
+        case .mediaIDMissing, .requirePOST, .dataFormatError, .cgiPathNotFound, .cgiPathNoPermission: return .other
         }
     }
 

@@ -16,6 +16,8 @@ public struct APIReply: Decodable, Sendable {
     public var thumbMediaID: JSONScalar?
     public var createdAt: JSONScalar?
     public var videoURL: String?
+    /// `openapi/quota/get`'s `{"daily_limit","used","remain"}`, judged by `apiQuota()`.
+    public var quota: [String: JSONScalar]?
     /// The errcode as sent, when it is not an integer (a fraction, a word, past 64 bits).
     var unreadableErrcode: JSONScalar?
 
@@ -27,6 +29,7 @@ public struct APIReply: Decodable, Sendable {
         case thumbMediaID = "thumb_media_id"
         case createdAt = "created_at"
         case videoURL = "video_url"
+        case quota
     }
 
     public init(from decoder: any Decoder) throws {
@@ -46,6 +49,7 @@ public struct APIReply: Decodable, Sendable {
         thumbMediaID = try? c.decodeIfPresent(JSONScalar.self, forKey: .thumbMediaID)
         createdAt = try? c.decodeIfPresent(JSONScalar.self, forKey: .createdAt)
         videoURL = try? c.decodeIfPresent(String.self, forKey: .videoURL)
+        quota = try? c.decodeIfPresent([String: JSONScalar].self, forKey: .quota)
     }
 
     /// `"-1"`: errcode -1 is the one negative code, and some servers quote it.

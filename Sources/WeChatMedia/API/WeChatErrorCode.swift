@@ -16,6 +16,8 @@ public enum WeChatErrorCode: Int, Sendable, CaseIterable, Codable {
     case invalidAccessToken = 40014
     case invalidAppSecret = 40125
     case invalidIP = 40164
+    /// The AppSecret was frozen in the platform's console; no token is issued until it is unfrozen.
+    case appSecretFrozen = 40243
     case accessTokenMissing = 41001
     case appIDMissing = 41002
     case appSecretMissing = 41004
@@ -29,6 +31,12 @@ public enum WeChatErrorCode: Int, Sendable, CaseIterable, Codable {
     case dailyQuotaExceeded = 45009
     case minuteQuotaExceeded = 45011
     case dataFormatError = 47001
+    /// The current docs' code for a caller IP outside the whitelist (beside the older 40164).
+    case clientIPNotRegistered = 61004
+    /// `openapi/quota/get`: no such `cgi_path`.
+    case cgiPathNotFound = 76021
+    /// `openapi/quota/get`: a `cgi_path` this account may not ask about.
+    case cgiPathNoPermission = 76022
 
     public var message: String {
         switch self {
@@ -47,6 +55,9 @@ public enum WeChatErrorCode: Int, Sendable, CaseIterable, Codable {
         case .invalidAccessToken: "invalid access_token"
         case .invalidAppSecret: "invalid appsecret"
         case .invalidIP: "invalid ip, not in whitelist"
+        // The docs give this one in Chinese only ("AppSecret已被冻结，请登录MP解冻后再次调用"); clients
+        // key on the errcode, so the emulator's English rendering is only for people reading logs.
+        case .appSecretFrozen: "appsecret is frozen, unfreeze it on mp.weixin.qq.com and call again"
         case .accessTokenMissing: "access_token missing"
         case .appIDMissing: "appid missing"
         case .appSecretMissing: "appsecret missing"
@@ -60,6 +71,25 @@ public enum WeChatErrorCode: Int, Sendable, CaseIterable, Codable {
         case .dailyQuotaExceeded: "reach max api daily quota limit"
         case .minuteQuotaExceeded: "api minute-quota reach limit"
         case .dataFormatError: "data format error"
+        case .clientIPNotRegistered: "access clientip is not registered"
+        case .cgiPathNotFound: "cgi_path not found, please check"
+        case .cgiPathNoPermission: "could not use this cgi_path, no permission"
+        }
+    }
+
+    /// What the user can do about it, where that is not obvious from the errmsg: said in the log
+    /// line and in `wxmediafs status` beside the errcode.
+    public var advice: String? {
+        switch self {
+        case .invalidIP, .clientIPNotRegistered:
+            "add this machine's public IP to the API IP whitelist in the platform's console "
+                + "(mp.weixin.qq.com: Settings and Development > Basic Configuration), then try again"
+        case .appSecretFrozen:
+            "the AppSecret is frozen: unfreeze it in the platform's console "
+                + "(mp.weixin.qq.com: Settings and Development > Basic Configuration), then try again"
+        case .invalidAppSecret:
+            "check the secret file: it does not hold this app id's current AppSecret"
+        default: nil
         }
     }
 }

@@ -41,10 +41,10 @@ public struct APIConnection: Sendable {
         }
     }
 
-    /// A request to a token endpoint, whose answer must be JSON.
+    /// A request whose answer must be JSON: to a token endpoint unless `kind` says otherwise.
     public func jsonRequest(
         path: String, query: String, method: HTTPMethod = .GET, body: ByteBuffer? = nil,
-        contentType: String? = nil, deadline: NIODeadline
+        contentType: String? = nil, as kind: RequestStatistics.Kind = .token, deadline: NIODeadline
     ) async throws -> APIReply {
         var request = HTTPClientRequest(url: url(path: path, query: query))
         request.method = method
@@ -52,8 +52,15 @@ public struct APIConnection: Sendable {
             request.body = .bytes(body)
         }
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
-        let response = try await send(request, as: .token, deadline: deadline)
-        return try await Self.readReply(response, deadline: deadline)
+        do {
+            let response = try await send(request, as: kind, deadline: deadline)
+            let reply = try await Self.readReply(response, deadline: deadline)
+            if kind == .token { APIMetrics.tokenFetched(errcode: reply.errcode ?? 0) }
+            return reply
+        } catch {
+            if kind == .token { APIMetrics.tokenFetched(errcode: nil) }
+            throw error
+        }
     }
 
     /// Runs `body` but gives up at `deadline`: AsyncHTTPClient's deadline covers the response

@@ -5,7 +5,7 @@ import Synchronization
 /// `wxmediafs status` lists them among the recent failures instead.
 public final class RequestStatistics: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
-        case token, upload, head, download, video
+        case token, upload, head, download, video, quota
     }
 
     public struct Count: Sendable, Equatable {
@@ -18,6 +18,7 @@ public final class RequestStatistics: Sendable {
     public init() {}
 
     func record(_ kind: Kind, failed: Bool) {
+        APIMetrics.requestSent(kind, failed: failed)
         counts.withLock { counts in
             counts[kind, default: Count()].sent += 1
             if failed { counts[kind, default: Count()].failed += 1 }

@@ -63,6 +63,7 @@ public struct RetryPolicy: Sendable {
                 logger.debug(
                     "retrying after a transient failure",
                     metadata: ["operation": "\(operation)", "attempt": "\(attempt)", "error": "\(error)"])
+                APIMetrics.retried(operation)
                 try await Task.sleep(for: pause)
                 // Doubled up to the ceiling only, so however many attempts are allowed it cannot overflow.
                 backoff = backoff < ceiling / 2 ? backoff * 2 : ceiling

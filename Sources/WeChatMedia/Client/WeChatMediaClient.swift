@@ -14,7 +14,7 @@ public struct WeChatMediaClient: Sendable {
     /// The fleet's upload pause after a 45009; nil for a host of its own, which retries as for
     /// any transient failure.
     public let uploadPause: UploadPausePolicy?
-    private let logger: Logger
+    let logger: Logger
 
     /// For a fleet, `tokens` is an `AppSecretTokenProvider` with a `SharedTokenStore` and
     /// `uploadPause` names the shared pause:
@@ -205,7 +205,7 @@ public struct WeChatMediaClient: Sendable {
 
     /// Runs `body` with the current token; if the server refuses that token, reports it, gets a
     /// fresh one and runs `body` once more.
-    private func withFreshToken<T>(_ body: (AccessToken) async throws -> T) async throws -> T {
+    func withFreshToken<T>(_ body: (AccessToken) async throws -> T) async throws -> T {
         let token = try await currentToken()
         do {
             return try await body(token)
