@@ -102,6 +102,22 @@ struct CoreFixture {
         }
     }
 
+    /// Runs `body` on a new fixture and closes it after, also when `body` throws.
+    static func with<T>(
+        clock: ManualClock, service: any MediaService, backend: CatalogBackend,
+        _ body: (CoreFixture) async throws -> T
+    ) async throws -> T {
+        let core = try await make(clock: clock, service: service, backend: backend)
+        do {
+            let result = try await body(core)
+            await core.close()
+            return result
+        } catch {
+            await core.close()
+            throw error
+        }
+    }
+
     /// Removes everything the fixture made, and waits for it.
     func close() async {
         try? FileManager.default.removeItem(atPath: directory)

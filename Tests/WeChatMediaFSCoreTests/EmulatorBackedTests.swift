@@ -20,16 +20,9 @@ struct EmulatorBackedTests {
     ) async throws -> T {
         try await EmulatorFixture.with(limits: limits) { emulator in
             let clock = ManualClock(seconds: Int64(Date().timeIntervalSince1970))
-            let core = try await CoreFixture.make(
-                clock: clock, service: emulator.makeClient(rules: limits), backend: backend)
-            do {
-                let result = try await body(core, emulator)
-                await core.close()
-                return result
-            } catch {
-                await core.close()
-                throw error
-            }
+            return try await CoreFixture.with(
+                clock: clock, service: emulator.makeClient(rules: limits), backend: backend
+            ) { core in try await body(core, emulator) }
         }
     }
 

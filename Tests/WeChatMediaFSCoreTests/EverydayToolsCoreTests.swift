@@ -19,14 +19,8 @@ struct EverydayToolsCoreTests {
     ) async throws -> T {
         let clock = ManualClock(seconds: 1_796_116_470)
         let service = InMemoryMediaService(clock: clock)
-        let core = try await CoreFixture.make(clock: clock, service: service, backend: backend)
-        do {
-            let result = try await body(core, service)
-            await core.close()
-            return result
-        } catch {
-            await core.close()
-            throw error
+        return try await CoreFixture.with(clock: clock, service: service, backend: backend) { core in
+            try await body(core, service)
         }
     }
 

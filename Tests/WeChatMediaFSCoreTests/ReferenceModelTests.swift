@@ -21,36 +21,31 @@ struct ReferenceModelTests {
     static let shards = 4
     static let steps = 25
 
-    @Test(arguments: 0..<shards)
-    func randomSequencesAgreeWithTheModel(shard: Int) async throws {
-        let seeds: [UInt64] =
-            if let one = ProcessInfo.processInfo.environment["REFTEST_SEED"].flatMap(UInt64.init) {
-                shard == 0 ? [one] : []
-            } else {
-                (0..<UInt64(Self.sequences / Self.shards)).map { UInt64(shard) + $0 * UInt64(Self.shards) }
-            }
-        for seed in seeds {
-            let mismatch = try await ModelRun(seed: seed, steps: Self.steps).run()
-            #expect(mismatch == nil, "seed \(seed): \(mismatch ?? "")")
-            if mismatch != nil { return }
-        }
-    }
-
-    /// The same sequences (the first `postgresSequences` seeds) on the fleet catalog: each
-    /// sequence has a database of its own, so fewer of them.
+    /// The first `postgresSequences` of the same sequences run on the fleet catalog too: each has
+    /// a database of its own, so fewer of them.
     static let postgresSequences = 40
 
     @Test(arguments: 0..<shards)
+    func randomSequencesAgreeWithTheModel(shard: Int) async throws {
+        try await Self.run(shard: shard, sequences: Self.sequences, backend: .sqlite)
+    }
+
+    @Test(arguments: 0..<shards)
     func randomSequencesAgreeWithTheModelOnPostgreSQL(shard: Int) async throws {
+        try await Self.run(shard: shard, sequences: Self.postgresSequences, backend: .postgres)
+    }
+
+    /// Shard `shard`'s part of the first `sequences` seeds (or only `REFTEST_SEED`, in shard 0).
+    static func run(shard: Int, sequences: Int, backend: CatalogBackend) async throws {
         let seeds: [UInt64] =
             if let one = ProcessInfo.processInfo.environment["REFTEST_SEED"].flatMap(UInt64.init) {
                 shard == 0 ? [one] : []
             } else {
-                (0..<UInt64(Self.postgresSequences / Self.shards)).map { UInt64(shard) + $0 * UInt64(Self.shards) }
+                (0..<UInt64(sequences / shards)).map { UInt64(shard) + $0 * UInt64(shards) }
             }
         for seed in seeds {
-            let mismatch = try await ModelRun(seed: seed, steps: Self.steps, backend: .postgres).run()
-            #expect(mismatch == nil, "seed \(seed) on PostgreSQL: \(mismatch ?? "")")
+            let mismatch = try await ModelRun(seed: seed, steps: steps, backend: backend).run()
+            #expect(mismatch == nil, "seed \(seed) on \(backend): \(mismatch ?? "")")
             if mismatch != nil { return }
         }
     }
