@@ -51,7 +51,8 @@ public struct FleetFixture: Sendable {
     ) async throws -> MountFixture {
         try await MountFixture.start(
             emulator: emulator, folder: folder,
-            arguments: ["--catalog-url", database.url, "--catalog-tls", "disable"] + arguments,
+            // The default TLS mode, prefer: the test cluster offers none, so plain TCP.
+            arguments: ["--catalog-url", database.url] + arguments,
             environment: ["PGPASSWORD": database.password])
     }
 

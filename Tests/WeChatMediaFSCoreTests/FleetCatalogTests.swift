@@ -23,6 +23,35 @@ struct FleetCatalogTests {
             createdAt: bornAt, mode: 0o644, uid: 0, gid: 0, accessTime: 0, modificationTime: 0, changeTime: 0)
     }
 
+    static func connect(_ database: TestDatabase) async throws -> PostgresConnection {
+        let server = database.server
+        return try await PostgresConnection.connect(
+            configuration: .init(
+                host: server.host, port: server.port, username: server.user, password: server.password,
+                database: database.name, tls: .disable),
+            id: 9, logger: Logger(label: "test.fleet-catalog"))
+    }
+
+    @Test func hostsStartingAtOnceMigrateTheSchemaOnce() async throws {
+        let database = try await TestPostgres.cluster().makeDatabase()
+        let catalogs = try await withThrowingTaskGroup(of: PostgresCatalog.self) { group in
+            for index in 0..<4 { group.addTask { try await Self.open(database, host: "host\(index)") } }
+            var opened: [PostgresCatalog] = []
+            for try await catalog in group { opened.append(catalog) }
+            return opened
+        }
+        #expect(catalogs.count == 4, "every host connected")
+        let connection = try await Self.connect(database)
+        let rows = try await connection.query(
+            "SELECT count(*), max(version) FROM wxmediafs_wxsweep.schema_version", logger: Logger(label: "test"))
+        var versions: [(Int64, Int32)] = []
+        for try await row in rows.decode((Int64, Int32).self) { versions.append(row) }
+        try await connection.close()
+        #expect(versions.count == 1 && versions[0].0 == 2 && versions[0].1 == 2, "each migration ran once: \(versions)")
+        for catalog in catalogs { await catalog.close() }
+        await database.drop()
+    }
+
     @Test func oneHostSweepsAtATimeAndTheOthersLearnWhatWent() async throws {
         let database = try await TestPostgres.cluster().makeDatabase()
         let first = try await Self.open(database, host: "first")
@@ -32,12 +61,7 @@ struct FleetCatalogTests {
         let oldID = try #require(old.id)
 
         // Another host is sweeping: it holds the sweep lock in a transaction of its own.
-        let server = database.server
-        let holder = try await PostgresConnection.connect(
-            configuration: .init(
-                host: server.host, port: server.port, username: server.user, password: server.password,
-                database: database.name, tls: .disable),
-            id: 9, logger: Logger(label: "test.sweep-lock"))
+        let holder = try await Self.connect(database)
         let logger = Logger(label: "test.sweep-lock")
         try await holder.query("BEGIN", logger: logger).drainRows()
         try await holder.query(

@@ -303,6 +303,13 @@ struct FleetTests {
             #expect(wrong.status != 0 && wrong.stderr.contains("password authentication failed"), "\(wrong.stderr)")
             #expect(!wrong.stderr.contains("wrong-password"))
             #expect(!MountFixture.isMounted(folder + "/mnt"))
+
+            // TLS required of a server that offers none: refused, saying so.
+            let tls = try await MountFixture.daemonize(
+                emulator: fleet.emulator, folder: folder,
+                arguments: ["--catalog-url", fleet.database.url, "--catalog-tls", "require"])
+            #expect(tls.status != 0 && tls.stderr.contains("offers no TLS"), "\(tls.stderr)")
+            #expect(!MountFixture.isMounted(folder + "/mnt"))
         }
     }
 }

@@ -16,9 +16,15 @@ final class EntryCache: Sendable {
         var storedAt: ContinuousClock.Instant
     }
 
+    private struct Misses {
+        var count: Int
+        var since: ContinuousClock.Instant
+    }
+
     private struct State {
         var byID: [Int64: Cached] = [:]
         var byName: [NameKey: Int64] = [:]
+        var misses: [CatalogFolder: Misses] = [:]
         /// Bumped by every invalidation: a read that began at another epoch is not stored.
         var epoch: UInt64 = 0
     }
@@ -87,6 +93,20 @@ final class EntryCache: Sendable {
 
     func invalidate(_ change: CatalogChange) {
         invalidate(id: change.entryID, names: [change.location, change.previousLocation].compactMap { $0 })
+    }
+
+    /// Counts a name of `folder` not found here; true once `threshold` of them came within a
+    /// second (a `find`, an `rsync`, a script that stats every file): time to read the folder.
+    func noteMiss(in folder: CatalogFolder, threshold: Int) -> Bool {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            var misses = state.misses[folder] ?? Misses(count: 0, since: now)
+            if misses.since.duration(to: now) > .seconds(1) { misses = Misses(count: 0, since: now) }
+            misses.count += 1
+            if state.misses.count > 1024 { state.misses.removeAll(keepingCapacity: true) }
+            state.misses[folder] = misses.count >= threshold ? nil : misses
+            return misses.count >= threshold
+        }
     }
 
     func clear() {

@@ -232,6 +232,9 @@ public final class PostgresCatalog: Catalog {
         }
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return message }
+            if error.code == .sslUnsupported {
+                return "the server offers no TLS, which --catalog-tls require and verify-full need"
+            }
             if let underlying = error.underlying { return "\(error.code): \(underlying)" }
             return "\(error.code)"
         }
@@ -257,8 +260,20 @@ public final class PostgresCatalog: Catalog {
         return found
     }
 
+    /// Names looked up one by one in a folder, this many within a second, make the next miss
+    /// read the folder's first `prefetchLimit` entries in one query.
+    static let prefetchAfterMisses = 8
+    static let prefetchLimit = 10_000
+
     public func entry(in folder: CatalogFolder, named name: String) async throws -> CatalogEntry? {
         if let cached = cache.entry(in: folder, named: name) { return cached }
+        if cache.noteMiss(in: folder, threshold: Self.prefetchAfterMisses) {
+            let epoch = cache.epoch
+            let entries = try await children(of: folder, afterID: 0, limit: Self.prefetchLimit)
+            if let found = entries.first(where: { $0.name == name }) { return found }
+            // Not among them: known absent only if the folder was read whole, by this epoch.
+            if entries.count < Self.prefetchLimit, cache.epoch == epoch { return nil }
+        }
         let session = sessionID
         let epoch = cache.epoch
         let found = try await call("entry \(name)") { client in
