@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "WeChatMediaFSTests",
             dependencies: [
-                "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport",
+                "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport", "FUSEKit",
             ]
         ),
         .testTarget(

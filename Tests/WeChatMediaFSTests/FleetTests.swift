@@ -1,4 +1,5 @@
 import EmulatorTestSupport
+import FUSEKit
 import Foundation
 import Testing
 
@@ -73,7 +74,7 @@ struct FleetTests {
             for change in changes {
                 let delay = try await Self.delay(fleet, prime: change.prime, change: change.change, check: change.check)
                 #expect(delay != nil, "\(change.what) on host A showed on host B within 2 s")
-                if let delay { print("fleet: \(change.what) on A showed on B after \(delay.wholeMillisecondsText)") }
+                if let delay { print("fleet: \(change.what) on A showed on B after \(delay.wholeMilliseconds) ms") }
             }
         }
     }
@@ -175,7 +176,7 @@ struct FleetTests {
             }
             #expect(reaped, "k2.jpg is free within 60 s of host C's death")
             print(
-                "fleet: a dead host's half-written file was reaped after \(start.duration(to: .now).wholeMillisecondsText)"
+                "fleet: a dead host's half-written file was reaped after \(start.duration(to: .now).wholeMilliseconds) ms"
             )
             try await again.stop()
         }
@@ -311,11 +312,5 @@ struct FleetTests {
             #expect(tls.status != 0 && tls.stderr.contains("offers no TLS"), "\(tls.stderr)")
             #expect(!MountFixture.isMounted(folder + "/mnt"))
         }
-    }
-}
-
-extension Duration {
-    var wholeMillisecondsText: String {
-        "\(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) ms"
     }
 }

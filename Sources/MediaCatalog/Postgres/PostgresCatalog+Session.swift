@@ -11,19 +11,22 @@ extension PostgresCatalog {
     /// How long the change log keeps a change: a host away longer relies on its kernel timeouts.
     static let changeLogMinutes = 10
 
+    /// Opens this host's session; the first one also starts the change feed at the newest
+    /// change (a later one, after the fleet reaped this host, goes on from where it was, so
+    /// nothing committed meanwhile is missed).
     func beginSession() async throws {
         let rows = try await client.query(
             "INSERT INTO host_session (host_key, pid) VALUES (\(configuration.hostKey), \(Int32(getpid()))) RETURNING id",
             logger: logger)
         var session: Int64 = 0
         for try await id in rows.decode(Int64.self) { session = id }
-        let last = try await client.query("SELECT last FROM change_counter", logger: logger)
-        var seen: Int64 = 0
-        for try await value in last.decode(Int64.self) { seen = value }
-        state.withLock {
-            $0.sessionID = session
-            $0.lastChange = seen
+        if sessionID == 0 {
+            let last = try await client.query("SELECT last FROM change_counter", logger: logger)
+            var seen: Int64 = 0
+            for try await value in last.decode(Int64.self) { seen = value }
+            state.withLock { $0.lastChange = seen }
         }
+        state.withLock { $0.sessionID = session }
         try await measureClock()
     }
 

@@ -221,8 +221,8 @@ public final class PostgresCatalog: Catalog {
         return CatalogError.unavailable(reason)
     }
 
-    /// A short reason for a failure to reach the server (postgres-nio's own descriptions are
-    /// long and name no cause for a refused connection).
+    /// A short reason for a failure, safe to log (`PostgresFailure.summary`), with the
+    /// transaction's wrapping taken off and a word for a TLS mode the server cannot meet.
     static func describe(_ error: any Error) -> String {
         if case .unavailable(let reason) = error as? CatalogError { return reason }
         if let error = error as? PostgresTransactionError,
@@ -230,15 +230,10 @@ public final class PostgresCatalog: Catalog {
         {
             return describe(cause)
         }
-        if let error = error as? PSQLError {
-            if let message = error.serverInfo?[.message] { return message }
-            if error.code == .sslUnsupported {
-                return "the server offers no TLS, which --catalog-tls require and verify-full need"
-            }
-            if let underlying = error.underlying { return "\(error.code): \(underlying)" }
-            return "\(error.code)"
+        if let error = error as? PSQLError, error.code == .sslUnsupported {
+            return "the server offers no TLS, which --catalog-tls require and verify-full need"
         }
-        return "\(error)"
+        return PostgresFailure.summary(of: error)
     }
 
     // MARK: Entries

@@ -10,14 +10,21 @@ public struct PostgresFailure: Error, CustomStringConvertible {
 
     init(_ operation: String, _ error: any Error) {
         self.operation = operation
-        if let error = error as? PSQLError {
-            var parts = [error.code.description]
-            if let state = error.serverInfo?[.sqlState] { parts.append("SQLSTATE \(state)") }
-            if let message = error.serverInfo?[.message] { parts.append(message) }
-            detail = parts.joined(separator: ", ")
-        } else {
-            detail = String(describing: error)
+        detail = Self.summary(of: error)
+    }
+
+    /// What is safe to say of `error`: for a PSQLError its kind, SQLSTATE and the server's
+    /// message, or the connection's own error when the server said nothing.
+    static func summary(of error: any Error) -> String {
+        guard let error = error as? PSQLError else { return String(describing: error) }
+        var parts = [error.code.description]
+        if let state = error.serverInfo?[.sqlState] { parts.append("SQLSTATE \(state)") }
+        if let message = error.serverInfo?[.message] {
+            parts.append(message)
+        } else if let underlying = error.underlying {
+            parts.append(String(describing: underlying))
         }
+        return parts.joined(separator: ", ")
     }
 
     public var description: String { "PostgreSQL: cannot \(operation): \(detail)" }
