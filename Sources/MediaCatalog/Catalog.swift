@@ -36,6 +36,9 @@ public protocol Catalog: Sendable {
     func move(id: Int64, to folder: CatalogFolder, name: String, replacing: Int64?, changeTime: Int64) async throws
     /// Removes entries left `writing` by a process that died, returning them.
     func removeUnfinishedWrites() async throws -> [CatalogEntry]
+    /// Makes the `queued` entries `ids` (found in this cache dir's upload queue after a restart)
+    /// this mount's own again; a catalog of one host has nothing to do.
+    func adoptQueuedEntries(_ ids: [Int64]) async throws
 
     // MARK: Expiry
 
@@ -64,6 +67,10 @@ public protocol Catalog: Sendable {
     func setXattr(of entryID: Int64, name: String, value: [UInt8]) async throws
     /// Returns whether the attribute existed.
     func removeXattr(of entryID: Int64, name: String) async throws -> Bool
+}
+
+extension Catalog {
+    public func adoptQueuedEntries(_ ids: [Int64]) async throws {}
 }
 
 public enum CatalogError: Error, Equatable, CustomStringConvertible {

@@ -8,6 +8,10 @@ public struct CatalogEntry: Codable, Sendable, Equatable, FetchableRecord, Mutab
         case writing
         /// Closed empty: listed, never uploaded.
         case placeholder
+        /// Closed with bytes that wait in this host's upload queue (`--uploads background`),
+        /// or whose queued upload failed: listed, not on the server yet. Never removed as
+        /// unfinished: the next mount on the same cache dir resumes it.
+        case queued
         /// On the server under `mediaID`.
         case uploaded
         case directory

@@ -87,9 +87,11 @@ actor CacheBudget {
         if let old = files.removeValue(forKey: mediaID) { total -= old.size }
     }
 
-    /// Evicts least recently used, unpinned files while over the cap or under the free-disk floor.
+    /// Evicts least recently used, unpinned files while over the cap or under the free-disk
+    /// floor (`keepingFree`: a write about to take that much more asks for more).
     @discardableResult
-    func evictIfNeeded() -> [String] {
+    func evictIfNeeded(keepingFree floor: Int64? = nil) -> [String] {
+        let minimumFreeBytes = max(floor ?? 0, self.minimumFreeBytes)
         var evicted: [String] = []
         while true {
             let belowFloor = cache.freeBytes() < minimumFreeBytes
@@ -97,7 +99,8 @@ actor CacheBudget {
             let unpinned = files.filter { pins[$0.key] == nil }
             let replaceable = unpinned.filter { !irreplaceable.contains($0.key) }
             // The only copy of media goes for the floor alone (a full disk), never for the cap.
-            let candidates = replaceable.isEmpty && belowFloor ? unpinned : replaceable
+            // A write asking for room never costs an only copy: it fails with ENOSPC instead.
+            let candidates = replaceable.isEmpty && belowFloor && floor == nil ? unpinned : replaceable
             guard let victim = candidates.min(by: { $0.value.lastUse < $1.value.lastUse })?.key else { break }
             if irreplaceable.contains(victim) {
                 reporter?.report(

@@ -8,7 +8,7 @@ enum CacheMetrics {
         switch file {
         case .cached: Counter(label: "wxmediafs_cache_hits_total").increment()
         case .remote: Counter(label: "wxmediafs_cache_misses_total").increment()
-        case .write, .bytes, .ignoredWrites: break
+        case .write, .bytes, .ignoredWrites, .local: break
         }
     }
 

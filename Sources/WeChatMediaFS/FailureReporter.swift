@@ -15,6 +15,13 @@ struct FailureReporter: Sendable {
     func report(
         _ operation: String, of name: String, _ error: any Error, errno override: Int32? = nil, reason: String? = nil
     ) -> FUSEError {
+        FUSEError(reportFailure(operation, of: name, error, errno: override, reason: reason).code)
+    }
+
+    /// As `report`, also returning what was recorded (a queued upload keeps it with its file).
+    func reportFailure(
+        _ operation: String, of name: String, _ error: any Error, errno override: Int32? = nil, reason: String? = nil
+    ) -> (failure: MountStatus.Failure, code: Int32) {
         let code = override ?? ErrnoMapping.errno(for: error)
         let message =
             reason
@@ -30,6 +37,6 @@ struct FailureReporter: Sendable {
             errcode: ErrnoMapping.errcode(of: error), errmsg: message)
         logger.error("\(failure.summary)")
         activity.record(failure)
-        return FUSEError(code)
+        return (failure, code)
     }
 }

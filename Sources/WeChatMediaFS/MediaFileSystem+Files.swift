@@ -12,6 +12,9 @@ extension MediaFileSystem {
     public func create(parent: Inode, name: String, permissions: UInt32, flags: Int32, caller: Caller) async throws -> (
         Entry, OpenedFile
     ) {
+        if name.hasSuffix(sidecarSuffix), settings.sidecars == .off, let folder = try await catalogFolder(parent) {
+            return try await createDiscardedSidecar(named: name, in: folder)
+        }
         if name.hasSuffix(sidecarSuffix), let folder = try await catalogFolder(parent),
             let owner = try await owner(ofSidecarNamed: name, in: folder)
         {
@@ -61,7 +64,10 @@ extension MediaFileSystem {
             if writing { return try await openForWriting(entry, truncate: flags & O_TRUNC != 0, caller: caller) }
             return OpenedFile(handle: openFiles.register(try await readSource(of: entry)))
         case .sidecar(let id):
-            guard let entry = try await liveEntry(id: id), entry.state == .uploaded else { throw FUSEError.notFound }
+            if settings.sidecars == .off { return OpenedFile(handle: openFiles.register(.ignoredWrites([]))) }
+            guard let owner = try await liveEntry(id: id), let entry = try await uploadedOwner(owner) else {
+                throw FUSEError.notFound
+            }
             let content = sidecarContent(of: entry)
             return OpenedFile(handle: openFiles.register(writing ? .ignoredWrites(content) : .bytes(content)))
         case .byID(let number):
@@ -96,6 +102,8 @@ extension MediaFileSystem {
             return .file(descriptor: descriptor, offset: offset, size: size, closeAfterReply: true)
         case .cached(let cached):
             return .file(descriptor: try cached.descriptorForReply(), offset: offset, size: size, closeAfterReply: true)
+        case .local(let local):
+            return .file(descriptor: try local.descriptorForReply(), offset: offset, size: size, closeAfterReply: true)
         case .bytes(let bytes), .ignoredWrites(let bytes):
             guard offset >= 0, offset < bytes.count else { return .bytes([]) }
             return .bytes(Array(bytes[Int(offset)..<min(bytes.count, Int(offset) + size)]))
@@ -146,6 +154,7 @@ extension MediaFileSystem {
             throw FUSEError.tooBig
         }
         do {
+            if settings.uploadMode == .background { try await keepFreeSpaceFloor(for: data.count) }
             return try await writer.write(data, at: offset)
         } catch {
             let code = ErrnoMapping.errno(for: error)
@@ -167,23 +176,32 @@ extension MediaFileSystem {
         // processes' closes come first (a child exits, a command in a group ends) and the file
         // is not whole yet; should the opener close first, the last release uploads the rest.
         if !writer.isOpener(caller), ProcessTable.isRunning(writer.opener) { return }
-        try await writer.flush(with: uploader)
+        try await writer.flush(with: uploads)
     }
 
     public func release(inode: Inode, handle: UInt64) async throws {
         guard let file = openFiles.remove(handle) else { return }
         switch file {
         case .write(let writer):
-            await writer.release(with: uploader)
+            await writer.release(with: uploads)
         case .cached(let cached):
             // The descriptor closes when the last read using it is done.
             await budget.unpin(cached.mediaID)
-        case .remote, .bytes, .ignoredWrites:
+        case .remote, .bytes, .ignoredWrites, .local:
             break
         }
     }
 
-    public func fsync(inode: Inode, handle: UInt64) async throws {}
+    /// In `background` mode (or for a file an earlier run queued), `fsync` (`sync FILE`, `dd
+    /// conv=fsync`, `rsync --fsync`) queues what the handle wrote and waits for the upload,
+    /// failing with its errno; in `sync` mode the close uploads, and fsync has nothing to do.
+    public func fsync(inode: Inode, handle: UInt64) async throws {
+        guard case .entry(let id) = Node(inode) else { return }
+        if settings.uploadMode == .background, case .write(let writer) = openFiles.file(handle) {
+            try await writer.flush(with: uploads)
+        }
+        try await waitForQueuedUpload(of: id)
+    }
 
     public func setattr(inode: Inode, changes: AttributeChanges, caller: Caller) async throws -> (
         FileAttributes, timeout: Double
@@ -211,6 +229,7 @@ extension MediaFileSystem {
             return (directoryAttributes(Node(inode) ?? .root), settings.cacheTimeout)
         case .sidecar(let id):
             // cp -a and rsync -a set the times and mode of the sidecars they copy: accepted, unchanged.
+            if settings.sidecars == .off { return (try await discardedSidecarAttributes(id), 0) }
             guard let entry = try await liveEntry(id: id), entry.state == .uploaded else { throw FUSEError.notFound }
             return (sidecarAttributes(of: entry), 0)
         case .byID:
@@ -247,7 +266,12 @@ extension MediaFileSystem {
 
     private func openForWriting(_ entry: CatalogEntry, truncate: Bool, caller: Caller) async throws -> OpenedFile {
         var source: Int32?
-        if !truncate, entry.state == .uploaded, let mediaID = entry.mediaID {
+        if !truncate, let queued = uploadQueue.item(entry.id ?? 0) {
+            // Queued bytes are the file's newest: a rewrite starts from them.
+            let descriptor = Glibc.open(queued.path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw FUSEError.io }
+            source = descriptor
+        } else if !truncate, entry.state == .uploaded, let mediaID = entry.mediaID {
             // Rewriting part of an upload starts from its bytes (downloaded if not cached).
             let path = try await downloads.path(
                 forBytesOf: mediaID, upTo: .max, isVideo: entry.type == .video, expectedSize: entry.size, openedAt: .now
@@ -260,15 +284,30 @@ extension MediaFileSystem {
         let (spoolPath, descriptor) = try spoolFile(copyingFrom: source)
         let handle = WriteHandle(
             entryID: entry.id ?? 0, type: entry.type, openerThread: caller.pid, cache: cache,
-            spool: SpoolFile(path: spoolPath, descriptor: descriptor), dirty: truncate && entry.state == .uploaded,
-            isNew: false)
+            spool: SpoolFile(path: spoolPath, descriptor: descriptor),
+            dirty: truncate && (entry.state == .uploaded || entry.state == .queued), isNew: false)
         return OpenedFile(handle: openFiles.register(.write(handle)))
     }
 
     private func readSource(of entry: CatalogEntry) async throws -> OpenFile {
+        if let queued = uploadQueue.item(entry.id ?? 0) {
+            // Not on the server yet (or its upload failed): its local bytes.
+            let descriptor = Glibc.open(queued.path, O_RDONLY | O_CLOEXEC)
+            if descriptor >= 0 { return .local(LocalFileHandle(descriptor: descriptor)) }
+        }
         guard entry.state == .uploaded, let mediaID = entry.mediaID else { return .bytes([]) }
         if let local = try? await openCached(mediaID) { return local }
         return .remote(RemoteContent(mediaID: mediaID, size: entry.size, isVideo: entry.type == .video))
+    }
+
+    /// In `background` mode queued files wait on the cache disk: a write that would take its
+    /// free space below the floor first evicts cached media, then fails with ENOSPC (never a
+    /// queued file lost later for want of room).
+    private func keepFreeSpaceFloor(for count: Int) async throws {
+        let floor = settings.minimumFreeBytes.saturatingAdd(Int64(count))
+        guard cache.freeBytes() < floor else { return }
+        await budget.evictIfNeeded(keepingFree: floor)
+        guard cache.freeBytes() >= floor else { throw FUSEError(ENOSPC) }
     }
 
     /// A new spool file; a disk that is full or refuses answers with its errno (ENOSPC, EROFS).
@@ -306,12 +345,12 @@ extension MediaFileSystem {
         }
         // truncate(2) by path of a closed file: what ftruncate on a descriptor does, whole
         // (open without O_TRUNC, truncate, close: the new bytes are uploaded).
-        if Int64(size) == entry.size || (entry.state != .uploaded && size == 0) { return }
+        if Int64(size) == (queuedSize(of: entry) ?? entry.size) || (entry.state == .placeholder && size == 0) { return }
         let opened = try await openForWriting(entry, truncate: false, caller: caller)
         guard case .write(let writer) = openFiles.file(opened.handle) else { throw FUSEError.io }
         do {
             try await writer.truncate(to: Int64(size))
-            try await writer.flush(with: uploader)
+            try await writer.flush(with: uploads)
         } catch {
             try? await release(inode: Node.entryInode(entry.id ?? 0), handle: opened.handle)
             throw error

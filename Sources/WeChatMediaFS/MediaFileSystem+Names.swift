@@ -24,6 +24,11 @@ extension MediaFileSystem {
     }
 
     public func unlink(parent: Inode, name: String) async throws {
+        if settings.sidecars == .off, name.hasSuffix(sidecarSuffix), let folder = try? await catalogFolder(parent),
+            discardedSidecars.contains(name, in: folder)
+        {
+            return discardedSidecars.forget(name, in: folder)
+        }
         // rsync --delete and mv across folders remove the sidecars they see: accepted, unchanged.
         if let folder = try? await catalogFolder(parent), let owner = try await owner(ofSidecarNamed: name, in: folder),
             owner.state == .uploaded
@@ -33,6 +38,8 @@ extension MediaFileSystem {
         let target = try await existingName(parent: parent, name: name)
         guard !target.isDirectory else { throw FUSEError.isDirectory }
         try await catalog.delete(id: target.id ?? 0)
+        // A queued file's upload goes with it (one in flight is dropped when it answers).
+        uploadQueue.forget(target.id ?? 0)
     }
 
     public func rmdir(parent: Inode, name: String) async throws {
@@ -83,6 +90,7 @@ extension MediaFileSystem {
         // Sidecars are never cached by the kernel, so the sidecar follows its file at once.
         try await catalog.move(
             id: source.id ?? 0, to: target, name: newName, replacing: replacing, changeTime: clock.now())
+        if let replacing { uploadQueue.forget(replacing) }
     }
 
     /// The catalog entry at `parent`/`name`, or the errno for what else is there.

@@ -17,6 +17,6 @@ extension MediaFileSystem {
             tokenAgeSeconds: tokenAge.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 },
             requests: service.requestCounts().map {
                 MountStatus.Requests(kind: $0.kind.rawValue, sent: $0.count.sent, failed: $0.count.failed)
-            }, catalog: catalogHealth)
+            }, catalog: catalogHealth, uploadMode: settings.uploadMode, uploadQueue: uploadQueue.snapshot())
     }
 }

@@ -65,11 +65,20 @@ extension MediaFileSystem {
         let mediaID: String
         let type: MediaType?
         let createdAt: Int64
+        var attributes: [String: String] = [:]
         switch Node(inode) {
         case .entry(let id):
-            guard let entry = try await liveEntry(id: id), entry.state == .uploaded, let id = entry.mediaID,
-                let created = entry.createdAt
-            else { return [:] }
+            guard let entry = try await liveEntry(id: id), !entry.isDirectory else { return [:] }
+            // Where the file's upload is: queued|uploading|failed (with why), uploaded, or a
+            // placeholder never uploaded. Its id shows once the server has its current bytes.
+            let queued = uploadQueue.item(id)
+            attributes[Self.wechatPrefix + "state"] = queued?.phase.rawValue ?? entry.state.rawValue
+            if let failure = queued?.failure?.failure {
+                attributes[Self.wechatPrefix + "error"] = Self.describe(failure)
+            }
+            guard queued == nil, entry.state == .uploaded, let id = entry.mediaID, let created = entry.createdAt else {
+                return attributes
+            }
             (mediaID, type, createdAt) = (id, entry.type, created)
         case .byID(let number):
             guard let id = await byIDInodes.mediaID(for: number), let media = try await liveKnownMedia(id) else {
@@ -79,13 +88,17 @@ extension MediaFileSystem {
         default:
             return [:]
         }
-        var attributes = [
-            Self.wechatPrefix + "media_id": mediaID,
-            Self.wechatPrefix + "created_at": Self.iso8601(createdAt),
-            Self.wechatPrefix + "expires_at": Self.iso8601(expiry(bornAt: createdAt)),
-        ]
+        attributes[Self.wechatPrefix + "media_id"] = mediaID
+        attributes[Self.wechatPrefix + "created_at"] = Self.iso8601(createdAt)
+        attributes[Self.wechatPrefix + "expires_at"] = Self.iso8601(expiry(bornAt: createdAt))
         if let type { attributes[Self.wechatPrefix + "type"] = type.rawValue }
         return attributes
+    }
+
+    /// "EIO (errcode 45009, reach max api daily quota limit)": the upload's errno and the
+    /// server's words, as `wxmediafs status` shows them.
+    static func describe(_ failure: MountStatus.Failure) -> String {
+        "\(failure.errno) (" + (failure.errcode.map { "errcode \($0), " } ?? "") + failure.errmsg + ")"
     }
 
     static func iso8601(_ seconds: Int64) -> String {

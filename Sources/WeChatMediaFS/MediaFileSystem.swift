@@ -23,11 +23,17 @@ public final class MediaFileSystem: FileSystem {
     let downloads: DownloadCoordinator
     let budget: CacheBudget
     let uploader: Uploader
+    /// Files closed in `background` mode (and any an earlier run left queued), until uploaded.
+    let uploadQueue: UploadQueue
+    /// Where a closed file's bytes go: `uploader` (sync) or `uploadQueue` (background).
+    let uploads: UploadRoute
     let reporter: FailureReporter
     /// Transfers in flight and recent failures, for `wxmediafs status`.
     public let activity = MountActivity()
     let byIDInodes = ByIDInodes()
     let folderTypes = FolderTypes()
+    /// Sidecar names written lately under `--sidecars off`.
+    let discardedSidecars = DiscardedSidecars()
     let mountedAt: timespec
     /// Where to tell the kernel that a cached name changed (connected when mounted).
     public let kernelCache = KernelCache()
@@ -50,13 +56,19 @@ public final class MediaFileSystem: FileSystem {
             reporter: reporter)
         self.downloads = DownloadCoordinator(
             service: service, cache: cache, budget: budget, activity: activity, reporter: reporter, logger: logger)
-        self.uploader = Uploader(
+        let uploader = Uploader(
             catalog: catalog, cache: cache, service: service, budget: budget, activity: activity, reporter: reporter,
             clock: clock, kernelCache: kernelCache, logger: logger)
+        self.uploader = uploader
+        let queue = UploadQueue(
+            concurrency: settings.uploadConcurrency, catalog: catalog, cache: cache, uploader: uploader)
+        self.uploadQueue = queue
+        self.uploads = UploadRoute(uploader: uploader, queue: settings.uploadMode == .background ? queue : nil)
     }
 
     /// Clears what a process that died left behind: entries never closed, spool files, partial
-    /// downloads; then brings the cache within its budget.
+    /// downloads; then brings the cache within its budget, and resumes the uploads it left
+    /// queued (closed files are not unfinished: none is lost, in either upload mode).
     public func recover() async throws {
         let stale = try await catalog.removeUnfinishedWrites()
         cache.removeStaleSpoolFiles()
@@ -64,11 +76,26 @@ public final class MediaFileSystem: FileSystem {
         await budget.markIrreplaceable(try await catalog.knownMediaIDs(of: .video))
         await budget.evictIfNeeded()
         if !stale.isEmpty { logger.notice("removed \(stale.count) file(s) left unfinished by an earlier run") }
+        let resumed = try await uploadQueue.resume()
+        if resumed > 0 { logger.notice("resumed \(resumed) queued upload(s) left by an earlier run") }
     }
 
     /// Waits (at most `timeout`) for uploads in flight, for a clean shutdown.
     public func waitForUploads(timeout: Duration) async -> Bool {
         await uploader.waitUntilIdle(timeout: timeout)
+    }
+
+    /// Waits (at most `timeout`) until every queued upload has ended; returns how many have not
+    /// (they stay queued on disk for the next mount).
+    public func waitForQueuedUploads(timeout: Duration?) async -> Int {
+        await uploadQueue.waitUntilSettled(timeout: timeout)
+    }
+
+    /// What `wxmediafs sync` answers: waits until every queued upload has ended, then tells the
+    /// failures.
+    public func syncQueuedUploads() async -> UploadQueueStatus {
+        await uploadQueue.waitUntilSettled(timeout: nil)
+        return uploadQueue.snapshot()
     }
 
     // MARK: Lookup and attributes
@@ -90,11 +117,20 @@ public final class MediaFileSystem: FileSystem {
                 let (attributes, timeout) = await currentAttributes(of: child)
                 return entry(attributes, timeout: timeout)
             }
+            if name.hasSuffix(sidecarSuffix), settings.sidecars == .off {
+                guard discardedSidecars.contains(name, in: folder) else { return .negative(timeout: 0) }
+                let owner = try await owner(ofSidecarNamed: name, in: folder)
+                return Entry(
+                    attributes: try await discardedSidecarAttributes(owner?.id ?? 0), attributeTimeout: 0,
+                    entryTimeout: 0)
+            }
             if name.hasSuffix(sidecarSuffix) {
                 // Sidecars come and go with uploads, renames and deletes of their file: never cached.
                 let base = String(name.dropLast(sidecarSuffix.count))
-                if let owner = try await liveEntry(in: folder, named: base), owner.state == .uploaded {
-                    return Entry(attributes: sidecarAttributes(of: owner), attributeTimeout: 0, entryTimeout: 0)
+                if let owner = try await liveEntry(in: folder, named: base),
+                    let uploaded = try await uploadedOwner(owner)
+                {
+                    return Entry(attributes: sidecarAttributes(of: uploaded), attributeTimeout: 0, entryTimeout: 0)
                 }
                 return .negative(timeout: 0)
             }
@@ -116,7 +152,10 @@ public final class MediaFileSystem: FileSystem {
             guard let entry = try await liveEntry(id: id) else { throw FUSEError.notFound }
             return await currentAttributes(of: entry)
         case .sidecar(let id):
-            guard let entry = try await liveEntry(id: id), entry.state == .uploaded else { throw FUSEError.notFound }
+            if settings.sidecars == .off { return (try await discardedSidecarAttributes(id), 0) }
+            guard let owner = try await liveEntry(id: id), let entry = try await uploadedOwner(owner) else {
+                throw FUSEError.notFound
+            }
             return (sidecarAttributes(of: entry), 0)
         case .byID(let number):
             guard let mediaID = await byIDInodes.mediaID(for: number),
@@ -169,7 +208,10 @@ public final class MediaFileSystem: FileSystem {
                             name: child.name, attributes: attributes(of: child), offset: 2 * id + 10,
                             cacheTimeout: expiryBoundedTimeout(bornAt: child.createdAt)))
                 }
-                if child.state == .uploaded, 2 * id + 11 > offset {
+                // Listing never waits: a queued file's sidecar appears once its upload succeeded.
+                if settings.sidecars == .visible, child.state == .uploaded, 2 * id + 11 > offset,
+                    uploadQueue.item(id) == nil
+                {
                     result.append(
                         DirectoryEntry(
                             name: child.name + sidecarSuffix, attributes: sidecarAttributes(of: child),
@@ -279,10 +321,16 @@ public final class MediaFileSystem: FileSystem {
         FileAttributes(
             inode: Node.entryInode(entry.id ?? 0), kind: entry.isDirectory ? .directory : .file,
             permissions: entry.mode, links: entry.isDirectory ? 2 : 1, uid: entry.uid, gid: entry.gid,
-            size: entry.isDirectory ? 4096 : UInt64(max(0, entry.size)),
+            size: entry.isDirectory ? 4096 : UInt64(max(0, queuedSize(of: entry) ?? entry.size)),
             accessTime: .init(nanoseconds: entry.accessTime),
             modificationTime: .init(nanoseconds: entry.modificationTime),
             changeTime: .init(nanoseconds: entry.changeTime))
+    }
+
+    /// The size of what is queued for a file: its bytes as last closed, before the server has them.
+    func queuedSize(of entry: CatalogEntry) -> Int64? {
+        guard !entry.isDirectory, let id = entry.id else { return nil }
+        return uploadQueue.item(id)?.size
     }
 
     func sidecarAttributes(of entry: CatalogEntry) -> FileAttributes {

@@ -19,11 +19,25 @@ public struct MountSettings: Sendable {
     public var minimumFreeBytes: Int64
     /// Where `wxmediafs status` finds the running mount: the root's `user.wechat.status_socket`.
     public var statusSocketPath: String?
+    /// Whether `close()` waits for the upload (`sync`) or for the file to be queued (`background`).
+    public var uploadMode: UploadMode = .sync
+    /// Uploads the background queue runs at once.
+    public var uploadConcurrency: Int = 8
+    /// Whether sidecars are shown (`--sidecars`).
+    public var sidecars: SidecarMode = .visible
+    /// How long a sidecar's lookup waits for its file's queued upload (`--request-timeout`).
+    public var queuedUploadWait: Duration = .seconds(30)
 
     public init(
         mediaLifetimeSeconds: Int64 = 3 * 24 * 3600, cacheTimeout: Double = 1, uid: UInt32, gid: UInt32,
-        cacheMaxBytes: Int64 = 1 << 30, minimumFreeBytes: Int64 = 256 << 20, statusSocketPath: String? = nil
+        cacheMaxBytes: Int64 = 1 << 30, minimumFreeBytes: Int64 = 256 << 20, statusSocketPath: String? = nil,
+        uploadMode: UploadMode = .sync, uploadConcurrency: Int = 8, queuedUploadWait: Duration = .seconds(30),
+        sidecars: SidecarMode = .visible
     ) {
+        self.sidecars = sidecars
+        self.uploadMode = uploadMode
+        self.uploadConcurrency = uploadConcurrency
+        self.queuedUploadWait = queuedUploadWait
         self.mediaLifetimeSeconds = mediaLifetimeSeconds
         self.cacheTimeout = cacheTimeout
         self.uid = uid

@@ -69,6 +69,10 @@ public struct MountStatus: Codable, Sendable {
     public var quota: [Quota]? = nil
     /// Where the mount serves Prometheus metrics; nil when it does not.
     public var metricsURL: String? = nil
+    /// `sync` or `background` (nil from a version before the background queue).
+    public var uploadMode: UploadMode? = nil
+    /// What waits for upload, and what failed (nil from a version before the background queue).
+    public var uploadQueue: UploadQueueStatus? = nil
 }
 
 /// The JSON the status socket sends, with ISO 8601 dates.

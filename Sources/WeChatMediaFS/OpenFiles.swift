@@ -11,6 +11,8 @@ enum OpenFile: Sendable {
     case write(WriteHandle)
     /// Cached content, pinned against eviction while open.
     case cached(CachedContentHandle)
+    /// A queued file's local bytes (not on the server yet).
+    case local(LocalFileHandle)
     /// Media not on disk yet: reads wait for the download.
     case remote(RemoteContent)
     /// Small generated content (a sidecar).
@@ -32,6 +34,22 @@ final class CachedContentHandle: Sendable {
 
     /// A descriptor of its own for one read reply, which FUSEKit closes once it has replied: a
     /// release racing the reply then closes only the handle's descriptor, never the reply's.
+    func descriptorForReply() throws -> Int32 {
+        let copy = dup(descriptor)
+        guard copy >= 0 else { throw FUSEError(errno) }
+        return copy
+    }
+
+    deinit { close(descriptor) }
+}
+
+/// A local file open for reading until the handle is released (a queued upload's bytes).
+final class LocalFileHandle: Sendable {
+    let descriptor: Int32
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    /// A descriptor of its own for one read reply (see `CachedContentHandle`).
     func descriptorForReply() throws -> Int32 {
         let copy = dup(descriptor)
         guard copy >= 0 else { throw FUSEError(errno) }

@@ -46,40 +46,126 @@ final class Uploader: Sendable {
     func upload(spool: SpoolFile, entryID: Int64, type: MediaType, isNew: Bool) async throws -> Bool {
         guard var entry = try await catalog.entry(id: entryID) else { return false }
         let path = await catalog.displayPath(of: entry)
-        var info = stat()
-        guard fstat(spool.descriptor, &info) == 0 else { throw FUSEError.io }
-        guard info.st_size > 0 else {
-            // Closed empty: a placeholder, listed but never uploaded.
-            entry.state = .placeholder
-            entry.mediaID = nil
-            entry.size = 0
-            entry.createdAt = nil
-            try await catalog.update(entry)
+        guard let size = Self.size(of: spool.descriptor) else { throw FUSEError.io }
+        guard size > 0 else {
+            try await settleEmpty(&entry)
             return false
         }
-
-        started()
-        defer { finished() }
         let began = ContinuousClock.now
-        let activity = self.activity
-        let transfer = activity.begin(.upload, name: path, total: Int64(info.st_size))
-        defer { activity.end(transfer) }
         let uploaded: UploadedMedia
         do {
-            // The service checks the rules (size, format, duration) before any request.
-            uploaded = try await service.upload(fileAt: spool.path, as: type) { sent in
-                activity.progress(transfer, bytesDone: sent)
-            }
-            try Self.check(uploaded)
+            uploaded = try await send(spool.path, size: size, as: type, path: path)
         } catch {
             let failure = reporter.report("upload", of: path, error, errno: ErrnoMapping.errnoOfUpload(for: error))
             if isNew, entry.state == .writing { await forget(entry) }
             throw failure
         }
+        return try await commit(uploaded, of: spool.path, to: &entry, path: path, began: began)
+    }
 
+    /// The end of a queued upload.
+    enum QueuedOutcome: Sendable {
+        /// On the server and in the catalog; `adopted` tells whether the file became cached content.
+        case uploaded(adopted: Bool)
+        case failed(MountStatus.Failure, errno: Int32)
+        /// Removed or written again meanwhile: nothing was committed.
+        case superseded
+    }
+
+    /// Uploads the queued file at `queuedPath` as entry `entryID`'s content. `isCurrent` is asked
+    /// once the server answered: an entry removed or written again meanwhile is left alone (an
+    /// upload never lands on a name it was not queued for).
+    func uploadQueued(
+        at queuedPath: String, size: Int64, entryID: Int64, type: MediaType, isCurrent: @Sendable () -> Bool
+    ) async -> QueuedOutcome {
+        let path: String
+        do {
+            guard let entry = try await catalog.entry(id: entryID) else { return .superseded }
+            path = await catalog.displayPath(of: entry)
+        } catch {
+            let (failure, code) = reporter.reportFailure("upload", of: "entry \(entryID)", error)
+            return .failed(failure, errno: code)
+        }
+        let began = ContinuousClock.now
+        let uploaded: UploadedMedia
+        do {
+            uploaded = try await send(queuedPath, size: size, as: type, path: path)
+        } catch {
+            guard isCurrent() else { return .superseded }
+            let (failure, code) = reporter.reportFailure(
+                "upload", of: path, error, errno: ErrnoMapping.errnoOfUpload(for: error))
+            return .failed(failure, errno: code)
+        }
+        do {
+            // Read again: a chmod, touch or rename while it uploaded must stay.
+            guard isCurrent(), var entry = try await catalog.entry(id: entryID) else { return .superseded }
+            return .uploaded(adopted: try await commit(uploaded, of: queuedPath, to: &entry, path: path, began: began))
+        } catch {
+            guard isCurrent(), (try? await catalog.entry(id: entryID)) ?? nil != nil else { return .superseded }
+            let (failure, code) = reporter.reportFailure("upload", of: path, error)
+            return .failed(failure, errno: code)
+        }
+    }
+
+    /// For `--uploads background`: what `close()` still checks before queueing (size, format,
+    /// voice length), failing as a sync upload would, and a new name going away if refused.
+    /// Returns the file's size; an empty file settles as a placeholder here (returns 0).
+    func checkBeforeQueueing(spool: SpoolFile, entryID: Int64, type: MediaType, isNew: Bool) async throws -> Int64 {
+        guard var entry = try await catalog.entry(id: entryID) else { return 0 }
+        guard let size = Self.size(of: spool.descriptor) else { throw FUSEError.io }
+        guard size > 0 else {
+            try await settleEmpty(&entry)
+            return 0
+        }
+        do {
+            _ = try service.rules.check(fileAt: spool.path, as: type)
+        } catch {
+            let failure = reporter.report(
+                "upload", of: await catalog.displayPath(of: entry), error, errno: ErrnoMapping.errno(for: error))
+            if isNew, entry.state == .writing { await forget(entry) }
+            throw failure
+        }
+        return size
+    }
+
+    /// Closed empty: a placeholder, listed but never uploaded.
+    private func settleEmpty(_ entry: inout CatalogEntry) async throws {
+        entry.state = .placeholder
+        entry.mediaID = nil
+        entry.size = 0
+        entry.createdAt = nil
+        try await catalog.update(entry)
+    }
+
+    private static func size(of descriptor: Int32) -> Int64? {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return nil }
+        return Int64(info.st_size)
+    }
+
+    /// The request itself, counted for a clean shutdown and shown by `wxmediafs status`.
+    private func send(_ file: String, size: Int64, as type: MediaType, path: String) async throws -> UploadedMedia {
+        started()
+        defer { finished() }
+        let activity = self.activity
+        let transfer = activity.begin(.upload, name: path, total: size)
+        defer { activity.end(transfer) }
+        // The service checks the rules (size, format, duration) before any request.
+        let uploaded = try await service.upload(fileAt: file, as: type) { sent in
+            activity.progress(transfer, bytesDone: sent)
+        }
+        try Self.check(uploaded)
+        return uploaded
+    }
+
+    /// Records an upload the server accepted; the file at `file` becomes its cached content.
+    private func commit(
+        _ uploaded: UploadedMedia, of file: String, to entry: inout CatalogEntry, path: String,
+        began: ContinuousClock.Instant
+    ) async throws -> Bool {
         // The handle goes on reading the uploaded bytes, now the cached content (a rename).
-        let adopted = (try? cache.adopt(spoolPath: spool.path, as: uploaded.mediaID)) != nil
-        if adopted { await budget.added(uploaded.mediaID, size: uploaded.size, irreplaceable: type == .video) }
+        let adopted = (try? cache.adopt(spoolPath: file, as: uploaded.mediaID)) != nil
+        if adopted { await budget.added(uploaded.mediaID, size: uploaded.size, irreplaceable: entry.type == .video) }
         entry.state = .uploaded
         entry.mediaID = uploaded.mediaID
         entry.format = uploaded.format

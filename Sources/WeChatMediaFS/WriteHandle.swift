@@ -6,7 +6,7 @@ import WeChatMedia
 import Glibc
 #endif
 
-/// A file open for writing: its bytes go to a spool file until `flush` uploads them.
+/// A file open for writing: its bytes go to a spool file until `flush` uploads or queues them.
 ///
 /// The handle alone owns its state, and every operation that changes it runs in its turn
 /// (`ExclusiveAccess`), whole: a write that arrives while a flush uploads (a `dup`ed descriptor
@@ -29,8 +29,9 @@ actor WriteHandle {
     private var isNew: Bool
     /// A write already failed for good (EFBIG): the bytes are incomplete and are never uploaded.
     private var failure: Int32?
-    /// An upload adopted the spool file as the media's cached content: the descriptor reads it,
-    /// and must not write it; a write first copies it to a new spool.
+    /// The spool file was handed off (an upload adopted it as the media's cached content, or
+    /// the background queue took it): the descriptor reads it, and must not write it; a write
+    /// first copies it to a new spool.
     private var sharesCachedContent = false
     private var released = false
     private let turns = ExclusiveAccess()
@@ -102,18 +103,18 @@ actor WriteHandle {
     }
 
     /// Uploads what changed since the last upload; a file closed without changes settles.
-    func flush(with uploader: Uploader) async throws {
+    func flush(with uploads: UploadRoute) async throws {
         try await inTurn {
             if let failure {
-                await uploader.abandon(entryID: entryID, isNew: isNew)
+                await uploads.abandon(entryID: entryID, isNew: isNew)
                 throw FUSEError(failure)
             }
             guard dirty else {
-                try await uploader.settleUnwritten(entryID: entryID)
+                try await uploads.settleUnwritten(entryID: entryID)
                 return
             }
             dirty = false
-            let adopted = try await uploader.upload(spool: spool, entryID: entryID, type: type, isNew: isNew)
+            let adopted = try await uploads.deliver(spool: spool, entryID: entryID, type: type, isNew: isNew)
             isNew = false
             sharesCachedContent = adopted
         }
@@ -123,13 +124,13 @@ actor WriteHandle {
     /// the descriptor wrote more) are uploaded now, reported by the uploader if they fail; then
     /// the spool goes (unless it became cached content), and a file never uploaded settles as a
     /// placeholder, or goes if its writes failed.
-    func release(with uploader: Uploader) async {
+    func release(with uploads: UploadRoute) async {
         await turns.acquire()
         defer { turns.release() }
         guard !released else { return }
         if failure == nil, dirty {
             dirty = false
-            if let adopted = try? await uploader.upload(spool: spool, entryID: entryID, type: type, isNew: isNew) {
+            if let adopted = try? await uploads.deliver(spool: spool, entryID: entryID, type: type, isNew: isNew) {
                 isNew = false
                 sharesCachedContent = adopted
             }
@@ -139,9 +140,9 @@ actor WriteHandle {
         guard !sharesCachedContent else { return }
         unlink(spool.path)
         if failure != nil {
-            await uploader.abandon(entryID: entryID, isNew: isNew)
+            await uploads.abandon(entryID: entryID, isNew: isNew)
         } else {
-            try? await uploader.settleUnwritten(entryID: entryID)
+            try? await uploads.settleUnwritten(entryID: entryID)
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MediaCatalog
 import WeChatMedia
+import WeChatMediaFS
 
 struct MountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -67,6 +68,21 @@ struct MountCommand: AsyncParsableCommand {
 
     @Option(
         help:
+            "When a file goes to the server: sync (close() returns once it is uploaded, or fails with why) or background (close() returns once it passed the local rules and is queued on disk; `wxmediafs sync` waits for the queue and tells each failure)."
+    )
+    var uploads: UploadMode = .sync
+
+    @Option(help: "Uploads the background queue runs at once (1 to 64).")
+    var uploadConcurrency = 8
+
+    @Option(
+        help:
+            "Show NAME.media_id sidecars (visible), or not (off: the id is only the user.wechat.media_id xattr, and cp -r or mv of a tree holding sidecars, such as a backup of the mount, succeeds)."
+    )
+    var sidecars: SidecarMode = .visible
+
+    @Option(
+        help:
             "The upload limits to check against: current (image 10 MB PNG/JPEG/GIF, the most the docs allow) or seed (image 1 MB JPG)."
     )
     var limits: LimitsProfile = .current
@@ -98,6 +114,11 @@ struct MountCommand: AsyncParsableCommand {
     /// How often the daily quota may be asked of the server (tests use a short one).
     @Option(help: .hidden)
     var quotaInterval = DurationArgument(seconds: 60)
+
+    /// How long an unmount waits for the upload queue before leaving the rest for the next mount
+    /// (tests use a short one).
+    @Option(help: .hidden)
+    var queueDrainTimeout = DurationArgument(seconds: 30)
 
     @Flag(help: "Stay in the foreground and log to stderr.")
     var foreground = false
@@ -133,6 +154,10 @@ struct MountCommand: AsyncParsableCommand {
         try cacheMinFree.check(option: "--cache-min-free")
         try logFileMaxSize.check(within: Self.logFileMaxSizeRange, option: "--log-file-max-size")
         try quotaInterval.check(within: 1...86400, option: "--quota-interval")
+        try queueDrainTimeout.check(within: 1...3600, option: "--queue-drain-timeout")
+        guard (1...64).contains(uploadConcurrency) else {
+            throw ValidationError("--upload-concurrency \(uploadConcurrency) is out of range: 1 to 64")
+        }
         if let metricsAddress, !metricsAddress.isLoopback, !allowRemoteMetrics {
             throw ValidationError(
                 "refusing to serve metrics on \(metricsAddress.host), which is not loopback: use 127.0.0.1 or ::1, or add --allow-remote-metrics"
@@ -196,3 +221,6 @@ enum TokenEndpointArgument: String, ExpressibleByArgument, Sendable {
     case stable
     case legacy
 }
+
+extension UploadMode: ExpressibleByArgument {}
+extension SidecarMode: ExpressibleByArgument {}

@@ -68,10 +68,23 @@ struct MountRunner {
             return report
         }
 
+        let sync = await Self.serveSync(at: cacheDirectory + "/sync.sock", logger: logger) {
+            await fileSystem.syncQueuedUploads()
+        }
+
         async let served: Void = session.run()
         await announceWhenAnswering(session, systemd: systemd, apiBase: account.apiBase, cache: cacheDirectory, logger)
         await served
 
+        // Queued files wait for their uploads (bounded, as SIGTERM's wait is); what is left
+        // stays queued on disk, and the next mount on this cache dir resumes it.
+        let drain = command.queueDrainTimeout.seconds
+        let left = await fileSystem.waitForQueuedUploads(timeout: .seconds(drain))
+        if left > 0 {
+            logger.warning(
+                "\(left) queued upload(s) left after \(drain) s: the next mount on \(cacheDirectory) resumes them")
+        }
+        await sync?.stop()
         await status?.stop()
         await metrics?.stop()
         logger.info("unmounted \(mountpoint); peak memory \(Self.peakMemoryKiB() ?? "?") KiB")
@@ -210,7 +223,9 @@ struct MountRunner {
             settings: MountSettings(
                 mediaLifetimeSeconds: command.mediaTTL.seconds, uid: getuid(), gid: getgid(),
                 cacheMaxBytes: command.cacheMaxSize.bytes, minimumFreeBytes: floor,
-                statusSocketPath: cacheDirectory + "/status.sock"),
+                statusSocketPath: cacheDirectory + "/status.sock", uploadMode: command.uploads,
+                uploadConcurrency: command.uploadConcurrency,
+                queuedUploadWait: .seconds(command.requestTimeout.seconds), sidecars: command.sidecars),
             clock: clock, logger: logger)
         try await fileSystem.recover()
         return fileSystem
@@ -257,6 +272,21 @@ struct MountRunner {
             return try await StatusServer.start(path: path) { (try? await report().json()) ?? [] }
         } catch {
             logger.warning("no status socket at \(path): \(error)")
+            return nil
+        }
+    }
+
+    /// Answers `wxmediafs sync`: each connection waits until the upload queue settled, then gets
+    /// what failed. Beside the status socket, and like it only the mounting user's.
+    static func serveSync(
+        at path: String, logger: Logger, report: @escaping @Sendable () async -> UploadQueueStatus
+    ) async -> StatusServer? {
+        do {
+            return try await StatusServer.start(path: path) {
+                (try? JSONEncoder().encode(await report())).map(Array.init) ?? []
+            }
+        } catch {
+            logger.warning("no sync socket at \(path): \(error)")
             return nil
         }
     }

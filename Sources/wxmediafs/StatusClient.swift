@@ -7,16 +7,11 @@ import Glibc
 
 /// Finds a mount's status socket (the root's `user.wechat.status_socket` attribute) and reads its answer.
 enum StatusClient {
-    static func fetch(mountpoint: String) throws -> [UInt8] {
+    /// The answer of the mount's status socket, or of the socket `socketName` beside it (`sync.sock`).
+    static func fetch(mountpoint: String, socketName: String? = nil) throws -> [UInt8] {
+        var path = try statusSocketPath(mountpoint: mountpoint)
+        if let socketName { path = (path as NSString).deletingLastPathComponent + "/" + socketName }
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let length = buffer.withUnsafeMutableBytes {
-            systemGetxattr(mountpoint, MountStatus.socketAttribute, $0.baseAddress, $0.count)
-        }
-        guard length > 0 else {
-            throw MountPoint.Problem(
-                description: "\(mountpoint) is not a running wxmediafs mount (\(String(cString: strerror(errno))))")
-        }
-        let path = String(decoding: buffer.prefix(length), as: UTF8.self)
         guard let address = UnixSocketAddress(path: path) else {
             throw MountPoint.Problem(description: "bad socket path \(path)")
         }
@@ -40,6 +35,21 @@ enum StatusClient {
             if count == 0 { return document }
             document += buffer.prefix(count)
         }
+    }
+}
+
+extension StatusClient {
+    /// The mount's status socket, in its cache dir (the root's `user.wechat.status_socket`).
+    static func statusSocketPath(mountpoint: String) throws -> String {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let length = buffer.withUnsafeMutableBytes {
+            systemGetxattr(mountpoint, MountStatus.socketAttribute, $0.baseAddress, $0.count)
+        }
+        guard length > 0 else {
+            throw MountPoint.Problem(
+                description: "\(mountpoint) is not a running wxmediafs mount (\(String(cString: strerror(errno))))")
+        }
+        return String(decoding: buffer.prefix(length), as: UTF8.self)
     }
 }
 

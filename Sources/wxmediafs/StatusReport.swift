@@ -29,6 +29,7 @@ struct StatusReport {
                 lines.append("  \(format.string(from: failure.at))  \(failure.summary)")
             }
         }
+        if let queue = status.uploadQueue { lines += Self.queueLines(queue, mode: status.uploadMode) }
         lines.append("")
         let share = status.cacheMaxBytes > 0 ? Double(status.cacheBytes) / Double(status.cacheMaxBytes) : 0
         lines.append(
@@ -45,6 +46,23 @@ struct StatusReport {
         if let quota = status.quota { lines.append(Self.quotaLine(quota, now: now)) }
         if let url = status.metricsURL { lines.append("Metrics: \(url)") }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// "Upload queue (background): 12 queued, 8 uploading, 1.9 MiB" and a line per failed file.
+    static func queueLines(_ queue: UploadQueueStatus, mode: UploadMode?) -> [String] {
+        let pending = queue.queued + queue.uploading
+        guard pending > 0 || !queue.failed.isEmpty || mode == .background else { return [] }
+        var lines = [""]
+        lines.append(
+            "Upload queue (\(mode?.rawValue ?? "sync")): "
+                + (pending == 0
+                    ? "empty"
+                    : "\(queue.queued) queued, \(queue.uploading) uploading, \(bytes(queue.queuedBytes))"))
+        if !queue.failed.isEmpty {
+            lines.append("Failed uploads (listed without a sidecar until removed or written again):")
+            lines += queue.failed.map { "  \($0.summary)" }
+        }
+        return lines
     }
 
     /// "Daily quota: upload 99997 of 100000 left, download 200000 of 200000 left (asked 12.0 s ago)".

@@ -30,7 +30,17 @@ struct UnmountCommand: AsyncParsableCommand {
             throw MountPoint.Problem(description: "\(path) is not mounted")
         }
         // Asked before detaching: afterwards the mount cannot be asked anything.
-        let daemon = (try? StatusClient.fetch(mountpoint: path)).flatMap { try? MountStatus(json: $0) }?.pid
+        let cacheDirectory = (try? StatusClient.statusSocketPath(mountpoint: path)).map {
+            ($0 as NSString).deletingLastPathComponent
+        }
+        let status = (try? StatusClient.fetch(mountpoint: path)).flatMap { try? MountStatus(json: $0) }
+        let daemon = status?.pid
+        if let queue = status?.uploadQueue, queue.queued + queue.uploading > 0 {
+            FileHandle.standardError.write(
+                Data(
+                    "wxmediafs: waiting for \(queue.queued + queue.uploading) queued upload(s); the next mount resumes any left\n"
+                        .utf8))
+        }
         guard MountTable.detach(path, lazy: lazy) else {
             throw MountPoint.Problem(
                 description:
@@ -51,5 +61,21 @@ struct UnmountCommand: AsyncParsableCommand {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
+        if let cacheDirectory, let left = Self.queuedFiles(in: cacheDirectory), left > 0 {
+            FileHandle.standardError.write(
+                Data(
+                    "wxmediafs: \(left) upload(s) still queued in \(cacheDirectory): the next mount on it resumes them\n"
+                        .utf8))
+        }
+    }
+
+    /// Files the daemon left queued (not failed: those are told by `wxmediafs sync`), counted in
+    /// its cache dir once it has exited.
+    static func queuedFiles(in cacheDirectory: String) -> Int? {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: cacheDirectory + "/queue") else {
+            return nil
+        }
+        let failed = Set(names.filter { $0.hasSuffix(".failed") }.map { String($0.dropLast(7)) })
+        return names.filter { !$0.contains(".failed") && !failed.contains($0) }.count
     }
 }

@@ -5,6 +5,8 @@ struct WXMediaFS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wxmediafs",
         abstract: "WeChat Official Account media as a filesystem, and a local emulator of the media API.",
-        subcommands: [MountCommand.self, UnmountCommand.self, StatusCommand.self, EmulatorCommand.self]
+        subcommands: [
+            MountCommand.self, UnmountCommand.self, StatusCommand.self, SyncCommand.self, EmulatorCommand.self,
+        ]
     )
 }

@@ -56,9 +56,18 @@ struct CoreFixture {
     }
 
     /// A new filesystem on this one's catalog and cache: what a remount sees (the PostgreSQL
-    /// catalog of this one is closed first, as a mount's ends with it).
-    func reopened() async throws -> CoreFixture {
-        if let shared = catalog as? PostgresCatalog { await shared.close() }
+    /// catalog of this one is closed first, as a mount's ends with it). `service` replaces the
+    /// media service (a crashed mount's requests then never land).
+    func reopened(service: (any MediaService)? = nil, closing: Bool = true) async throws -> CoreFixture {
+        if closing, let shared = catalog as? PostgresCatalog { await shared.close() }
+        return try await Self.make(
+            in: directory, clock: clock, service: service ?? self.service, settings: settings, backend: backend,
+            database: database)
+    }
+
+    /// Another host on this fixture's PostgreSQL database: its own cache dir and session.
+    func otherHost() async throws -> CoreFixture {
+        let directory = try TemporaryDirectory.make()
         return try await Self.make(
             in: directory, clock: clock, service: service, settings: settings, backend: backend, database: database)
     }

@@ -20,6 +20,9 @@ final class InMemoryMediaService: MediaService {
         var forgedAnswers: [(mediaID: String, createdAt: Int64)] = []
         var downloads = 0
         var downloadFailure: (any Error)?
+        /// While set, uploads wait (after the rules) until `releaseUploads`.
+        var holding = false
+        var held: [CheckedContinuation<Void, Never>] = []
     }
 
     let rules: MediaRules
@@ -46,6 +49,22 @@ final class InMemoryMediaService: MediaService {
 
     var downloadCount: Int { state.withLock { $0.downloads } }
 
+    /// Uploads from now on wait, as if the server took its time, until `releaseUploads()`.
+    func holdUploads() { state.withLock { $0.holding = true } }
+
+    /// Lets the held uploads go on, and the next ones run at once.
+    func releaseUploads() {
+        let held = state.withLock { state in
+            state.holding = false
+            defer { state.held = [] }
+            return state.held
+        }
+        held.forEach { $0.resume() }
+    }
+
+    /// Uploads waiting for `releaseUploads()`.
+    var heldUploads: Int { state.withLock { $0.held.count } }
+
     func stored(_ mediaID: String) -> Stored? { state.withLock { $0.media[mediaID] } }
 
     var uploadCount: Int { state.withLock { $0.nextID - 1 } }
@@ -54,6 +73,13 @@ final class InMemoryMediaService: MediaService {
         -> UploadedMedia
     {
         let format = try rules.check(fileAt: path, as: type)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let wait = state.withLock { state in
+                if state.holding { state.held.append(continuation) }
+                return state.holding
+            }
+            if !wait { continuation.resume() }
+        }
         let bytes = Array(FileManager.default.contents(atPath: path) ?? Data())
         let now = clock.seconds
         let forged = state.withLock { state in state.forgedAnswers.isEmpty ? nil : state.forgedAnswers.removeFirst() }

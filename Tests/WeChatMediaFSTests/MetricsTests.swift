@@ -53,6 +53,7 @@ struct MetricsTests {
             #expect(scrape.value("wxmediafs_cache_hits_total") == 1, "the second read is served from the cache")
             #expect(scrape.value("wxmediafs_cache_evictions_total") == 2, "both JPEGs made room for the MP3")
             #expect(scrape.value("wxmediafs_cache_bytes") == 20529)
+            #expect(scrape.value("wxmediafs_upload_queue_depth") == 0, "sync mode queues nothing")
             #expect(scrape.value("wxmediafs_transfers_in_flight", ["direction": "upload"]) == 0)
             #expect(scrape.value("wxmediafs_transfers_in_flight", ["direction": "download"]) == 0)
             for operation in ["lookup", "create", "write", "flush", "open", "read", "release"] {

@@ -68,7 +68,7 @@ final class EntryCache: Sendable {
                 state.byID.removeAll(keepingCapacity: true)
                 state.byName.removeAll(keepingCapacity: true)
             }
-            for entry in entries where entry.state != .writing {
+            for entry in entries where entry.state != .writing && entry.state != .queued {
                 guard let id = entry.id else { continue }
                 state.byID[id] = Cached(entry: entry, storedAt: now)
                 state.byName[NameKey(folder: entry.folder, name: entry.name)] = id

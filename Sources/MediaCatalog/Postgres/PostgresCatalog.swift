@@ -238,8 +238,8 @@ public final class PostgresCatalog: Catalog {
 
     // MARK: Entries
 
-    /// Rows being written by another host are not there for this one.
-    private static let visible = "(state <> 'writing' OR writer_session = "
+    /// Rows being written, or queued for upload, by another host are not there for this one.
+    private static let visible = "(state NOT IN ('writing', 'queued') OR writer_session = "
 
     public func entry(id: Int64) async throws -> CatalogEntry? {
         if let cached = cache.entry(id: id) { return cached }
@@ -321,7 +321,7 @@ public final class PostgresCatalog: Catalog {
 
     public func insert(_ entry: CatalogEntry) async throws -> CatalogEntry {
         let session = sessionID
-        let writer: Int64? = entry.state == .writing ? session : nil
+        let writer: Int64? = entry.state == .writing || entry.state == .queued ? session : nil
         let channel = self.channel
         cache.invalidate(id: nil, names: [.init(folder: entry.folder, name: entry.name)])
         defer { cache.invalidate(id: nil, names: [.init(folder: entry.folder, name: entry.name)]) }
@@ -378,7 +378,9 @@ public final class PostgresCatalog: Catalog {
                         format = \(entry.format?.rawValue), size = \(entry.size), created_at = \(entry.createdAt),
                         mode = \(Int64(entry.mode)), uid = \(Int64(entry.uid)), gid = \(Int64(entry.gid)),
                         access_time = \(entry.accessTime), modification_time = \(entry.modificationTime),
-                        change_time = \(entry.changeTime)
+                        change_time = \(entry.changeTime),
+                        writer_session = CASE WHEN \(entry.state.rawValue) IN ('writing', 'queued') THEN \(session)
+                            ELSE writer_session END
                     WHERE id = \(id) RETURNING id, type, parent_id, name),
                 next AS (UPDATE change_counter SET last = last + 1 WHERE EXISTS (SELECT 1 FROM changed) RETURNING last),
                 logged AS (
@@ -459,6 +461,21 @@ public final class PostgresCatalog: Catalog {
                 "DELETE FROM host_session WHERE host_key = \(hostKey) AND id <> \(session)", logger: self.logger
             ).drain()
             return try await self.removeOrphanedWrites(on: connection)
+        }
+    }
+
+    /// Queued rows of this cache dir's earlier sessions (found in its upload queue) become this
+    /// session's: visible to it again, and still hidden from other hosts until uploaded.
+    public func adoptQueuedEntries(_ ids: [Int64]) async throws {
+        guard !ids.isEmpty else { return }
+        cache.clear()
+        defer { cache.clear() }
+        let session = sessionID
+        try await call("adopting queued uploads") { client in
+            try await client.query(
+                "UPDATE entry SET writer_session = \(session) WHERE id = ANY(\(ids)) AND state = 'queued'",
+                logger: self.logger
+            ).drain()
         }
     }
 

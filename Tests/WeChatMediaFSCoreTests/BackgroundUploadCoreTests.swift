@@ -1,0 +1,274 @@
+import EmulatorTestSupport
+import FUSEKit
+import Foundation
+import MediaCatalog
+import Testing
+import WeChatMedia
+import WeChatMediaFS
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--uploads background`, through the filesystem's methods: `close()` returns once a file is
+/// queued on disk; the sidecar, `fsync` and `sync` wait for the upload and tell its errno; a
+/// failure stays with its file; rm, mv, a rewrite and a crash lose nothing and mix nothing up.
+/// The in-memory service holds uploads when told, so every in-between state is looked at.
+@Suite("Background uploads, in-process")
+struct BackgroundUploadCoreTests {
+    static var settings: MountSettings {
+        var settings = CoreFixture.defaultSettings
+        settings.uploadMode = .background
+        settings.uploadConcurrency = 4
+        settings.queuedUploadWait = .seconds(10)
+        return settings
+    }
+
+    static func with<T>(
+        _ backend: CatalogBackend, settings: MountSettings = Self.settings,
+        _ body: (CoreFixture, InMemoryMediaService) async throws -> T
+    ) async throws -> T {
+        let clock = ManualClock(seconds: 1_796_116_470)
+        let service = InMemoryMediaService(clock: clock)
+        let core = try await CoreFixture.make(clock: clock, service: service, settings: settings, backend: backend)
+        let result = await Result { try await body(core, service) }
+        service.releaseUploads()
+        await core.close()
+        return try result.get()
+    }
+
+    static func state(_ core: CoreFixture, _ path: String) async throws -> String? {
+        guard let inode = try await core.inode(path) else { return nil }
+        let value = try? await core.fileSystem.getxattr(inode: inode, name: "user.wechat.state")
+        return value.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func mediaID(_ core: CoreFixture, _ path: String) async throws -> String {
+        String(decoding: try await core.read(path + ".media_id").dropLast(), as: UTF8.self)
+    }
+
+    static func distinctJPEG(_ seed: Int) -> [UInt8] {
+        Samples.jpeg(size: 20_000) + Array("seed \(seed)".utf8)
+    }
+
+    @Test(arguments: CatalogBackend.allCases) func closeReturnsOnceQueuedAndTheSidecarWaitsForTheUpload(
+        backend: CatalogBackend
+    ) async throws {
+        try await Self.with(backend) { (core: CoreFixture, service: InMemoryMediaService) async throws in
+            service.holdUploads()
+            let bytes = Self.distinctJPEG(1)
+            try await core.copy(bytes, to: "image/a.jpg")
+            #expect(await eventually { service.heldUploads == 1 }, "the upload started after close returned")
+            // Queued: listed with its size, read from its local bytes, no sidecar listed yet.
+            #expect(try await core.list("image") == ["a.jpg"])
+            #expect(try await core.attributes("image/a.jpg")?.size == UInt64(bytes.count))
+            #expect(try await core.read("image/a.jpg") == bytes)
+            #expect(try await Self.state(core, "image/a.jpg") == "uploading")
+            // A sidecar read waits for the upload, then tells its id.
+            let sidecar = Task { try await Self.mediaID(core, "image/a.jpg") }
+            service.releaseUploads()
+            let id = try await sidecar.value
+            #expect(service.stored(id)?.bytes == bytes)
+            #expect(try await core.list("image") == ["a.jpg", "a.jpg.media_id"])
+            #expect(try await Self.state(core, "image/a.jpg") == "uploaded")
+            let status = await core.fileSystem.syncQueuedUploads()
+            #expect(status.queued + status.uploading == 0 && status.failed.isEmpty)
+        }
+    }
+
+    @Test func aSidecarWaitIsBoundedAndSaysItTimedOut() async throws {
+        var settings = Self.settings
+        settings.queuedUploadWait = .milliseconds(200)
+        try await Self.with(.sqlite, settings: settings) {
+            (core: CoreFixture, service: InMemoryMediaService) async throws in
+            service.holdUploads()
+            try await core.copy(Self.distinctJPEG(2), to: "image/slow.jpg")
+            // Should the wait not be bounded, the upload is let go after 60 s and the read
+            // succeeds: the test then fails instead of hanging.
+            let failSafe = Task {
+                try await Task.sleep(for: .seconds(60))
+                service.releaseUploads()
+            }
+            let code = await CoreFixture.errno { _ = try await core.read("image/slow.jpg.media_id") }
+            failSafe.cancel()
+            #expect(code == ETIMEDOUT, "the wait ran out: ETIMEDOUT, not a hang and not 'no such file'")
+            #expect(service.heldUploads == 1, "the upload itself goes on")
+        }
+    }
+
+    @Test func filesTheRulesRefuseFailAtCloseAsInSyncMode() async throws {
+        try await Self.with(.sqlite) { (core: CoreFixture, service: InMemoryMediaService) async throws in
+            let code = await CoreFixture.errno { try await core.copy(Samples.bytes("cat.png"), to: "voice/a.mp3") }
+            #expect(code == EINVAL)
+            #expect(try await core.list("voice") == [])
+            #expect(service.uploadCount == 0)
+            #expect(await core.fileSystem.syncQueuedUploads().failed.isEmpty, "a refusal at close is not queued")
+        }
+    }
+
+    @Test(arguments: CatalogBackend.allCases) func aFailedUploadStaysWithItsReasonUntilRemovedOrWrittenAgain(
+        backend: CatalogBackend
+    ) async throws {
+        try await Self.with(backend) { (core: CoreFixture, service: InMemoryMediaService) async throws in
+            service.failNextUpload(with: APIError(errcode: 40005, errmsg: "invalid file type"))
+            let bytes = Self.distinctJPEG(3)
+            try await core.copy(bytes, to: "image/bad.jpg")
+            let status = await core.fileSystem.syncQueuedUploads()
+            #expect(status.failed.map(\.name) == ["image/bad.jpg"])
+            #expect(status.failed.first?.errno == "EINVAL" && status.failed.first?.errcode == 40005)
+            #expect(try await core.list("image") == ["bad.jpg"], "listed, without a sidecar")
+            #expect(try await Self.state(core, "image/bad.jpg") == "failed")
+            let inode = try #require(try await core.inode("image/bad.jpg"))
+            let reason = String(
+                decoding: try await core.fileSystem.getxattr(inode: inode, name: "user.wechat.error"), as: UTF8.self)
+            #expect(reason.contains("EINVAL") && reason.contains("40005"), "\(reason)")
+            #expect(try await core.read("image/bad.jpg") == bytes, "its bytes are still here")
+            #expect(await CoreFixture.errno { _ = try await core.read("image/bad.jpg.media_id") } == EINVAL)
+            let opened = try await core.fileSystem.open(inode: inode, flags: O_RDONLY, caller: CoreFixture.caller)
+            #expect(
+                await CoreFixture.errno { try await core.fileSystem.fsync(inode: inode, handle: opened.handle) }
+                    == EINVAL)
+            try await core.fileSystem.release(inode: inode, handle: opened.handle)
+            // The failure survives a remount.
+            let again = try await core.reopened()
+            #expect(await again.fileSystem.syncQueuedUploads().failed.map(\.name) == ["image/bad.jpg"])
+            // Written again: queued again, uploaded.
+            try await again.copy(bytes, to: "image/bad.jpg")
+            #expect(await again.fileSystem.syncQueuedUploads().failed.isEmpty)
+            #expect(service.stored(try await Self.mediaID(again, "image/bad.jpg"))?.bytes == bytes)
+            // Removed after failing: forgotten.
+            service.failNextUpload(with: APIError(errcode: 40005, errmsg: "invalid file type"))
+            try await again.copy(Self.distinctJPEG(4), to: "image/gone.jpg")
+            #expect(await again.fileSystem.syncQueuedUploads().failed.count == 1)
+            try await again.unlink("image/gone.jpg")
+            #expect(await again.fileSystem.syncQueuedUploads().failed.isEmpty)
+            #expect(try await again.list("image") == ["bad.jpg", "bad.jpg.media_id"])
+        }
+    }
+
+    @Test(arguments: CatalogBackend.allCases) func renamesAndRemovalsOfQueuedFilesAreHonoured(backend: CatalogBackend)
+        async throws
+    {
+        try await Self.with(backend) { (core: CoreFixture, service: InMemoryMediaService) async throws in
+            service.holdUploads()
+            let (a, b, c) = (Self.distinctJPEG(5), Self.distinctJPEG(6), Self.distinctJPEG(7))
+            try await core.copy(a, to: "image/a.jpg")
+            try await core.copy(b, to: "image/b.jpg")
+            try await core.copy(c, to: "image/c.jpg")
+            #expect(await eventually { service.heldUploads == 3 })
+            try await core.rename("image/a.jpg", to: "image/renamed.jpg")
+            try await core.unlink("image/b.jpg")
+            // c's upload is in flight: removed, and a new c written, the old answer must not
+            // land on the new name.
+            try await core.unlink("image/c.jpg")
+            let c2 = Self.distinctJPEG(8)
+            try await core.copy(c2, to: "image/c.jpg")
+            service.releaseUploads()
+            #expect(await core.fileSystem.syncQueuedUploads().failed.isEmpty)
+            #expect(
+                try await core.list("image").sorted() == [
+                    "c.jpg", "c.jpg.media_id", "renamed.jpg", "renamed.jpg.media_id",
+                ])
+            #expect(service.stored(try await Self.mediaID(core, "image/renamed.jpg"))?.bytes == a)
+            #expect(service.stored(try await Self.mediaID(core, "image/c.jpg"))?.bytes == c2)
+            #expect(try await core.read("image/c.jpg") == c2)
+        }
+    }
+
+    @Test func aFileWrittenAgainWhileQueuedUploadsItsNewestBytes() async throws {
+        try await Self.with(.sqlite) { (core: CoreFixture, service: InMemoryMediaService) async throws in
+            service.holdUploads()
+            let first = Self.distinctJPEG(9)
+            try await core.copy(first, to: "image/w.jpg")
+            #expect(await eventually { service.heldUploads == 1 })
+            let second = Self.distinctJPEG(10)
+            try await core.copy(second, to: "image/w.jpg")
+            #expect(try await core.read("image/w.jpg") == second, "a read gives the newest bytes")
+            service.releaseUploads()
+            #expect(await core.fileSystem.syncQueuedUploads().failed.isEmpty)
+            #expect(service.stored(try await Self.mediaID(core, "image/w.jpg"))?.bytes == second)
+            // And an uploaded file rewritten keeps telling its old id only until the new upload.
+            service.holdUploads()
+            let third = Self.distinctJPEG(11)
+            try await core.copy(third, to: "image/w.jpg")
+            #expect(try await core.list("image") == ["w.jpg"], "no sidecar while its new bytes wait")
+            #expect(try await core.attributes("image/w.jpg")?.size == UInt64(third.count))
+            service.releaseUploads()
+            #expect(service.stored(try await Self.mediaID(core, "image/w.jpg"))?.bytes == third)
+        }
+    }
+
+    @Test(arguments: CatalogBackend.allCases) func aCrashLosesNoQueuedFile(backend: CatalogBackend) async throws {
+        try await Self.with(backend) { (core: CoreFixture, service: InMemoryMediaService) async throws in
+            service.holdUploads()
+            var files: [String: [UInt8]] = [:]
+            for index in 0..<6 {
+                files["image/q\(index).jpg"] = Self.distinctJPEG(100 + index)
+                try await core.copy(files["image/q\(index).jpg"] ?? [], to: "image/q\(index).jpg")
+            }
+            // The mount dies with every upload in flight or queued (its requests never end);
+            // the next mount on the same cache dir, with a working server, resumes them.
+            let fresh = InMemoryMediaService(clock: core.clock)
+            let next = try await core.reopened(service: fresh)
+            let status = await next.fileSystem.syncQueuedUploads()
+            #expect(status.failed.isEmpty)
+            #expect(fresh.uploadCount == 6)
+            for (path, bytes) in files {
+                #expect(fresh.stored(try await Self.mediaID(next, path))?.bytes == bytes, "\(path)")
+            }
+            #expect(try await next.list("image").count == 12)
+        }
+    }
+
+    @Test func aWriteThatWouldBreakTheFreeSpaceFloorFailsWithENOSPC() async throws {
+        var settings = Self.settings
+        // More than the disk has free: every background write would break the floor.
+        let probe = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(atPath: probe) }
+        settings.minimumFreeBytes = try ContentCache(root: probe).freeBytes().saturatingAddForTest(1 << 30)
+        try await Self.with(.sqlite, settings: settings) {
+            (core: CoreFixture, service: InMemoryMediaService) async throws in
+            let code = await CoreFixture.errno { try await core.copy(Self.distinctJPEG(12), to: "image/full.jpg") }
+            #expect(code == ENOSPC)
+            #expect(try await core.list("image") == [], "nothing left behind")
+            #expect(service.uploadCount == 0)
+        }
+    }
+
+    @Test func fsyncOfAWriteHandleQueuesAndWaits() async throws {
+        try await Self.with(.sqlite) { (core: CoreFixture, service: InMemoryMediaService) async throws in
+            let bytes = Self.distinctJPEG(13)
+            let handle = try await core.openForWriting("image/d.jpg")
+            try await core.write(bytes, to: handle)
+            let inode = try #require(try await core.inode("image/d.jpg"))
+            try await core.fileSystem.fsync(inode: inode, handle: handle)
+            #expect(service.uploadCount == 1, "fsync returned after the upload")
+            service.failNextUpload(with: APIError(errcode: 40005, errmsg: "invalid file type"))
+            try await core.write(Array("more".utf8), to: handle, at: Int64(bytes.count))
+            #expect(await CoreFixture.errno { try await core.fileSystem.fsync(inode: inode, handle: handle) } == EINVAL)
+            try await core.close(handle)
+        }
+    }
+
+    @Test func aQueuedFileIsInvisibleToOtherHostsUntilUploaded() async throws {
+        try await Self.with(.postgres) { (core: CoreFixture, service: InMemoryMediaService) async throws in
+            let other = try await core.otherHost()
+            defer { try? FileManager.default.removeItem(atPath: other.directory) }
+            service.holdUploads()
+            try await core.copy(Self.distinctJPEG(14), to: "image/shared.jpg")
+            #expect(try await core.list("image") == ["shared.jpg"])
+            #expect(try await other.list("image") == [], "queued here: not there yet")
+            service.releaseUploads()
+            _ = await core.fileSystem.syncQueuedUploads()
+            #expect(await eventually { (try? await other.list("image")) == ["shared.jpg", "shared.jpg.media_id"] })
+            if let shared = other.catalog as? PostgresCatalog { await shared.close() }
+        }
+    }
+}
+
+extension Int64 {
+    fileprivate func saturatingAddForTest(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
+    }
+}

@@ -1,0 +1,291 @@
+import EmulatorTestSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--uploads background` through a real mount, with real tools and the emulator holding or
+/// failing uploads: `cp -r` returns before the uploads end, `wxmediafs sync` waits for them and
+/// tells every failure, and nothing is lost to faults, a SIGKILL, an unmount, rm or mv.
+@Suite("Mount: background uploads")
+struct BackgroundUploadTests {
+    static let background = ["--uploads", "background", "--log-level", "info"]
+
+    /// `count` distinct small JPEGs in a new folder.
+    static func sourceFolder(_ count: Int, size: Int = 20 * 1024) throws -> String {
+        let folder = try TemporaryDirectory.make()
+        for index in 0..<count {
+            let bytes = [0xFF, 0xD8, 0xFF, 0xE0] + Samples.randomBytes(size - 4)
+            try Data(bytes).write(to: URL(fileURLWithPath: folder + "/f\(index).jpg"))
+        }
+        return folder
+    }
+
+    static func sync(_ mount: MountFixture) async throws -> CommandResult {
+        try await Command.run(Command.wxmediafsPath, ["sync", mount.mountpoint])
+    }
+
+    static func delay(_ milliseconds: Int) -> String {
+        #"{"rules":[{"endpoint":"upload","kind":"delay","fraction":1,"delay_ms":\#(milliseconds)}]}"#
+    }
+
+    /// The media id in `relative`'s sidecar, if it has one.
+    static func sidecarID(_ mount: MountFixture, _ relative: String) -> String? {
+        mount.contents(relative + ".media_id").map {
+            String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    /// Whether the server holds exactly the bytes of `local` under the id of `relative`'s sidecar.
+    static func serverHolds(_ mount: MountFixture, _ relative: String, bytesOf local: String, token: String)
+        async throws -> Bool
+    {
+        guard let id = sidecarID(mount, relative), !id.isEmpty else { return false }
+        let reply = try await mount.emulator.request(.GET, "/cgi-bin/media/get?access_token=\(token)&media_id=\(id)")
+        return reply.body == Array(FileManager.default.contents(atPath: local) ?? Data())
+    }
+
+    @Test func cpOfAHundredFilesThenSyncPutsEveryOneOnTheServer() async throws {
+        let source = try Self.sourceFolder(100)
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        try await MountFixture.with(arguments: Self.background) { mount in
+            try await mount.emulator.setFaults(Self.delay(100))
+            let copy = try await mount.shell(#"cp -r '\#(source)' "$M/image/album""#)
+            #expect(copy.status == 0, "\(copy.stderr)")
+            let sync = try await Self.sync(mount)
+            #expect(sync.status == 0, "\(sync.stderr)")
+            try await mount.emulator.setFaults(#"{"rules":[]}"#)
+            let token = try await mount.emulator.legacyToken()
+            for index in 0..<100 {
+                #expect(
+                    try await Self.serverHolds(
+                        mount, "image/album/f\(index).jpg", bytesOf: source + "/f\(index).jpg", token: token),
+                    "f\(index).jpg")
+            }
+            let status = try await mount.status()
+            #expect(status.stdout.contains("Upload queue (background): empty"), "\(status.stdout)")
+        }
+    }
+
+    @Test func underFaultsEveryFileIsUploadedWholeOrReportedFailed() async throws {
+        let total = 40
+        let source = try Self.sourceFolder(total)
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        try await MountFixture.with(arguments: Self.background + ["--request-timeout", "10s"]) { mount in
+            // 20% of upload answers are faults: half retried (system error, 503), half final (an
+            // error dressed as a file, which no retry cures).
+            try await mount.emulator.setFaults(
+                #"{"rules":[{"endpoint":"upload","kind":"errcode","fraction":0.05},{"endpoint":"upload","kind":"http503","fraction":0.05},{"endpoint":"upload","kind":"error_as_file","fraction":0.1},{"endpoint":"upload","kind":"delay","fraction":0.3,"delay_ms":100}]}"#
+            )
+            let copy = try await mount.shell(#"cp -r '\#(source)' "$M/image/f""#)
+            #expect(copy.status == 0, "the rules accept them all: \(copy.stderr)")
+            let sync = try await Self.sync(mount)
+            try await mount.emulator.setFaults(#"{"rules":[]}"#)
+            let status = try await mount.status().stdout
+            let token = try await mount.emulator.legacyToken()
+            var failed = 0
+            for index in 0..<total {
+                let name = "image/f/f\(index).jpg"
+                let state = try await mount.shell(#"getfattr --only-values -n user.wechat.state "$M/\#(name)""#).stdout
+                if try await Self.serverHolds(mount, name, bytesOf: source + "/f\(index).jpg", token: token) {
+                    #expect(state == "uploaded", "\(name): \(state)")
+                } else {
+                    failed += 1
+                    #expect(state == "failed", "\(name): neither uploaded nor failed but \(state)")
+                    #expect(!mount.exists(name + ".media_id"), "\(name) has no sidecar")
+                    #expect(sync.stderr.contains("upload \(name): EIO ("), "\(name): \(sync.stderr)")
+                    #expect(status.contains("upload \(name): EIO ("), "\(name) is in status")
+                    let error = try await mount.shell(#"getfattr --only-values -n user.wechat.error "$M/\#(name)""#)
+                    #expect(error.stdout.hasPrefix("EIO ("), "\(name): \(error.stdout)")
+                }
+            }
+            #expect(failed > 0, "the faults made some uploads fail for good")
+            #expect(sync.status == (failed > 0 ? 1 : 0), "sync's exit status: \(sync.stderr)")
+            #expect(sync.stderr.contains("\(failed) upload(s) failed"), "\(sync.stderr)")
+            // rm forgets a failure; writing the file again uploads it.
+            let retry = try await mount.shell(
+                #"for f in $(cd "$M/image/f" && ls | grep -v media_id); do [ -e "$M/image/f/$f.media_id" ] || cp '\#(source)'/$f "$M/image/f/$f"; done"#
+            )
+            #expect(retry.status == 0, "\(retry.stderr)")
+            #expect(try await Self.sync(mount).status == 0)
+        }
+    }
+
+    @Test func aSigkillWithFiftyFilesQueuedLosesNone() async throws {
+        let source = try Self.sourceFolder(50)
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        try await EmulatorFixture.with { emulator in
+            let folder = try TemporaryDirectory.make()
+            defer { MountFixture.cleanUp(folder: folder) }
+            let first = try await MountFixture.start(emulator: emulator, folder: folder, arguments: Self.background)
+            try await emulator.setFaults(Self.delay(1000))
+            let copy = try await first.shell(#"cp -r '\#(source)' "$M/image/q""#)
+            #expect(copy.status == 0, "\(copy.stderr)")
+            kill(first.processIdentifier, SIGKILL)
+            _ = try await first.waitForExit()
+            let queued = try FileManager.default.contentsOfDirectory(atPath: first.cacheDirectory + "/queue").count
+            #expect(queued > 0, "files were still queued when the mount was killed (\(queued))")
+            try await emulator.setFaults(#"{"rules":[]}"#)
+
+            let second = try await MountFixture.start(emulator: emulator, folder: folder, arguments: Self.background)
+            let sync = try await Self.sync(second)
+            #expect(sync.status == 0, "\(sync.stderr)")
+            let token = try await emulator.legacyToken()
+            for index in 0..<50 {
+                #expect(
+                    try await Self.serverHolds(
+                        second, "image/q/f\(index).jpg", bytesOf: source + "/f\(index).jpg", token: token),
+                    "f\(index).jpg")
+            }
+            #expect(second.log.contains("resumed \(queued) queued upload(s)"), "\(second.log)")
+            try await second.stop()
+        }
+    }
+
+    @Test func aSidecarWaitsForItsUploadThenTellsTheIdOrTheServersErrno() async throws {
+        try await MountFixture.with(arguments: Self.background) { mount in
+            try await mount.emulator.setFaults(Self.delay(500))
+            let good = try await mount.shell(#"cp "$S/cat.jpg" "$M/image/" && cat "$M/image/cat.jpg.media_id""#)
+            #expect(good.status == 0, "\(good.stderr)")
+            #expect(
+                good.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == Self.sidecarID(mount, "image/cat.jpg"))
+            #expect(
+                try await mount.shell(#"cmp "$S/cat.jpg" "$M/by-id/$(cat "$M/image/cat.jpg.media_id")""#).status == 0)
+
+            try await mount.emulator.setFaults(#"{"rules":[{"endpoint":"upload","kind":"quota","fraction":1}]}"#)
+            let refused = try await mount.shell(#"cp "$S/thumb.jpg" "$M/image/t.jpg" && cat "$M/image/t.jpg.media_id""#)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("Resource temporarily unavailable"), "EAGAIN from 45009: \(refused.stderr)")
+            let listed = try await mount.shell(#"ls "$M/image"; cmp "$S/thumb.jpg" "$M/image/t.jpg""#)
+            #expect(
+                listed.stdout.split(separator: "\n") == ["cat.jpg", "cat.jpg.media_id", "t.jpg"], "\(listed.stdout)")
+            #expect(listed.status == 0, "its local bytes are read back: \(listed.stderr)")
+        }
+    }
+
+    @Test func fsyncWaitsForTheUploadAndFailsWithItsErrno() async throws {
+        try await MountFixture.with(arguments: Self.background) { mount in
+            try await mount.emulator.setFaults(Self.delay(300))
+            let synced = try await mount.shell(
+                #"dd if="$S/cat.jpg" of="$M/image/d.jpg" conv=fsync status=none && getfattr --only-values -n user.wechat.state "$M/image/d.jpg""#
+            )
+            #expect(synced.status == 0, "\(synced.stderr)")
+            #expect(synced.stdout == "uploaded", "dd conv=fsync returned once uploaded: \(synced.stdout)")
+
+            try await mount.emulator.setFaults(#"{"rules":[{"endpoint":"upload","kind":"quota","fraction":1}]}"#)
+            let failed = try await mount.shell(
+                #"dd if="$S/thumb.jpg" of="$M/image/e.jpg" conv=fsync status=none; echo "dd $?"; cp "$S/thumb.jpg" "$M/image/s.jpg" && sync "$M/image/s.jpg"; echo "sync $?""#
+            )
+            #expect(failed.stdout.contains("dd 1"), "\(failed.stdout) \(failed.stderr)")
+            #expect(failed.stdout.contains("sync 1"), "\(failed.stdout) \(failed.stderr)")
+            #expect(failed.stderr.contains("Resource temporarily unavailable"), "\(failed.stderr)")
+        }
+    }
+
+    @Test func rmAndMvOfQueuedFilesAreHonoured() async throws {
+        let source = try Self.sourceFolder(3)
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        try await MountFixture.with(
+            arguments: Self.background + ["--upload-concurrency", "1", "--metrics-address", "127.0.0.1:0"]
+        ) { mount in
+            try await mount.emulator.setFaults(Self.delay(700))
+            let script = try await mount.shell(
+                #"""
+                set -e
+                cp '\#(source)'/f0.jpg '\#(source)'/f1.jpg '\#(source)'/f2.jpg "$M/image/"
+                mkdir "$M/image/sub"
+                mv "$M/image/f0.jpg" "$M/image/sub/moved.jpg"
+                rm "$M/image/f1.jpg"
+                """#)
+            #expect(script.status == 0, "\(script.stderr)")
+            let document = try await mount.status(json: true).stdout
+            let status = try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any]
+            let metrics = try #require(status?["metricsURL"] as? String, "\(document)")
+            // f0 (now sub/moved.jpg) uploads first; f2 waits behind it (f1 is gone).
+            let depth = try await Scrape.fetch(metrics).value("wxmediafs_upload_queue_depth")
+            #expect(depth == 2 || depth == 1, "\(String(describing: depth))")
+            #expect(try await Self.sync(mount).status == 0)
+            #expect(try await Scrape.fetch(metrics).value("wxmediafs_upload_queue_depth") == 0)
+            let listing = try await mount.shell(#"cd "$M/image" && find . | sort"#).stdout
+            #expect(
+                listing.split(separator: "\n")
+                    == [".", "./f2.jpg", "./f2.jpg.media_id", "./sub", "./sub/moved.jpg", "./sub/moved.jpg.media_id"],
+                "\(listing)")
+            let token = try await mount.emulator.legacyToken()
+            #expect(try await Self.serverHolds(mount, "image/sub/moved.jpg", bytesOf: source + "/f0.jpg", token: token))
+            #expect(try await Self.serverHolds(mount, "image/f2.jpg", bytesOf: source + "/f2.jpg", token: token))
+            #expect(!mount.log.contains("uploaded image/f1.jpg"), "the removed file was never committed")
+        }
+    }
+
+    @Test func aWriteThatWouldBreakTheFreeSpaceFloorFailsWithENOSPC() async throws {
+        try await MountFixture.with(arguments: Self.background + ["--cache-min-free", "1P"]) { mount in
+            let copy = try await mount.shell(#"cp "$S/cat.jpg" "$M/image/full.jpg"; echo "cp $?"; ls -A "$M/image""#)
+            #expect(copy.stdout == "cp 1\n", "\(copy.stdout)")
+            #expect(copy.stderr.contains("No space left on device"), "\(copy.stderr)")
+        }
+    }
+
+    @Test func anUnmountWaitsForTheQueue() async throws {
+        let source = try Self.sourceFolder(4)
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        try await EmulatorFixture.with { emulator in
+            let folder = try TemporaryDirectory.make()
+            defer { MountFixture.cleanUp(folder: folder) }
+            let first = try await MountFixture.daemonize(
+                emulator: emulator, folder: folder, arguments: Self.background + ["--upload-concurrency", "1"])
+            #expect(first.status == 0, "\(first.stderr)")
+            try await emulator.setFaults(Self.delay(400))
+            let mountpoint = folder + "/mnt"
+            let copy = try await Command.run("/bin/cp", ["-r", source, mountpoint + "/image/u"])
+            #expect(copy.status == 0, "\(copy.stderr)")
+            let unmount = try await Command.run(Command.wxmediafsPath, ["unmount", mountpoint])
+            #expect(unmount.status == 0, "\(unmount.stderr)")
+            #expect(unmount.stderr.contains("waiting for"), "\(unmount.stderr)")
+            #expect(try await emulator.counters()["upload", default: 0] >= 4, "every queued file was uploaded")
+            let queue = (try? FileManager.default.contentsOfDirectory(atPath: folder + "/cache/queue")) ?? ["?"]
+            #expect(queue.isEmpty, "nothing left queued: \(queue)")
+        }
+    }
+
+    @Test func anUnmountThatCannotWaitForAllSaysWhatItLeavesAndTheNextMountUploadsIt() async throws {
+        let source = try Self.sourceFolder(3)
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        try await EmulatorFixture.with { emulator in
+            let folder = try TemporaryDirectory.make()
+            defer { MountFixture.cleanUp(folder: folder) }
+            let mountpoint = folder + "/mnt"
+            let arguments = Self.background + ["--upload-concurrency", "1", "--queue-drain-timeout", "1s"]
+            let first = try await MountFixture.daemonize(emulator: emulator, folder: folder, arguments: arguments)
+            #expect(first.status == 0, "\(first.stderr)")
+            try await emulator.setFaults(Self.delay(5000))
+            let copy = try await Command.run("/bin/cp", ["-r", source, mountpoint + "/image/u"])
+            #expect(copy.status == 0, "\(copy.stderr)")
+            let unmount = try await Command.run(Command.wxmediafsPath, ["unmount", mountpoint])
+            #expect(unmount.status == 0, "\(unmount.stderr)")
+            #expect(unmount.stderr.contains("3 upload(s) still queued in"), "\(unmount.stderr)")
+            try await emulator.setFaults(#"{"rules":[]}"#)
+
+            let second = try await MountFixture.daemonize(emulator: emulator, folder: folder, arguments: arguments)
+            #expect(second.status == 0, "\(second.stderr)")
+            let sync = try await Command.run(Command.wxmediafsPath, ["sync", mountpoint])
+            #expect(sync.status == 0, "\(sync.stderr)")
+            let token = try await emulator.legacyToken()
+            for index in 0..<3 {
+                let id = String(
+                    decoding: FileManager.default.contents(atPath: mountpoint + "/image/u/f\(index).jpg.media_id")
+                        ?? Data(),
+                    as: UTF8.self
+                ).trimmingCharacters(in: .whitespacesAndNewlines)
+                let onServer = try await emulator.request(
+                    .GET, "/cgi-bin/media/get?access_token=\(token)&media_id=\(id)")
+                #expect(
+                    onServer.body == Array(FileManager.default.contents(atPath: source + "/f\(index).jpg") ?? Data()),
+                    "f\(index).jpg")
+            }
+            #expect(try await Command.run(Command.wxmediafsPath, ["unmount", mountpoint]).status == 0)
+        }
+    }
+}
