@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import NIOCore
 import Prometheus
+import ServiceLifecycle
 import WeChatMediaFS
 
 /// Serves the mount's metrics as Prometheus text at `/metrics`: swift-metrics is bootstrapped
@@ -11,6 +12,7 @@ import WeChatMediaFS
 struct MetricsServer: Sendable {
     /// `http://HOST:PORT/metrics`, with the port actually bound.
     let url: String
+    private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
     /// Makes swift-metrics record into a new registry, for the whole process (once).
@@ -45,13 +47,16 @@ struct MetricsServer: Sendable {
                         + "/metrics")
             },
             logger: quiet)
+        // Stopped by a graceful shutdown, not by cancelling it (Hummingbird logs a cancelled
+        // server's teardown as errors).
+        let group = ServiceGroup(configuration: .init(services: [application], logger: quiet))
         let task = Task {
             defer { continuation.finish() }
-            try await application.runService(gracefulShutdownSignals: [])
+            try await group.run()
         }
         for await url in urls {
             logger.notice("serving metrics at \(url)")
-            return MetricsServer(url: url, task: task)
+            return MetricsServer(url: url, group: group, task: task)
         }
         // The server ended before listening: say why.
         try await task.value
@@ -59,7 +64,7 @@ struct MetricsServer: Sendable {
     }
 
     func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 }
