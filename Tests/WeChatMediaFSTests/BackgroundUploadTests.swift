@@ -288,4 +288,19 @@ struct BackgroundUploadTests {
             #expect(try await Command.run(Command.wxmediafsPath, ["unmount", mountpoint]).status == 0)
         }
     }
+
+    @Test func syncOfASyncModeMountReturnsAtOnceAndOfAFolderSaysItIsNoMount() async throws {
+        try await MountFixture.with { mount in
+            #expect(try await mount.shell(#"cp "$S/cat.jpg" "$M/image/""#).status == 0)
+            let sync = try await Self.sync(mount)
+            #expect(sync.status == 0 && sync.stderr.isEmpty, "\(sync.stderr)")
+            let status = try await mount.status().stdout
+            #expect(!status.contains("Upload queue"), "a sync-mode mount with nothing queued shows no queue: \(status)")
+        }
+        let folder = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let notMounted = try await Command.run(Command.wxmediafsPath, ["sync", folder])
+        #expect(notMounted.status != 0)
+        #expect(notMounted.stderr.contains("is not a running wxmediafs mount"), "\(notMounted.stderr)")
+    }
 }

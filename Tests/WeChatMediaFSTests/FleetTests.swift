@@ -182,6 +182,35 @@ struct FleetTests {
         }
     }
 
+    /// Background uploads in a fleet: a queued file is not there for the other hosts until it
+    /// is uploaded; a host killed with files queued takes them up again on its cache dir (its
+    /// new session adopts the rows), and then every host sees them.
+    @Test func queuedFilesAreOtherHostsOnlyOnceUploadedAndSurviveTheirHostsDeath() async throws {
+        try await FleetFixture.with(arguments: ["--uploads", "background"]) { fleet in
+            try await fleet.emulator.setFaults(
+                #"{"rules":[{"endpoint":"upload","kind":"delay","fraction":1,"delay_ms":3000}]}"#)
+            let copy = try await Self.shell(
+                fleet, #"cp "$S/cat.jpg" "$A/image/q1.jpg" && cp "$S/thumb.jpg" "$A/image/q2.jpg" && ls "$A/image""#)
+            #expect(copy.stdout == "q1.jpg\nq2.jpg\n", "\(copy.stdout) \(copy.stderr)")
+            #expect(try await Self.succeeds(fleet, #"[ -z "$(ls "$B/image")" ] && [ ! -e "$B/image/q1.jpg" ]"#))
+
+            kill(fleet.hosts[0].processIdentifier, SIGKILL)
+            _ = try await fleet.hosts[0].waitForExit()
+            try await fleet.emulator.setFaults(#"{"rules":[]}"#)
+            let again = try await fleet.restartHost(0)
+            let sync = try await Command.run(Command.wxmediafsPath, ["sync", again.mountpoint])
+            #expect(sync.status == 0, "\(sync.stderr)")
+            let seen = try await eventually(within: .seconds(5)) {
+                try await Self.succeeds(
+                    fleet,
+                    #"cmp -s "$S/cat.jpg" "$B/image/q1.jpg" && cmp -s "$S/thumb.jpg" "$B/image/q2.jpg" && cmp -s "$A/image/q1.jpg.media_id" "$B/image/q1.jpg.media_id""#
+                )
+            }
+            #expect(seen, "host B sees both files, with A's ids, once A's queue is done")
+            try await again.stop()
+        }
+    }
+
     @Test func aListenerTerminatedByTheServerIsReplacedAndTheHostsStayCurrent() async throws {
         try await FleetFixture.with { fleet in
             try await fleet.database.execute(
