@@ -129,7 +129,7 @@ struct SystemMountTests {
                 #"""
                 mkdir -p "$F/mnt"
                 mount -t wxmediafs wxmediafs "$F/mnt" -o "appid=$A,secret=plain"; echo "secret: $?"
-                mount -f -v -t wxmediafs wxmediafs "$F/mnt" -o "appid=$A,secret_file=$F/secret,nofail,allow_other"; echo "fake: $?"
+                mount -f -v -t wxmediafs wxmediafs "$F/mnt" -o "appid=$A,secret_file=$F/secret,nofail,allow_other,uploads=background,upload_concurrency=4,sidecars=off"; echo "fake: $?"
                 grep -c " $F/mnt " /proc/mounts; true
                 """#)
             #expect(result.stdout.contains("secret: 1"), "\(result.stdout)\n\(result.stderr)")
@@ -138,6 +138,8 @@ struct SystemMountTests {
             #expect(result.stdout.contains("fake: 0"))
             #expect(
                 result.stderr.contains("--appid \(EmulatorFixture.appID)") && result.stderr.contains("-o allow_other"))
+            #expect(
+                result.stderr.contains("--uploads background --upload-concurrency 4 --sidecars off"), "\(result.stderr)")
             #expect(result.stdout.hasSuffix("0\n"), "nothing mounted")
         }
     }
