@@ -35,8 +35,18 @@ struct ReferenceModelTests {
         try await Self.run(shard: shard, sequences: Self.postgresSequences, backend: .postgres)
     }
 
+    /// The first `backgroundSequences` again with `--uploads background`, every close followed
+    /// by `wxmediafs sync`: the same tree, except that a failed upload leaves its file (its
+    /// bytes, no sidecar) where sync mode's close fails and keeps what was there.
+    static let backgroundSequences = 200
+
+    @Test(arguments: 0..<shards)
+    func randomSequencesAgreeWithTheModelInBackgroundMode(shard: Int) async throws {
+        try await Self.run(shard: shard, sequences: Self.backgroundSequences, backend: .sqlite, uploads: .background)
+    }
+
     /// Shard `shard`'s part of the first `sequences` seeds (or only `REFTEST_SEED`, in shard 0).
-    static func run(shard: Int, sequences: Int, backend: CatalogBackend) async throws {
+    static func run(shard: Int, sequences: Int, backend: CatalogBackend, uploads: UploadMode = .sync) async throws {
         let seeds: [UInt64] =
             if let one = ProcessInfo.processInfo.environment["REFTEST_SEED"].flatMap(UInt64.init) {
                 shard == 0 ? [one] : []
@@ -44,8 +54,8 @@ struct ReferenceModelTests {
                 (0..<UInt64(sequences / shards)).map { UInt64(shard) + $0 * UInt64(shards) }
             }
         for seed in seeds {
-            let mismatch = try await ModelRun(seed: seed, steps: steps, backend: backend).run()
-            #expect(mismatch == nil, "seed \(seed) on \(backend): \(mismatch ?? "")")
+            let mismatch = try await ModelRun(seed: seed, steps: steps, backend: backend, uploads: uploads).run()
+            #expect(mismatch == nil, "seed \(seed) on \(backend), \(uploads) uploads: \(mismatch ?? "")")
             if mismatch != nil { return }
         }
     }
@@ -56,6 +66,7 @@ struct ModelRun {
     let seed: UInt64
     let steps: Int
     var backend: CatalogBackend = .sqlite
+    var uploads: UploadMode = .sync
     static let ttl: Int64 = 3 * 86400
     static let names = ["a", "b.jpg", "c", "d.amr"]
     static let types: [MediaType] = [.image, .voice]
@@ -64,9 +75,11 @@ struct ModelRun {
         var random = SplitMix64(seed: seed)
         let clock = ManualClock(seconds: 1_800_000_000)
         let service = InMemoryMediaService(clock: clock)
-        var core = try await CoreFixture.make(clock: clock, service: service, backend: backend)
+        var settings = CoreFixture.defaultSettings
+        settings.uploadMode = uploads
+        var core = try await CoreFixture.make(clock: clock, service: service, settings: settings, backend: backend)
         defer { core.remove() }
-        var model = FileTreeModel(ttl: Self.ttl)
+        var model = FileTreeModel(ttl: Self.ttl, failedUploadsStay: uploads == .background)
         var log: [String] = []
         for step in 0..<steps {
             let operation = Self.nextOperation(&random, model: model)
@@ -122,10 +135,10 @@ struct ModelRun {
     ) async throws -> Int32? {
         switch operation {
         case .write(let path, let bytes):
-            return await CoreFixture.errno { try await core.copy(bytes, to: path) }
+            return await copyAndSync(bytes, to: path, core)
         case .failedUpload(let path, let bytes):
             service.failNextUpload(with: APIError(errcode: -1, errmsg: "system error"))
-            return await CoreFixture.errno { try await core.copy(bytes, to: path) }
+            return await copyAndSync(bytes, to: path, core)
         case .mkdir(let path):
             return await CoreFixture.errno { try await core.mkdir(path) }
         case .unlink(let path):
@@ -144,6 +157,14 @@ struct ModelRun {
             core = try await core.reopened()
             return nil
         }
+    }
+
+    /// `cp`, then (in background mode) `wxmediafs sync`, so the upload has ended before the
+    /// next step, as the model's has.
+    static func copyAndSync(_ bytes: [UInt8], to path: String, _ core: CoreFixture) async -> Int32? {
+        let code = await CoreFixture.errno { try await core.copy(bytes, to: path) }
+        if core.settings.uploadMode == .background { _ = await core.fileSystem.syncQueuedUploads() }
+        return code
     }
 
     // MARK: Comparison
@@ -220,10 +241,13 @@ struct FileTreeModel {
     }
 
     let ttl: Int64
+    /// Background mode: a file whose upload fails stays, with its new bytes and no sidecar.
+    let failedUploadsStay: Bool
     private var nodes: [String: Node] = [:]
 
-    init(ttl: Int64) {
+    init(ttl: Int64, failedUploadsStay: Bool = false) {
         self.ttl = ttl
+        self.failedUploadsStay = failedUploadsStay
         for type in ModelRun.types { nodes[type.rawValue] = .folder }
     }
 
@@ -285,6 +309,11 @@ struct FileTreeModel {
     private mutating func write(_ path: String, _ bytes: [UInt8], now: Int64, serverFails: Bool) -> Int32? {
         if nodes[path] == .folder { return EISDIR }
         let accepted = bytes.isEmpty || Self.passesRules(bytes, in: path)
+        if accepted, serverFails, !bytes.isEmpty, failedUploadsStay {
+            // close() succeeded once the file was queued; the upload failed after it.
+            nodes[path] = .file(File(bytes: bytes, uploadedAt: nil))
+            return nil
+        }
         if !accepted || (serverFails && !bytes.isEmpty) {
             // A new name goes away; an existing file keeps what it had.
             return accepted ? EIO : EINVAL
