@@ -235,6 +235,28 @@ struct BackgroundUploadCoreTests {
         }
     }
 
+    @Test func queuedFilesAreNeverEvictedByTheContentCache() async throws {
+        var settings = Self.settings
+        settings.cacheMaxBytes = 0
+        try await Self.with(.sqlite, settings: settings) {
+            (core: CoreFixture, service: InMemoryMediaService) async throws in
+            service.holdUploads()
+            var files: [String: [UInt8]] = [:]
+            for index in 0..<5 {
+                files["image/e\(index).jpg"] = Self.distinctJPEG(200 + index)
+                try await core.copy(files["image/e\(index).jpg"] ?? [], to: "image/e\(index).jpg")
+            }
+            // A cache capped at 0 bytes evicts whatever it holds: none of the queue is its.
+            await core.fileSystem.sweep()
+            for (path, bytes) in files { #expect(try await core.read(path) == bytes, "\(path)") }
+            service.releaseUploads()
+            #expect(await core.fileSystem.syncQueuedUploads().failed.isEmpty)
+            for (path, bytes) in files {
+                #expect(service.stored(try await Self.mediaID(core, path))?.bytes == bytes, "\(path)")
+            }
+        }
+    }
+
     @Test func fsyncOfAWriteHandleQueuesAndWaits() async throws {
         try await Self.with(.sqlite) { (core: CoreFixture, service: InMemoryMediaService) async throws in
             let bytes = Self.distinctJPEG(13)
