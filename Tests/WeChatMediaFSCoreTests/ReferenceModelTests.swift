@@ -82,6 +82,9 @@ struct ModelRun {
         var model = FileTreeModel(ttl: Self.ttl, failedUploadsStay: uploads == .background)
         var log: [String] = []
         for step in 0..<steps {
+            // SQLite calls never suspend: without a yield, four shards would hold both
+            // cooperative threads for the whole run, and every other test's timers would wait.
+            await Task.yield()
             let operation = Self.nextOperation(&random, model: model)
             log.append(operation.description)
             let actual = try await Self.apply(operation, to: &core, service: service, clock: clock)
