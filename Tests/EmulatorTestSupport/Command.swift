@@ -28,8 +28,17 @@ public enum Command {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        // The child has its own copies: ours are closed once it ended (Foundation keeps them
+        // open otherwise, and a suite of a few hundred commands reached the ~1,600 descriptors
+        // at which `Process.run` crashes).
+        defer {
+            try? output.close()
+            try? errors.close()
+        }
+        process.standardOutput = output
+        process.standardError = errors
         process.standardInput = FileHandle.nullDevice
         let (status, signal): (Int32, Int32?) = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = {

@@ -48,11 +48,18 @@ public struct MountProcess: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Command.wxmediafsPath)
         process.arguments = ["mount", mountpoint, "--foreground", "--log-level", "debug"] + arguments
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+        let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = output
+        process.standardError = errors
         process.standardInput = FileHandle.nullDevice
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        // The daemon has its own copies once started: ours would stay open for the whole run.
+        defer {
+            try? output.close()
+            try? errors.close()
         }
         try process.run()
         let mount = MountProcess(mountpoint: mountpoint, logPath: logPath, process: process)
