@@ -87,6 +87,15 @@ extension ContentCache {
         return newest.values.sorted { ($0.queuedAt, $0.entryID) < ($1.queuedAt, $1.entryID) }
     }
 
+    /// How many queued files under cache dir `root` still wait for an upload (a failed one,
+    /// which has a `.failed` record, does not); read only, for `wxmediafs unmount` once the
+    /// daemon has exited.
+    public static func pendingQueuedFiles(in root: String) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/queue")) ?? []
+        let failed = Set(names.filter { $0.hasSuffix(".failed") }.map { String($0.dropLast(".failed".count)) })
+        return names.filter { $0.split(separator: ".").count == 2 && !failed.contains($0) }.count
+    }
+
     private func syncFolder(_ path: String) -> Bool {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { return false }

@@ -35,6 +35,8 @@ extension MediaFileSystem {
     /// `fsync` of a file: waits for its queued upload, however long the queue ahead of it takes,
     /// and fails with that upload's errno.
     func waitForQueuedUpload(of entryID: Int64) async throws {
+        // Most fsyncs (every one in sync mode) find nothing queued: no waiter to set up.
+        guard uploadQueue.item(entryID) != nil else { return }
         if case .failed(let code) = await uploadQueue.wait(for: entryID, timeout: nil) { throw FUSEError(code) }
     }
 }

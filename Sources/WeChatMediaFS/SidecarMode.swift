@@ -1,5 +1,5 @@
 /// Whether `NAME.media_id` sidecars are shown.
-public enum SidecarMode: String, Sendable, CaseIterable, Codable {
+public enum SidecarMode: String, Sendable, CaseIterable {
     /// Listed and readable once the file is uploaded (the id is also `user.wechat.media_id`).
     case visible
     /// Never listed nor found: the id is only `user.wechat.media_id`. Creating or writing a

@@ -16,7 +16,7 @@ import Glibc
 /// (its bytes, its reason, on disk) until the file is removed or written again. State is
 /// behind a lock held for dictionary work only, never across an `await`.
 final class UploadQueue: Sendable {
-    enum Phase: String, Sendable, Codable {
+    enum Phase: String, Sendable {
         case queued, uploading, failed
     }
 

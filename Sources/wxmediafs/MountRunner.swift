@@ -62,14 +62,14 @@ struct MountRunner {
             }
         }
         let startedAt = Date()
-        let status = await Self.serveStatus(at: cacheDirectory + "/status.sock", logger: logger) {
+        let status = await Self.serve("status", at: cacheDirectory + "/status.sock", logger: logger) {
             var report = await fileSystem.status(mountpoint: mountpoint, apiBase: account.apiBase, startedAt: startedAt)
             (report.quota, report.metricsURL) = (await quota.latest(), metrics?.url)
-            return report
+            return (try? report.json()) ?? []
         }
-
-        let sync = await Self.serveSync(at: cacheDirectory + "/sync.sock", logger: logger) {
-            await fileSystem.syncQueuedUploads()
+        // `wxmediafs sync`: each connection waits until the upload queue settled, then gets what failed.
+        let sync = await Self.serve("sync", at: cacheDirectory + "/sync.sock", logger: logger) {
+            (try? JSONEncoder().encode(await fileSystem.syncQueuedUploads())).map(Array.init) ?? []
         }
 
         async let served: Void = session.run()
@@ -264,29 +264,15 @@ struct MountRunner {
         }
     }
 
-    /// Starts answering `wxmediafs status`; a mount without it still works, so failure is a warning.
-    static func serveStatus(
-        at path: String, logger: Logger, report: @escaping @Sendable () async -> MountStatus
+    /// Starts answering `wxmediafs status` or `sync` on a Unix socket in the cache dir (only
+    /// the mounting user's); a mount without it still works, so failure is a warning.
+    static func serve(
+        _ what: String, at path: String, logger: Logger, document: @escaping @Sendable () async -> [UInt8]
     ) async -> StatusServer? {
         do {
-            return try await StatusServer.start(path: path) { (try? await report().json()) ?? [] }
+            return try await StatusServer.start(path: path, report: document)
         } catch {
-            logger.warning("no status socket at \(path): \(error)")
-            return nil
-        }
-    }
-
-    /// Answers `wxmediafs sync`: each connection waits until the upload queue settled, then gets
-    /// what failed. Beside the status socket, and like it only the mounting user's.
-    static func serveSync(
-        at path: String, logger: Logger, report: @escaping @Sendable () async -> UploadQueueStatus
-    ) async -> StatusServer? {
-        do {
-            return try await StatusServer.start(path: path) {
-                (try? JSONEncoder().encode(await report())).map(Array.init) ?? []
-            }
-        } catch {
-            logger.warning("no sync socket at \(path): \(error)")
+            logger.warning("no \(what) socket at \(path): \(error)")
             return nil
         }
     }

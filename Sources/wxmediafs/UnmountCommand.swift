@@ -1,6 +1,7 @@
 import ArgumentParser
 import FUSEKit
 import Foundation
+import MediaCatalog
 import WeChatMediaFS
 
 #if canImport(Glibc)
@@ -61,21 +62,12 @@ struct UnmountCommand: AsyncParsableCommand {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        if let cacheDirectory, let left = Self.queuedFiles(in: cacheDirectory), left > 0 {
+        let left = cacheDirectory.map(ContentCache.pendingQueuedFiles(in:)) ?? 0
+        if let cacheDirectory, left > 0 {
             FileHandle.standardError.write(
                 Data(
                     "wxmediafs: \(left) upload(s) still queued in \(cacheDirectory): the next mount on it resumes them\n"
                         .utf8))
         }
-    }
-
-    /// Files the daemon left queued (not failed: those are told by `wxmediafs sync`), counted in
-    /// its cache dir once it has exited.
-    static func queuedFiles(in cacheDirectory: String) -> Int? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: cacheDirectory + "/queue") else {
-            return nil
-        }
-        let failed = Set(names.filter { $0.hasSuffix(".failed") }.map { String($0.dropLast(7)) })
-        return names.filter { !$0.contains(".failed") && !failed.contains($0) }.count
     }
 }
