@@ -220,7 +220,7 @@ enum FUSEOperations {
         }
         ops.setxattr = { raw, inode, name, value, size, flags in
             guard let (session, request) = accept(raw, "setxattr") else { return }
-            guard let name = string(name) else { return request.fail(EINVAL) }
+            guard let name = string(name) else { return request.fail(EILSEQ) }
             let bytes =
                 value.map { Array(UnsafeRawBufferPointer(start: $0, count: size).bindMemory(to: UInt8.self)) } ?? []
             session.dispatch(request) {

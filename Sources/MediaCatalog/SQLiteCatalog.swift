@@ -133,6 +133,13 @@ public final class SQLiteCatalog: Catalog {
             // Extended attributes of rows that could not be brought over go with them.
             try db.execute(sql: "DELETE FROM xattr WHERE entryID NOT IN (SELECT id FROM entry)")
         }
+        migrator.registerMigration("v5: upload folders' times") { db in
+            try db.create(table: "folderTime") { t in
+                t.primaryKey("type", .text)
+                t.column("modificationTime", .integer).notNull()
+                t.column("changeTime", .integer).notNull()
+            }
+        }
         return migrator
     }
 
@@ -176,8 +183,12 @@ public final class SQLiteCatalog: Catalog {
     public func insert(_ entry: CatalogEntry) async throws -> CatalogEntry {
         do {
             return try writing { db in
+                if !entry.folder.isTopLevel, try CatalogEntry.fetchOne(db, key: entry.parentID) == nil {
+                    throw CatalogError.folderGone
+                }
                 var entry = entry
                 try entry.insert(db)
+                try Self.touch(entry.folder, at: entry.changeTime, in: db)
                 return entry
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
@@ -200,16 +211,85 @@ public final class SQLiteCatalog: Catalog {
         _ = try writing { db in try CatalogEntry.deleteOne(db, key: id) }
     }
 
-    public func move(id: Int64, to folder: CatalogFolder, name: String, replacing: Int64?, changeTime: Int64)
-        async throws
-    {
+    public func remove(id: Int64, at location: CatalogChange.Location, time: Int64) async throws {
         try writing { db in
+            guard try Self.entry(id, isAt: location, in: db) != nil else { throw CatalogError.notThere }
+            _ = try CatalogEntry.deleteOne(db, key: id)
+            try Self.touch(location.folder, at: time, in: db)
+        }
+    }
+
+    public func removeFolder(
+        id: Int64, at location: CatalogChange.Location, expiredAtOrBefore cutoff: Int64, time: Int64
+    ) async throws {
+        try writing { db in
+            guard let folder = try Self.entry(id, isAt: location, in: db), let inside = folder.asFolder else {
+                throw CatalogError.notThere
+            }
+            let plausible = ServerTime.plausibleRange
+            let children = CatalogEntry.filter(Column("type") == inside.type && Column("parentID") == inside.parentID)
+            let created = Column("createdAt")
+            let expired = created <= cutoff || created < plausible.lowerBound || created > plausible.upperBound
+            guard try children.filter(!expired || created == nil).fetchCount(db) == 0 else {
+                throw CatalogError.notEmpty
+            }
+            _ = try children.deleteAll(db)
+            _ = try CatalogEntry.deleteOne(db, key: id)
+            try Self.touch(location.folder, at: time, in: db)
+        }
+    }
+
+    public func move(
+        id: Int64, from source: CatalogChange.Location, to folder: CatalogFolder, name: String, replacing: Int64?,
+        changeTime: Int64
+    ) async throws {
+        try writing { db in
+            guard var entry = try Self.entry(id, isAt: source, in: db) else { throw CatalogError.notThere }
+            if !folder.isTopLevel, try CatalogEntry.fetchOne(db, key: folder.parentID) == nil {
+                throw CatalogError.folderGone
+            }
             if let replacing { _ = try CatalogEntry.deleteOne(db, key: replacing) }
-            guard var entry = try CatalogEntry.fetchOne(db, key: id) else { return }
             entry.folder = folder
             entry.name = name
             entry.changeTime = changeTime
             try entry.update(db)
+            try Self.touch(source.folder, at: changeTime, in: db)
+            if folder != source.folder { try Self.touch(folder, at: changeTime, in: db) }
+        }
+    }
+
+    public func topFolderTimes(_ type: MediaType) async throws -> FolderTimes? {
+        try readingOneStatement { db in
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT modificationTime, changeTime FROM folderTime WHERE type = ?"),
+                arguments: [type.rawValue])
+            return row.map { FolderTimes(modification: $0[0], change: $0[1]) }
+        }
+    }
+
+    /// Entry `id`, if it is still at `location`.
+    private static func entry(_ id: Int64, isAt location: CatalogChange.Location, in db: Database) throws
+        -> CatalogEntry?
+    {
+        guard let entry = try CatalogEntry.fetchOne(db, key: id), entry.folder == location.folder,
+            entry.name == location.name
+        else { return nil }
+        return entry
+    }
+
+    /// Sets a folder's modification and change times: a subfolder's row, or an upload folder's.
+    private static func touch(_ folder: CatalogFolder, at time: Int64, in db: Database) throws {
+        if folder.isTopLevel {
+            try db.execute(
+                sql: """
+                    INSERT INTO folderTime (type, modificationTime, changeTime) VALUES (?, ?, ?)
+                    ON CONFLICT (type) DO UPDATE SET modificationTime = excluded.modificationTime,
+                        changeTime = excluded.changeTime
+                    """, arguments: [folder.type.rawValue, time, time])
+        } else {
+            try db.execute(
+                sql: "UPDATE entry SET modificationTime = ?, changeTime = ? WHERE id = ?",
+                arguments: [time, time, folder.parentID])
         }
     }
 

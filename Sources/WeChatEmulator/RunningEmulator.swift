@@ -18,8 +18,10 @@ public final class RunningEmulator: Sendable {
     public static func start(configuration: EmulatorConfiguration, logger: Logger) async throws -> RunningEmulator {
         let emulator = try WeChatEmulator(configuration: configuration, logger: logger)
         let (addresses, continuation) = AsyncStream<String>.makeStream()
-        let group = ServiceGroup(
-            configuration: .init(services: [emulator.makeService { continuation.yield($0) }], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [emulator.makeService { continuation.yield($0) }], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = WeChatEmulator.shutdownGrace
+        let group = ServiceGroup(configuration: groupConfiguration)
         let task = Task {
             defer { continuation.finish() }
             try await group.run()

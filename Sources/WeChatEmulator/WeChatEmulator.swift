@@ -35,12 +35,17 @@ public struct WeChatEmulator: Sendable {
     /// Serves until signalled (SIGINT/SIGTERM), calling `onListening` with the base URL
     /// (`http://HOST:PORT`) once the port is bound.
     public func run(onListening: @escaping @Sendable (String) async -> Void = { _ in }) async throws {
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [makeService(onListening: onListening)], gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: api.logger))
-        try await group.run()
+        var configuration = ServiceGroupConfiguration(
+            services: [makeService(onListening: onListening)], gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: api.logger)
+        // A graceful shutdown waits for open connections; one a vanished client left open would
+        // hold the exit for minutes. Past this the server is cancelled.
+        configuration.maximumGracefulShutdownDuration = Self.shutdownGrace
+        try await ServiceGroup(configuration: configuration).run()
     }
+
+    /// How long SIGTERM waits for requests in flight before the emulator exits anyway.
+    public static let shutdownGrace = Duration.seconds(3)
 
     /// The HTTP server as a ServiceLifecycle service, for callers that run their own group.
     public func makeService(onListening: @escaping @Sendable (String) async -> Void = { _ in }) -> some Service {

@@ -69,11 +69,24 @@ enum ErrnoMapping {
 
 /// A full catalog disk is ENOSPC wherever the filesystem meets it (FUSEKit answers with it).
 extension CatalogError: ErrnoConvertible {
+    /// A refusal the call's caller meets as an errno of the call (a name another host removed
+    /// meanwhile, a folder not empty), not a failure of the catalog.
+    var isRefusal: Bool {
+        switch self {
+        case .notThere, .folderGone, .notEmpty, .wouldCycle, .noSuchQueue, .hostRunning: true
+        default: false
+        }
+    }
+
     public var errno: Int32 {
         switch self {
         case .nameTaken: EEXIST
         case .diskFull: ENOSPC
-        case .unavailable, .entryGone, .malformedRow: EIO
+        case .unavailable, .entryGone, .malformedRow, .settingConflict: EIO
+        case .notThere, .folderGone, .noSuchQueue: ENOENT
+        case .notEmpty: ENOTEMPTY
+        case .wouldCycle: EINVAL
+        case .hostRunning: EBUSY
         }
     }
 }

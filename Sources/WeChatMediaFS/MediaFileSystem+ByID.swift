@@ -9,6 +9,8 @@ import Glibc
 /// `/by-id/`: every live media id the catalog knows, and any other id, looked up with HEAD.
 extension MediaFileSystem {
     func lookupByID(_ name: String) async throws -> Entry {
+        // Past NAME_MAX no name can exist, here as on any filesystem.
+        guard name.utf8.count <= 255 else { throw FUSEError.nameTooLong }
         // Never a media id (.Trash, autorun.inf, .hidden): answered here, and for long.
         guard OpaqueID.isWellFormed(name, maxLength: 128) else {
             return .negative(timeout: settings.fixedNegativeTimeout)

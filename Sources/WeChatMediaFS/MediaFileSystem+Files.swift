@@ -35,8 +35,11 @@ extension MediaFileSystem {
         } catch CatalogError.nameTaken {
             close(descriptor)
             Glibc.unlink(spoolPath)
-            guard let existing = try await liveEntry(in: folder, named: name), flags & O_EXCL == 0 else {
-                throw FUSEError.exists
+            guard flags & O_EXCL == 0 else { throw FUSEError.exists }
+            guard let existing = try await liveEntry(in: folder, named: name) else {
+                // Held by a file another host is writing or has queued: POSIX allows EEXIST only
+                // with O_EXCL, and this name cannot be opened here until that host closes it.
+                throw catalog.isShared ? FUSEError(EBUSY) : FUSEError.exists
             }
             guard !existing.isDirectory else { throw FUSEError.isDirectory }
             let opened = try await open(inode: Node.entryInode(existing.id ?? 0), flags: flags, caller: caller)
@@ -61,7 +64,13 @@ extension MediaFileSystem {
         case .entry(let id):
             guard let entry = try await liveEntry(id: id) else { throw FUSEError.notFound }
             guard !entry.isDirectory else { throw FUSEError.isDirectory }
-            if writing { return try await openForWriting(entry, truncate: flags & O_TRUNC != 0, caller: caller) }
+            if writing {
+                let truncate = flags & O_TRUNC != 0
+                let opened = try await openForWriting(entry, truncate: truncate, caller: caller)
+                // open(O_TRUNC) changes the file: its times say so at once, as truncate(2)'s do.
+                if truncate { try await touch(entry) }
+                return opened
+            }
             return OpenedFile(handle: openFiles.register(try await readSource(of: entry)))
         case .sidecar(let id):
             if settings.sidecars == .off { return OpenedFile(handle: openFiles.register(.ignoredWrites([]))) }
@@ -219,13 +228,22 @@ extension MediaFileSystem {
             if let uid = changes.uid { entry.uid = uid }
             if let gid = changes.gid { entry.gid = gid }
             if let time = changes.accessTime { entry.accessTime = time.nanoseconds }
-            if let time = changes.modificationTime { entry.modificationTime = time.nanoseconds }
-            entry.changeTime = clock.now()
+            let now = clock.now()
+            if let time = changes.modificationTime {
+                entry.modificationTime = time.nanoseconds
+            } else if changes.size != nil {
+                // truncate(2) and ftruncate(2) change the file: its mtime says so (POSIX).
+                entry.modificationTime = now
+            }
+            entry.changeTime = now
             try await catalog.update(entry)
             return await currentAttributes(of: entry)
         case .root, .typeFolder, .byIDFolder:
             // Fixed folders keep their attributes; rsync -a and cp -a set them and must not fail.
             guard changes.size == nil else { throw FUSEError.isDirectory }
+            if case .typeFolder(let type) = Node(inode) {
+                return (try await typeFolderAttributes(type), settings.cacheTimeout)
+            }
             return (directoryAttributes(Node(inode) ?? .root), settings.cacheTimeout)
         case .sidecar(let id):
             // cp -a and rsync -a set the times and mode of the sidecars they copy: accepted, unchanged.
@@ -259,7 +277,9 @@ extension MediaFileSystem {
         case nil: throw FUSEError.notFound
         case .typeFolder, .entry: break
         }
-        guard let folder = try await catalogFolder(parent) else { throw FUSEError.notDirectory }
+        // A subfolder's known type is trusted, as for a lookup: the catalog refuses a create or
+        // a move into a folder removed meanwhile (ENOENT), so no round trip checks it first.
+        guard let folder = try await catalogFolderForLookup(parent) else { throw FUSEError.notDirectory }
         guard !name.hasSuffix(sidecarSuffix) else { throw FUSEError.accessDenied }
         return folder
     }
@@ -289,11 +309,28 @@ extension MediaFileSystem {
         return OpenedFile(handle: openFiles.register(.write(handle)))
     }
 
+    /// Sets a file's modification and change times to now.
+    private func touch(_ entry: CatalogEntry) async throws {
+        guard var fresh = try await liveEntry(id: entry.id ?? 0) else { return }
+        let now = clock.now()
+        fresh.modificationTime = now
+        fresh.changeTime = now
+        try await catalog.update(fresh)
+    }
+
     private func readSource(of entry: CatalogEntry) async throws -> OpenFile {
         if let queued = uploadQueue.item(entry.id ?? 0) {
             // Not on the server yet (or its upload failed): its local bytes.
             let descriptor = Glibc.open(queued.path, O_RDONLY | O_CLOEXEC)
             if descriptor >= 0 { return .local(LocalFileHandle(descriptor: descriptor)) }
+        }
+        if entry.state == .queued, let holder = try await catalog.queueHolder(of: entry.id ?? 0) {
+            // Queued by another host that stopped: its bytes are in that host's cache dir only.
+            let path = await catalog.displayPath(of: entry)
+            logger.error(
+                "read of \(path) refused (EIO): its bytes are queued on host \(holder.host), which is not running; 'wxmediafs release-queue' gives its names up"
+            )
+            throw FUSEError.io
         }
         guard entry.state == .uploaded, let mediaID = entry.mediaID else { return .bytes([]) }
         if let local = try? await openCached(mediaID) { return local }

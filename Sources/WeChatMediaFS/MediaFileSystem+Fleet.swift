@@ -8,10 +8,11 @@ extension MediaFileSystem {
         for await change in changes {
             if change.location == nil { folderTypes.forget(change.entryID) }
             await kernelCache.invalidateInode(Node.entryInode(change.entryID))
-            // Names only: a folder's own attributes never change with its entries, and the
-            // kernel keeps no listing (no cache_readdir), so the folder's inode needs no notice.
+            // The names, and the folders' attributes: their times change with their entries.
+            // (The kernel keeps no listing: no cache_readdir.)
             for location in [change.location, change.previousLocation].compactMap({ $0 }) {
                 await kernelCache.invalidateEntry(parent: Node.inode(of: location.folder), name: location.name)
+                await kernelCache.invalidateInode(Node.inode(of: location.folder))
             }
         }
     }

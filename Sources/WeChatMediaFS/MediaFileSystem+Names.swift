@@ -30,14 +30,18 @@ extension MediaFileSystem {
             return discardedSidecars.forget(name, in: folder)
         }
         // rsync --delete and mv across folders remove the sidecars they see: accepted, unchanged.
-        if let folder = try? await catalogFolder(parent), let owner = try await owner(ofSidecarNamed: name, in: folder),
-            owner.state == .uploaded
+        if name.hasSuffix(sidecarSuffix), let folder = try? await catalogFolder(parent),
+            let owner = try await owner(ofSidecarNamed: name, in: folder), owner.state == .uploaded
         {
             return
         }
         let target = try await existingName(parent: parent, name: name)
         guard !target.isDirectory else { throw FUSEError.isDirectory }
-        try await catalog.delete(id: target.id ?? 0)
+        // Removed only if it is still this name: another host may have renamed it meanwhile.
+        try await refusalsAsErrno {
+            try await catalog.remove(
+                id: target.id ?? 0, at: .init(folder: target.folder, name: target.name), time: clock.now())
+        }
         // A queued file's upload goes with it (one in flight is dropped when it answers).
         uploadQueue.forget(target.id ?? 0)
     }
@@ -45,16 +49,20 @@ extension MediaFileSystem {
     public func rmdir(parent: Inode, name: String) async throws {
         let target = try await existingName(parent: parent, name: name)
         guard let folder = target.asFolder else { throw FUSEError.notDirectory }
-        guard try await !hasLiveChildren(folder) else { throw FUSEError.notEmpty }
-        try await catalog.delete(id: target.id ?? 0)
+        // The catalog checks emptiness and removes in one step: no host can add to it meanwhile.
+        try await refusalsAsErrno {
+            try await catalog.removeFolder(
+                id: target.id ?? 0, at: .init(folder: target.folder, name: target.name),
+                expiredAtOrBefore: clock.seconds.saturatingAdd(-settings.mediaLifetimeSeconds), time: clock.now())
+        }
         folderTypes.forget(folder.parentID)
     }
 
     public func rename(parent: Inode, name: String, newParent: Inode, newName: String, flags: RenameFlags) async throws
     {
         guard !flags.contains(.exchange) else { throw FUSEError.invalid }
-        if let folder = try? await catalogFolder(parent), let owner = try await owner(ofSidecarNamed: name, in: folder),
-            owner.state == .uploaded
+        if name.hasSuffix(sidecarSuffix), let folder = try? await catalogFolder(parent),
+            let owner = try await owner(ofSidecarNamed: name, in: folder), owner.state == .uploaded
         {
             // mv of a tree across upload folders renames each name, sidecars too, and copies on
             // EXDEV: a sidecar moves with its file or not at all.
@@ -88,8 +96,12 @@ extension MediaFileSystem {
             replacing = stale.id
         }
         // Sidecars are never cached by the kernel, so the sidecar follows its file at once.
-        try await catalog.move(
-            id: source.id ?? 0, to: target, name: newName, replacing: replacing, changeTime: clock.now())
+        // The move names its source: if another host moved or removed it meanwhile, ENOENT.
+        try await refusalsAsErrno {
+            try await catalog.move(
+                id: source.id ?? 0, from: .init(folder: source.folder, name: source.name), to: target, name: newName,
+                replacing: replacing, changeTime: clock.now())
+        }
         if let replacing { uploadQueue.forget(replacing) }
     }
 
@@ -101,7 +113,8 @@ extension MediaFileSystem {
         case .typeFolder, .entry: break
         default: throw FUSEError.notDirectory
         }
-        guard let folder = try await catalogFolder(parent) else { throw FUSEError.notDirectory }
+        // The catalog's removal or move names this folder and name: a stale folder type does no harm.
+        guard let folder = try await catalogFolderForLookup(parent) else { throw FUSEError.notDirectory }
         if let entry = try await liveEntry(in: folder, named: name) { return entry }
         if name.hasSuffix(sidecarSuffix),
             let owner = try await liveEntry(in: folder, named: String(name.dropLast(sidecarSuffix.count))),
@@ -116,13 +129,23 @@ extension MediaFileSystem {
     /// over, as the user sees no such name. Throws `CatalogError.nameTaken` for a live one.
     func insertTakingExpiredName(_ entry: CatalogEntry) async throws -> CatalogEntry {
         do {
-            return try await catalog.insert(entry)
+            return try await refusalsAsErrno { try await catalog.insert(entry) }
         } catch CatalogError.nameTaken {
             guard try await liveEntry(in: entry.folder, named: entry.name) == nil,
                 let stale = try await catalog.entry(in: entry.folder, named: entry.name), let id = stale.id
             else { throw CatalogError.nameTaken }
             try await catalog.delete(id: id)
             return try await catalog.insert(entry)
+        }
+    }
+
+    /// Runs a structural change of the catalog; its refusals (a name another host moved or
+    /// removed meanwhile, a folder not empty) are the call's errno, not failures to log.
+    func refusalsAsErrno<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as CatalogError where error.isRefusal {
+            throw FUSEError(error.errno)
         }
     }
 

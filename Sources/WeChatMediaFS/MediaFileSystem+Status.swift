@@ -11,12 +11,16 @@ extension MediaFileSystem {
         let (transfers, failures) = activity.snapshot()
         let tokenAge = await service.tokenAge()
         let catalogHealth = await catalog.health()
-        return MountStatus(
+        // Files stopped hosts left queued hold their names for the fleet: said until released.
+        let stoppedQueues = catalogHealth.reachable ? ((try? await catalog.foreignQueues()) ?? []) : []
+        var status = MountStatus(
             mountpoint: mountpoint, pid: getpid(), apiBase: apiBase, startedAt: startedAt, transfers: transfers,
             recentFailures: failures, cacheBytes: await budget.usedBytes, cacheMaxBytes: settings.cacheMaxBytes,
             tokenAgeSeconds: tokenAge.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 },
             requests: service.requestCounts().map {
                 MountStatus.Requests(kind: $0.kind.rawValue, sent: $0.count.sent, failed: $0.count.failed)
             }, catalog: catalogHealth, uploadMode: settings.uploadMode, uploadQueue: uploadQueue.snapshot())
+        status.stoppedHostsQueues = stoppedQueues
+        return status
     }
 }

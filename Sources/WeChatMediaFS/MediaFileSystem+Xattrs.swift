@@ -39,6 +39,9 @@ extension MediaFileSystem {
     }
 
     public func setxattr(inode: Inode, name: String, value: [UInt8], flags: Int32) async throws {
+        if Node(inode) == .root, name == MountStatus.releaseQueueAttribute {
+            return try await releaseQueue(ofHost: String(decoding: value, as: UTF8.self))
+        }
         guard case .entry(let id) = Node(inode), try await liveEntry(id: id) != nil else {
             throw Node(inode) == nil ? FUSEError.notFound : FUSEError.notSupported
         }
@@ -60,6 +63,14 @@ extension MediaFileSystem {
         guard try await catalog.removeXattr(of: id, name: name) else { throw FUSEError.noAttribute }
     }
 
+    /// `wxmediafs release-queue`: gives up the names a stopped fleet host's queue holds.
+    private func releaseQueue(ofHost host: String) async throws {
+        let released = try await refusalsAsErrno { try await catalog.releaseQueue(ofHost: host) }
+        logger.warning(
+            "released \(released) queued file(s) of stopped host \(host): their names are gone for the fleet; their bytes were never uploaded and stay only in that host's cache dir, which its next mount discards"
+        )
+    }
+
     /// The media id, type and times of an uploaded entry or a `/by-id/` file.
     private func wechatAttributes(of inode: Inode) async throws -> [String: String] {
         let mediaID: String
@@ -75,6 +86,11 @@ extension MediaFileSystem {
             attributes[Self.wechatPrefix + "state"] = queued?.phase.rawValue ?? entry.state.rawValue
             if let failure = queued?.failure?.failure {
                 attributes[Self.wechatPrefix + "error"] = Self.describe(failure)
+            }
+            if queued == nil, entry.state == .queued, let holder = try await catalog.queueHolder(of: id) {
+                // Another host's queue, listed here only once that host stopped.
+                attributes[Self.wechatPrefix + "state"] =
+                    "queued on host \(holder.host)" + (holder.running ? "" : ", which is not running")
             }
             guard queued == nil, entry.state == .uploaded, let id = entry.mediaID, let created = entry.createdAt else {
                 return attributes

@@ -105,7 +105,7 @@ public final class MediaFileSystem: FileSystem {
         switch node {
         case .root:
             if name == "by-id" { return entry(directoryAttributes(.byIDFolder)) }
-            if let type = MediaType(rawValue: name) { return entry(directoryAttributes(.typeFolder(type))) }
+            if let type = MediaType(rawValue: name) { return entry(try await typeFolderAttributes(type)) }
             // The root's children never change: desktop probes (.Trash, .xdg-volume-info,
             // autorun.inf, .hidden) are answered once.
             return .negative(timeout: settings.fixedNegativeTimeout)
@@ -113,7 +113,9 @@ public final class MediaFileSystem: FileSystem {
             return try await lookupByID(name)
         case .typeFolder, .entry:
             guard let folder = try await catalogFolderForLookup(parent) else { throw FUSEError.notDirectory }
-            if let child = try await liveEntry(in: folder, named: name) {
+            // No entry has a sidecar's name (creating one is refused): a sidecar's lookup asks
+            // only for its file, which a listing just read (in a fleet, a round trip saved per name).
+            if !name.hasSuffix(sidecarSuffix), let child = try await liveEntry(in: folder, named: name) {
                 let (attributes, timeout) = await currentAttributes(of: child)
                 return entry(attributes, timeout: timeout)
             }
@@ -146,8 +148,10 @@ public final class MediaFileSystem: FileSystem {
     public func getattr(inode: Inode) async throws -> (FileAttributes, timeout: Double) {
         guard let node = Node(inode) else { throw FUSEError.notFound }
         switch node {
-        case .root, .typeFolder, .byIDFolder:
+        case .root, .byIDFolder:
             return (directoryAttributes(node), settings.cacheTimeout)
+        case .typeFolder(let type):
+            return (try await typeFolderAttributes(type), settings.cacheTimeout)
         case .entry(let id):
             guard let entry = try await liveEntry(id: id) else { throw FUSEError.notFound }
             return await currentAttributes(of: entry)
@@ -187,9 +191,15 @@ public final class MediaFileSystem: FileSystem {
         case .root:
             let children: [Node] = MediaType.allCases.map(Node.typeFolder) + [.byIDFolder]
             for (index, child) in children.enumerated() where Int64(index + 3) > offset {
-                let name = if case .typeFolder(let type) = child { type.rawValue } else { "by-id" }
-                result.append(
-                    DirectoryEntry(name: name, attributes: directoryAttributes(child), offset: Int64(index + 3)))
+                if case .typeFolder(let type) = child {
+                    result.append(
+                        DirectoryEntry(
+                            name: type.rawValue, attributes: try await typeFolderAttributes(type),
+                            offset: Int64(index + 3)))
+                } else {
+                    result.append(
+                        DirectoryEntry(name: "by-id", attributes: directoryAttributes(child), offset: Int64(index + 3)))
+                }
             }
         case .byIDFolder:
             result += try await byIDListing(after: offset)
@@ -302,6 +312,17 @@ public final class MediaFileSystem: FileSystem {
             inode: node.inode, kind: .directory, permissions: node == .root || node == .byIDFolder ? 0o555 : 0o755,
             links: 2, uid: settings.uid, gid: settings.gid, size: 4096, accessTime: mountedAt,
             modificationTime: mountedAt, changeTime: mountedAt)
+    }
+
+    /// An upload folder's attributes, with the times of the last name created, removed or
+    /// renamed in it (on any host of a fleet).
+    func typeFolderAttributes(_ type: MediaType) async throws -> FileAttributes {
+        var attributes = directoryAttributes(.typeFolder(type))
+        if let times = try await catalog.topFolderTimes(type) {
+            attributes.modificationTime = timespec(nanoseconds: times.modification)
+            attributes.changeTime = timespec(nanoseconds: times.change)
+        }
+        return attributes
     }
 
     /// An entry's attributes as a caller should see them now. While it is open for writing, the

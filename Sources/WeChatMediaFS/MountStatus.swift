@@ -5,6 +5,8 @@ import MediaCatalog
 public struct MountStatus: Codable, Sendable {
     /// The mount root's attribute naming the status socket (not listed: it is not the user's).
     public static let socketAttribute = "user.wechat.status_socket"
+    /// Set on the mount's root to a stopped host's key: releases that host's queued files.
+    public static let releaseQueueAttribute = "user.wechat.release_queue"
 
     public struct Transfer: Codable, Sendable {
         public enum Kind: String, Codable, Sendable { case upload, download }
@@ -73,6 +75,8 @@ public struct MountStatus: Codable, Sendable {
     public var uploadMode: UploadMode? = nil
     /// What waits for upload, and what failed (nil from a version before the background queue).
     public var uploadQueue: UploadQueueStatus? = nil
+    /// Queued files of fleet hosts that stopped (nil from a version before it).
+    public var stoppedHostsQueues: [ForeignQueue]? = nil
 }
 
 /// The JSON the status socket sends, with ISO 8601 dates.

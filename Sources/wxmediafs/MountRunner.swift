@@ -27,7 +27,7 @@ struct MountRunner {
         let cacheDirectory = command.cacheDir ?? Self.defaultCacheDirectory(appID: account.appID)
         try CacheDirectory.prepare(cacheDirectory)
         let catalog = try await openCatalog(cacheDirectory: cacheDirectory, account: account, logger: logger)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.httpConfiguration)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         let client = makeClient(account, http: http, fleet: catalog as? PostgresCatalog, logger: logger)
         let quota = QuotaMonitor(source: client, interval: .seconds(command.quotaInterval.seconds))
         let fileSystem: MediaFileSystem
@@ -152,9 +152,12 @@ struct MountRunner {
             emulatorDataDirectory: dataDirectory)
     }
 
-    private static var httpConfiguration: HTTPClient.Configuration {
+    /// The HTTP client's settings: a reply may take up to `--request-timeout` (the calls'
+    /// deadlines bound it; a fixed read timeout would cut slower answers short).
+    private var httpConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        let seconds = max(1, min(command.requestTimeout.seconds, MountCommand.requestTimeoutRange.upperBound))
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(seconds))
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
         return configuration
     }
@@ -187,17 +190,20 @@ struct MountRunner {
             chmod(cacheDirectory + "/catalog.sqlite", 0o600)
             return catalog
         }
-        let configuration = try PostgresCatalogConfiguration(
+        var configuration = try PostgresCatalogConfiguration(
             url: url, password: try CatalogPassword.load(file: command.catalogPasswordFile),
             tls: command.catalogTLS.mode,
             account: account.appID ?? "token-file", hostKey: ProcessInfo.processInfo.hostName + ":" + cacheDirectory,
             operationTimeout: .seconds(command.requestTimeout.seconds))
+        configuration.mediaLifetimeSeconds = command.mediaTTL.seconds
         do {
             let catalog = try await PostgresCatalog.open(configuration, logger: logger)
             logger.info("catalog \(configuration.displayURL), schema \(configuration.schema)")
             return catalog
         } catch CatalogError.unavailable(let reason) {
             throw MountPoint.Problem(description: "catalog \(reason)")
+        } catch CatalogError.settingConflict(let reason) {
+            throw MountPoint.Problem(description: "catalog \(configuration.displayURL): \(reason)")
         } catch {
             throw MountPoint.Problem(description: "catalog \(configuration.displayURL): \(error)")
         }

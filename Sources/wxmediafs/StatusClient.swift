@@ -40,20 +40,45 @@ enum StatusClient {
 
 extension StatusClient {
     /// The mount's status socket, in its cache dir (the root's `user.wechat.status_socket`).
-    static func statusSocketPath(mountpoint: String) throws -> String {
+    /// `path` may be the mountpoint or any folder inside the mount.
+    static func statusSocketPath(mountpoint path: String) throws -> String {
+        let root = try mountRoot(containing: path)
         var buffer = [UInt8](repeating: 0, count: 4096)
         let length = buffer.withUnsafeMutableBytes {
-            systemGetxattr(mountpoint, MountStatus.socketAttribute, $0.baseAddress, $0.count)
+            systemGetxattr(root, MountStatus.socketAttribute, $0.baseAddress, $0.count)
         }
         guard length > 0 else {
             throw MountPoint.Problem(
-                description: "\(mountpoint) is not a running wxmediafs mount (\(String(cString: strerror(errno))))")
+                description:
+                    "\(path) is not a running wxmediafs mount, nor in one (\(String(cString: strerror(errno))))")
         }
         return String(decoding: buffer.prefix(length), as: UTF8.self)
+    }
+
+    /// The top of the filesystem holding `path`: its parent folders upwards while they are on
+    /// the same device.
+    static func mountRoot(containing path: String) throws -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw MountPoint.Problem(description: "\(path): \(String(cString: strerror(errno)))")
+        }
+        var root = MountPoint.absolute(path)
+        while root != "/" {
+            let parent = (root as NSString).deletingLastPathComponent
+            var above = stat()
+            guard stat(parent, &above) == 0, above.st_dev == info.st_dev else { break }
+            root = parent
+        }
+        return root
     }
 }
 
 // <sys/xattr.h>, which Glibc's module does not export.
+@_silgen_name("setxattr")
+func systemSetxattr(
+    _ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>, _ value: UnsafeRawPointer?, _ size: Int, _ flags: Int32
+) -> Int32
+
 @_silgen_name("getxattr")
 private func systemGetxattr(
     _ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>, _ value: UnsafeMutableRawPointer?, _ size: Int

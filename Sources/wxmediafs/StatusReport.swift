@@ -40,8 +40,18 @@ struct StatusReport {
         let requests = status.requests.map { "\($0.kind) \($0.sent)" + ($0.failed > 0 ? " (\($0.failed) failed)" : "") }
         lines.append("Requests: " + (requests.isEmpty ? "none yet" : requests.joined(separator: ", ")))
         if let catalog = status.catalog {
-            let state = catalog.reachable ? "reachable" : "UNREACHABLE (\(catalog.problem ?? "no answer"))"
+            var state = catalog.reachable ? "reachable" : "UNREACHABLE (\(catalog.problem ?? "no answer"))"
+            if !catalog.reachable, let since = catalog.unreachableSince {
+                let date = Date(timeIntervalSince1970: Double(since) / 1e9)
+                state += "; since \(date.formatted(.iso8601)) this host answers from its last view, read-only"
+            }
             lines.append("Catalog: \(catalog.location), \(state)")
+        }
+        for queue in status.stoppedHostsQueues ?? [] {
+            lines.append(
+                "Stopped host's queue: \(queue.files) file(s) queued on \(queue.host), which is not running; "
+                    + "they hold their names until it mounts again or 'wxmediafs release-queue MOUNTPOINT --host \(queue.host)'"
+            )
         }
         if let quota = status.quota { lines.append(Self.quotaLine(quota, now: now)) }
         if let url = status.metricsURL { lines.append("Metrics: \(url)") }

@@ -6,7 +6,8 @@ struct WXMediaFS: AsyncParsableCommand {
         commandName: "wxmediafs",
         abstract: "WeChat Official Account media as a filesystem, and a local emulator of the media API.",
         subcommands: [
-            MountCommand.self, UnmountCommand.self, StatusCommand.self, SyncCommand.self, EmulatorCommand.self,
+            MountCommand.self, UnmountCommand.self, StatusCommand.self, SyncCommand.self, ReleaseQueueCommand.self,
+            EmulatorCommand.self,
         ]
     )
 }

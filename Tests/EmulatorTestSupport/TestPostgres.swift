@@ -59,13 +59,23 @@ public struct TestPostgres: Sendable {
 
     /// Runs one statement on the cluster's own `wxmediafs` database.
     public func administer(_ query: PostgresQuery, database: String = "wxmediafs") async throws {
+        _ = try await firstValue(of: query, database: database)
+    }
+
+    /// Runs one statement and returns the first column of its first row, as an integer.
+    public func firstValue(of query: PostgresQuery, database: String) async throws -> Int64? {
         let configuration = PostgresConnection.Configuration(
             host: host, port: port, username: user, password: password, database: database, tls: .disable)
         let connection = try await PostgresConnection.connect(
             configuration: configuration, id: 1, logger: Logger(label: "test-postgres"))
         do {
-            try await connection.query(query, logger: Logger(label: "test-postgres"))
+            let rows = try await connection.query(query, logger: Logger(label: "test-postgres"))
+            var value: Int64?
+            for try await row in rows {
+                if value == nil { value = try? row.makeRandomAccess()[0].decode(Int64.self) }
+            }
             try await connection.close()
+            return value
         } catch {
             try? await connection.close()
             throw error
@@ -85,6 +95,11 @@ public struct TestDatabase: Sendable {
     /// Runs `sql` on this database as the cluster's test user.
     public func execute(_ sql: String) async throws {
         try await server.administer(PostgresQuery(unsafeSQL: sql), database: name)
+    }
+
+    /// The integer `sql` answers (its first row's first column).
+    public func scalar(_ sql: String) async throws -> Int64? {
+        try await server.firstValue(of: PostgresQuery(unsafeSQL: sql), database: name)
     }
 
     public func drop() async {

@@ -47,7 +47,9 @@ struct FleetCatalogTests {
         var versions: [(Int64, Int32)] = []
         for try await row in rows.decode((Int64, Int32).self) { versions.append(row) }
         try await connection.close()
-        #expect(versions.count == 1 && versions[0].0 == 2 && versions[0].1 == 2, "each migration ran once: \(versions)")
+        #expect(
+            versions.count == 1 && versions[0].0 == 3 && versions[0].1 == 3,
+            "each migration ran once: \(versions)")
         for catalog in catalogs { await catalog.close() }
         await database.drop()
     }

@@ -45,6 +45,9 @@ extension PostgresCatalog {
             } catch {
                 guard !Task.isCancelled else { return }
                 logger.debug("catalog change listener: \(Self.describe(error)); listening again")
+                // The listening connection is the first to know the server went: a probe says
+                // whether it is away, so calls answer from the last view at once, not a timeout later.
+                if await !probe() { noteUnreachable("the server closed the connection and does not answer") }
             }
             try? await Task.sleep(for: Self.pollInterval)
         }
@@ -94,6 +97,15 @@ extension PostgresCatalog {
             state.withLock { $0.lastChange = max($0.lastChange, newest) }
             for item in found where item.session != session {
                 cache.invalidate(item.change)
+                lastView.forget(item.change)
+                // Its folders' times changed with it.
+                for location in [item.change.location, item.change.previousLocation].compactMap({ $0 }) {
+                    if location.folder.isTopLevel {
+                        forgetTopFolderTimes(location.folder)
+                    } else {
+                        cache.invalidate(id: location.folder.parentID)
+                    }
+                }
                 changeSink.yield(item.change)
             }
             if found.count < 500 { return }

@@ -15,13 +15,15 @@ import WeChatMedia
 /// `CatalogError.unavailable` (EIO to the caller), and works again once the server is back.
 public final class PostgresCatalog: Catalog {
     let configuration: PostgresCatalogConfiguration
-    let client: PostgresClient
+    let pool: PostgresPool
+    /// The pool's client of the moment (renewed after an outage): each call takes it once.
+    var client: PostgresClient { pool.client }
     let logger: Logger
-    /// The connection pool's own loop: it must run for the catalog's life.
-    private let clientRun: Task<Void, Never>
     private let maintenance = Mutex<[Task<Void, Never>]>([])
     let state = Mutex(SharedState())
     let cache = EntryCache(lifetime: .seconds(5))
+    /// What this host last read, answered from while the database is away.
+    let lastView = LastView()
     let changeStream: AsyncStream<CatalogChange>
     let changeSink: AsyncStream<CatalogChange>.Continuation
     /// Wakes the change poller when a notice came.
@@ -36,6 +38,10 @@ public final class PostgresCatalog: Catalog {
         /// The database clock minus this host's, in nanoseconds (measured by each heartbeat).
         var clockOffset: Int64 = 0
         var problem: String?
+        /// When the database was found away (wall clock, ns), while it is.
+        var awaySince: Int64?
+        /// The upload folders' own times, as last read.
+        var topFolderTimes: [MediaType: FolderTimes] = [:]
         /// Set by `close`: what fails after it is no news.
         var closing = false
     }
@@ -59,14 +65,50 @@ public final class PostgresCatalog: Catalog {
         do {
             try await withDeadline(configuration.operationTimeout, "setting up the schema") {
                 try await PostgresSchema.migrate(catalog.client, schema: configuration.schema, logger: logger)
+                try await catalog.checkFleetSettings()
                 try await catalog.beginSession()
             }
+        } catch let error as CatalogError where error.isSettingConflict {
+            await catalog.close()
+            throw error
         } catch {
             await catalog.close()
             throw CatalogError.unavailable("\(configuration.displayURL): \(Self.describe(error))")
         }
         catalog.startMaintenance()
         return catalog
+    }
+
+    /// Records this mount's media TTL as the fleet's if it is the first, and refuses to mount
+    /// with another: the sweep deletes rows for every host.
+    private func checkFleetSettings() async throws {
+        let asked = configuration.mediaLifetimeSeconds
+        let rows = try await client.query(
+            """
+            WITH added AS (
+                INSERT INTO fleet_setting (name, value) VALUES ('media_ttl_seconds', \(String(asked)))
+                ON CONFLICT (name) DO NOTHING RETURNING value)
+            SELECT value FROM added UNION ALL SELECT value FROM fleet_setting WHERE name = 'media_ttl_seconds'
+            """, logger: logger)
+        var values: [String] = []
+        for try await value in rows.decode(String.self) { values.append(value) }
+        guard let fleet = values.first.flatMap({ Int64($0) }) else {
+            throw CatalogError.malformedRow("fleet setting media_ttl_seconds: \(values)")
+        }
+        guard fleet == asked else {
+            throw CatalogError.settingConflict(
+                "this fleet's media TTL is \(Self.describeSeconds(fleet)), set by its first host; this mount asked for "
+                    + "\(Self.describeSeconds(asked)): mount with --media-ttl \(Self.describeSeconds(fleet)) (one host's "
+                    + "sweep purges expired names for every host)")
+        }
+    }
+
+    /// Seconds as the command line writes them: `3d`, `2h`, `20s`.
+    static func describeSeconds(_ seconds: Int64) -> String {
+        for (unit, size) in [("d", Int64(86400)), ("h", 3600), ("m", 60)] where seconds >= size && seconds % size == 0 {
+            return "\(seconds / size)\(unit)"
+        }
+        return "\(seconds)s"
     }
 
     private init(configuration: PostgresCatalogConfiguration, logger: Logger) {
@@ -78,9 +120,7 @@ public final class PostgresCatalog: Catalog {
             ("options", "-c search_path=\(configuration.schema)"))
         var clientLogger = logger
         clientLogger.logLevel = max(logger.logLevel, .error)
-        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: clientLogger)
-        self.client = client
-        self.clientRun = Task { await client.run() }
+        self.pool = PostgresPool(configuration: clientConfiguration, logger: clientLogger)
         (changeStream, changeSink) = AsyncStream.makeStream(of: CatalogChange.self, bufferingPolicy: .unbounded)
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -97,7 +137,7 @@ public final class PostgresCatalog: Catalog {
         if sessionID != 0 {
             _ = try? await withDeadline(.seconds(5), "ending the session") { try await self.endSession() }
         }
-        clientRun.cancel()
+        pool.shutdown()
     }
 
     private func startMaintenance() {
@@ -105,6 +145,7 @@ public final class PostgresCatalog: Catalog {
             Task { await self.keepSessionAlive() },
             Task { await self.listenForChanges() },
             Task { await self.pollChanges(woken: self.wakes) },
+            Task { await self.probeWhileAway() },
         ]
         maintenance.withLock { $0 = tasks }
     }
@@ -116,10 +157,14 @@ public final class PostgresCatalog: Catalog {
     public var clockOffsetNanoseconds: Int64 { state.withLock { $0.clockOffset } }
 
     /// The fleet's one access token, in this catalog's database.
-    public var tokenStore: PostgresTokenStore { PostgresTokenStore(client: client, logger: logger) }
+    public var tokenStore: PostgresTokenStore {
+        PostgresTokenStore(clientSource: { [pool] in pool.client }, logger: logger)
+    }
 
     /// The fleet's upload pause after a 45009, in this catalog's database.
-    public var uploadPause: PostgresUploadPause { PostgresUploadPause(client: client, logger: logger) }
+    public var uploadPause: PostgresUploadPause {
+        PostgresUploadPause(clientSource: { [pool] in pool.client }, logger: logger)
+    }
 
     // MARK: Sharing
 
@@ -128,50 +173,86 @@ public final class PostgresCatalog: Catalog {
     public func foreignChanges() -> AsyncStream<CatalogChange>? { changeStream }
 
     public func health() async -> CatalogHealth {
-        let problem = state.withLock { $0.problem }
-        return CatalogHealth(location: configuration.displayURL, reachable: problem == nil, problem: problem)
+        let (problem, since) = state.withLock { ($0.problem, $0.awaySince) }
+        var health = CatalogHealth(location: configuration.displayURL, reachable: problem == nil, problem: problem)
+        health.unreachableSince = since
+        return health
     }
 
     // MARK: Calls, bounded
 
     /// Runs `body` on a pooled connection within the operation timeout; records whether the
-    /// server answered, for `status`.
-    func call<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresClient) async throws -> T)
-        async throws -> T
-    {
+    /// server answered, for `status`. `conflict` is what a foreign-key refusal means to this
+    /// call (a create's folder is gone; a removed folder is not empty). A transaction the
+    /// server aborted for a deadlock or a serialization conflict committed nothing: it is run
+    /// again, up to three times.
+    func call<T: Sendable>(
+        _ what: String, conflict: CatalogError = .folderGone,
+        _ body: @escaping @Sendable (PostgresClient) async throws -> T
+    ) async throws -> T {
+        // Once the database is known to be away, calls fail at once (reads are answered from
+        // the last view before they get here) until the probe gets through again.
+        if let reason = state.withLock({ $0.problem }) {
+            throw CatalogError.unavailable("\(reason) (since then every call fails at once until it answers)")
+        }
         do {
             let result = try await withDeadline(configuration.operationTimeout, what) {
-                do {
-                    return try await body(self.client)
-                } catch  where Self.isLostConnection(error) {
-                    // A pooled connection the server ended (a restart, pg_terminate_backend)
-                    // fails its next use; one more try gets a fresh one. Never after a COMMIT
-                    // was sent: that one may have happened.
-                    return try await body(self.client)
+                var attempt = 1
+                while true {
+                    do {
+                        return try await body(self.client)
+                    } catch  where Self.isLostConnection(error) && attempt == 1 {
+                        // A pooled connection the server ended (a restart, pg_terminate_backend)
+                        // fails its next use; one more try gets a fresh one. Never after a COMMIT
+                        // was sent: that one may have happened.
+                    } catch  where Self.isConflictAbort(error) && attempt < 3 {
+                    }
+                    attempt += 1
                 }
             }
             noteReachable()
             return result
+        } catch  where Task.isCancelled {
+            // The caller went away (an interrupted system call): no news of the server.
+            throw CatalogError.unavailable("cancelled")
         } catch let error as CatalogError {
             if case .unavailable(let reason) = error { noteUnreachable(reason) }
             throw error
         } catch {
-            throw translate(error)
+            throw translate(error, conflict: conflict)
+        }
+    }
+
+    /// A read: as `call`, but when the database turns out to be away, the last view's answer
+    /// (`seen`) if it has one, rather than the failure.
+    func reading<T: Sendable>(
+        _ what: String, else seen: @escaping @Sendable () -> T?,
+        _ body: @escaping @Sendable (PostgresClient) async throws -> T
+    ) async throws -> T {
+        do {
+            return try await call(what, body)
+        } catch CatalogError.unavailable(let reason) {
+            guard let answer = seen() else { throw CatalogError.unavailable(reason) }
+            return answer
         }
     }
 
     /// Runs `body` in one transaction within the operation timeout.
     func transaction<T: Sendable>(
-        _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ what: String, conflict: CatalogError = .folderGone,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await call(what) { client in
+        try await call(what, conflict: conflict) { client in
             try await client.withTransaction(logger: self.logger) { connection in try await body(connection) }
         }
     }
 
     private func noteReachable() {
         let was = state.withLock { state in
-            defer { state.problem = nil }
+            defer {
+                state.problem = nil
+                state.awaySince = nil
+            }
             return state.problem
         }
         if let was { logger.notice("catalog \(configuration.displayURL) reachable again (was: \(was))") }
@@ -179,10 +260,49 @@ public final class PostgresCatalog: Catalog {
 
     func noteUnreachable(_ reason: String) {
         let first = state.withLock { state in
-            defer { state.problem = reason }
+            defer {
+                if state.problem == nil { state.awaySince = Self.wallClockNanoseconds() }
+                state.problem = reason
+            }
             return state.problem == nil && !state.closing
         }
-        if first { logger.error("catalog \(configuration.displayURL) unreachable: \(reason)") }
+        if first {
+            logger.error(
+                "catalog \(configuration.displayURL) unreachable: \(reason); answering lookups, listings and cached reads from this host's last view, read-only, and failing writes at once until it answers"
+            )
+        }
+    }
+
+    /// While the database is away, tries a connection of its own every 250 ms (each bounded by
+    /// a second); once one gets through, starts the pool afresh and calls work again.
+    func probeWhileAway() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(250))
+            guard state.withLock({ $0.problem != nil && !$0.closing }) else { continue }
+            guard await probe(), !Task.isCancelled else { continue }
+            pool.renew()
+            noteReachable()
+            wake.yield()
+        }
+    }
+
+    /// Whether a connection of its own gets an answer from the server within a second.
+    func probe() async -> Bool {
+        let configuration = self.configuration
+        let logger = self.logger
+        return
+            (try? await withDeadline(.seconds(1), "probing") { () async throws -> Bool in
+                let probe = try await PostgresConnection.connect(
+                    configuration: try configuration.probeConfiguration(), id: 1, logger: logger)
+                do {
+                    try await probe.query("SELECT 1", logger: logger).drain()
+                    try? await probe.close()
+                    return true
+                } catch {
+                    try? await probe.close()
+                    throw error
+                }
+            }) == true
     }
 
     /// Whether `error` is a connection that went away before any commit was sent.
@@ -197,18 +317,30 @@ public final class PostgresCatalog: Catalog {
             error.code)
     }
 
-    /// What the server said, as the catalog's errors: a taken name, a full disk, or unreachable.
-    func translate(_ error: any Error) -> any Error {
+    /// Whether the server aborted the transaction for a deadlock or a serialization conflict.
+    static func isConflictAbort(_ error: any Error) -> Bool {
+        if let error = error as? PostgresTransactionError {
+            guard let cause = error.closureError ?? error.beginError ?? error.commitError else { return false }
+            return isConflictAbort(cause)
+        }
+        guard let state = (error as? PSQLError)?.serverInfo?[.sqlState] else { return false }
+        return state == "40P01" || state == "40001"
+    }
+
+    /// What the server said, as the catalog's errors: a taken name, a missing folder (or one
+    /// not empty: `conflict`), a full disk, or unreachable.
+    func translate(_ error: any Error, conflict: CatalogError = .folderGone) -> any Error {
         if let error = error as? CatalogError { return error }
         if let error = error as? PostgresTransactionError,
             let cause = error.closureError ?? error.beginError ?? error.commitError
         {
-            return translate(cause)
+            return translate(cause, conflict: conflict)
         }
         if state.withLock({ $0.closing }) { return CatalogError.unavailable("the catalog is closed") }
         if let error = error as? PSQLError, let code = error.serverInfo?[.sqlState] {
             switch code {
             case "23505": return CatalogError.nameTaken
+            case "23503": return conflict
             case "53100": return CatalogError.diskFull
             default:
                 let message = error.serverInfo?[.message] ?? ""
@@ -238,20 +370,34 @@ public final class PostgresCatalog: Catalog {
 
     // MARK: Entries
 
-    /// Rows being written, or queued for upload, by another host are not there for this one.
-    private static let visible = "(state NOT IN ('writing', 'queued') OR writer_session = "
+    /// Rows being written, or queued for upload, by another host are not there for this one,
+    /// until that host's session is gone: then its queued files are listed (unreadable), so
+    /// the names they hold are seen and can be released (`releaseQueue`).
+    static func visible(to session: Int64) -> String {
+        """
+        (state NOT IN ('writing', 'queued') OR writer_session = \(session)
+        OR (state = 'queued' AND NOT EXISTS (SELECT 1 FROM host_session WHERE host_session.id = entry.writer_session)))
+        """
+    }
+
+    /// Why the database is away, while it is: reads then come from the last view.
+    var awayReason: String? { state.withLock { $0.problem } }
 
     public func entry(id: Int64) async throws -> CatalogEntry? {
         if let cached = cache.entry(id: id) { return cached }
         let session = sessionID
         let epoch = cache.epoch
-        let found = try await call("entry \(id)") { client in
+        let found = try await reading("entry \(id)", else: { self.lastView.entry(id: id).map { .some($0) } }) {
+            client in
             let rows = try await client.query(
-                "SELECT \(unescaped: Self.entryColumns) FROM entry WHERE id = \(id) AND \(unescaped: Self.visible)\(session))",
+                "SELECT \(unescaped: Self.entryColumns) FROM entry WHERE id = \(id) AND \(unescaped: Self.visible(to: session))",
                 logger: self.logger)
             return try await Self.entries(rows).first
         }
-        if let found { cache.store([found], readSince: epoch) }
+        if let found {
+            cache.store([found], readSince: epoch)
+            lastView.keep([found])
+        }
         return found
     }
 
@@ -262,6 +408,11 @@ public final class PostgresCatalog: Catalog {
 
     public func entry(in folder: CatalogFolder, named name: String) async throws -> CatalogEntry? {
         if let cached = cache.entry(in: folder, named: name) { return cached }
+        // Before the folder read below, which the last view keeps under another page.
+        if let reason = awayReason {
+            guard let seen = lastView.entry(in: folder, named: name) else { throw CatalogError.unavailable(reason) }
+            return seen
+        }
         if cache.noteMiss(in: folder, threshold: Self.prefetchAfterMisses) {
             let epoch = cache.epoch
             let entries = try await children(of: folder, afterID: 0, limit: Self.prefetchLimit)
@@ -271,32 +422,39 @@ public final class PostgresCatalog: Catalog {
         }
         let session = sessionID
         let epoch = cache.epoch
-        let found = try await call("entry \(name)") { client in
+        let found = try await reading("entry \(name)", else: { self.lastView.entry(in: folder, named: name) }) {
+            client in
             let rows = try await client.query(
                 """
                 SELECT \(unescaped: Self.entryColumns) FROM entry
                 WHERE type = \(folder.type.rawValue) AND parent_id = \(folder.parentID) AND name = \(name)
-                AND \(unescaped: Self.visible)\(session))
+                AND \(unescaped: Self.visible(to: session))
                 """, logger: self.logger)
             return try await Self.entries(rows).first
         }
-        if let found { cache.store([found], readSince: epoch) }
+        if let found {
+            cache.store([found], readSince: epoch)
+            lastView.keep([found])
+        }
         return found
     }
 
     public func children(of folder: CatalogFolder, afterID: Int64, limit: Int) async throws -> [CatalogEntry] {
         let session = sessionID
         let epoch = cache.epoch
-        let found = try await call("listing") { client in
+        let found = try await reading(
+            "listing", else: { self.lastView.page(of: folder, afterID: afterID, limit: limit) }
+        ) { client in
             let rows = try await client.query(
                 """
                 SELECT \(unescaped: Self.entryColumns) FROM entry
                 WHERE type = \(folder.type.rawValue) AND parent_id = \(folder.parentID) AND id > \(afterID)
-                AND \(unescaped: Self.visible)\(session)) ORDER BY id LIMIT \(limit)
+                AND \(unescaped: Self.visible(to: session)) ORDER BY id LIMIT \(limit)
                 """, logger: self.logger)
             return try await Self.entries(rows)
         }
         cache.store(found, readSince: epoch)
+        lastView.keep(page: found, of: folder, afterID: afterID, limit: limit)
         return found
     }
 
@@ -315,43 +473,6 @@ public final class PostgresCatalog: Catalog {
         }
     }
 
-    // The hottest writes (a file's insert, its upload's update, its removal) are one statement
-    // each: the row, its change-log entry and the notice in one implicit transaction, one round
-    // trip instead of five (BEGIN, statement, log, notify, COMMIT).
-
-    public func insert(_ entry: CatalogEntry) async throws -> CatalogEntry {
-        let session = sessionID
-        let writer: Int64? = entry.state == .writing || entry.state == .queued ? session : nil
-        let channel = self.channel
-        cache.invalidate(id: nil, names: [.init(folder: entry.folder, name: entry.name)])
-        defer { cache.invalidate(id: nil, names: [.init(folder: entry.folder, name: entry.name)]) }
-        let id = try await call("insert \(entry.name)") { client in
-            let rows = try await client.query(
-                """
-                WITH added AS (
-                    INSERT INTO entry (type, parent_id, name, state, media_id, format, size, created_at, mode, uid, gid,
-                        access_time, modification_time, change_time, writer_session)
-                    VALUES (\(entry.type.rawValue), \(entry.parentID), \(entry.name), \(entry.state.rawValue),
-                        \(entry.mediaID), \(entry.format?.rawValue), \(entry.size), \(entry.createdAt),
-                        \(Int64(entry.mode)), \(Int64(entry.uid)), \(Int64(entry.gid)), \(entry.accessTime),
-                        \(entry.modificationTime), \(entry.changeTime), \(writer))
-                    RETURNING id, type, parent_id, name),
-                next AS (UPDATE change_counter SET last = last + 1 RETURNING last),
-                logged AS (
-                    INSERT INTO change_log (id, session_id, entry_id, type, parent_id, name)
-                    SELECT next.last, \(session), added.id, added.type, added.parent_id, added.name FROM next, added)
-                SELECT added.id FROM added, (SELECT pg_notify(\(channel), '')) AS notified
-                """, logger: self.logger)
-            var id: Int64?
-            for try await value in rows.decode(Int64.self) { id = value }
-            return id
-        }
-        guard let id else { throw CatalogError.malformedRow("insert returned no id") }
-        var inserted = entry
-        inserted.id = id
-        return inserted
-    }
-
     public func update(_ entry: CatalogEntry) async throws {
         try await write(entry, recording: nil)
     }
@@ -366,9 +487,11 @@ public final class PostgresCatalog: Catalog {
     private func write(_ entry: CatalogEntry, recording media: KnownMedia?) async throws {
         guard let id = entry.id else { throw CatalogError.entryGone }
         let session = sessionID
+        let hostKey = configuration.hostKey
         let channel = self.channel
         // Before and after: a read racing the write must not keep the old row.
         cache.invalidate(id: id)
+        lastView.forget(id: id)
         defer { cache.invalidate(id: id) }
         let found = try await call("update \(entry.name)") { client in
             let rows = try await client.query(
@@ -380,7 +503,9 @@ public final class PostgresCatalog: Catalog {
                         access_time = \(entry.accessTime), modification_time = \(entry.modificationTime),
                         change_time = \(entry.changeTime),
                         writer_session = CASE WHEN \(entry.state.rawValue) IN ('writing', 'queued') THEN \(session)
-                            ELSE writer_session END
+                            ELSE writer_session END,
+                        writer_host = CASE WHEN \(entry.state.rawValue) IN ('writing', 'queued') THEN \(hostKey)
+                            ELSE writer_host END
                     WHERE id = \(id) RETURNING id, type, parent_id, name),
                 next AS (UPDATE change_counter SET last = last + 1 WHERE EXISTS (SELECT 1 FROM changed) RETURNING last),
                 logged AS (
@@ -401,52 +526,6 @@ public final class PostgresCatalog: Catalog {
             return found
         }
         guard found else { throw CatalogError.entryGone }
-    }
-
-    public func delete(id: Int64) async throws {
-        let session = sessionID
-        let channel = self.channel
-        cache.invalidate(id: id)
-        defer { cache.invalidate(id: id) }
-        try await call("delete \(id)") { client in
-            try await client.query(
-                """
-                WITH gone AS (DELETE FROM entry WHERE id = \(id) RETURNING id, type, parent_id, name),
-                next AS (UPDATE change_counter SET last = last + 1 WHERE EXISTS (SELECT 1 FROM gone) RETURNING last),
-                logged AS (
-                    INSERT INTO change_log (id, session_id, entry_id, old_type, old_parent_id, old_name)
-                    SELECT next.last, \(session), gone.id, gone.type, gone.parent_id, gone.name FROM next, gone)
-                SELECT gone.id FROM gone, (SELECT pg_notify(\(channel), '')) AS notified
-                """, logger: self.logger
-            ).drain()
-        }
-    }
-
-    public func move(id: Int64, to folder: CatalogFolder, name: String, replacing: Int64?, changeTime: Int64)
-        async throws
-    {
-        cache.clear()
-        defer { cache.clear() }
-        try await transaction("rename to \(name)") { connection in
-            var changes: [CatalogChange] = []
-            if let replacing {
-                changes += try await self.delete(where: "id = \(replacing)", on: connection).map(Self.removal)
-            }
-            let rows = try await connection.query(
-                """
-                UPDATE entry AS moved SET type = \(folder.type.rawValue), parent_id = \(folder.parentID), name = \(name),
-                    change_time = \(changeTime)
-                FROM entry AS before WHERE moved.id = \(id) AND before.id = moved.id
-                RETURNING before.type, before.parent_id, before.name
-                """, logger: self.logger)
-            for try await (type, parent, old) in rows.decode((String, Int64, String).self) {
-                changes.append(
-                    CatalogChange(
-                        entryID: id, location: .init(folder: folder, name: name),
-                        previousLocation: try Self.location(type: type, parentID: parent, name: old)))
-            }
-            try await self.recordChanges(changes, on: connection)
-        }
     }
 
     public func removeUnfinishedWrites() async throws -> [CatalogEntry] {

@@ -35,6 +35,9 @@ public struct PostgresCatalogConfiguration: Sendable {
     public var hostKey: String
     /// The PostgreSQL schema holding this account's tables, one per app id.
     public var schema: String
+    /// The media TTL this mount was given: the fleet's is the first host's, and a mount that
+    /// asks for another is refused (one host's sweep would otherwise purge every host's rows).
+    public var mediaLifetimeSeconds: Int64 = 3 * 86400
 
     /// Parses `url`; `password` comes from `--catalog-password-file` or `PGPASSWORD`.
     public init(

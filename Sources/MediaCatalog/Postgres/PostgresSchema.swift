@@ -80,6 +80,32 @@ enum PostgresSchema {
         ],
         // The fleet's one access token and its upload pause (45009).
         PostgresTokenStore.schema + PostgresUploadPause.schema,
+        // The database enforces the tree: every entry's folder exists (a row 0 stands for the
+        // upload folders themselves), so a create racing an rmdir on another host cannot leave
+        // a name in no folder. Rows an older version left in no folder move to the top,
+        // renamed, rather than being dropped.
+        [
+            """
+            UPDATE entry SET parent_id = 0, name = name || '.orphan-' || id
+            WHERE parent_id <> 0 AND parent_id NOT IN (SELECT id FROM entry)
+            """,
+            """
+            INSERT INTO entry (id, type, parent_id, name, state, size, mode, uid, gid, access_time,
+                modification_time, change_time)
+            VALUES (0, 'root', 0, '', 'directory', 0, 0, 0, 0, 0, 0, 0)
+            """,
+            "CREATE INDEX entry_on_parent ON entry (parent_id)",
+            "ALTER TABLE entry ADD CONSTRAINT entry_in_a_folder FOREIGN KEY (parent_id) REFERENCES entry (id)",
+            // Which host holds a row being written or queued: named in listings once it stops.
+            "ALTER TABLE entry ADD COLUMN writer_host text",
+            // Settings the shared rows depend on (the media TTL the sweep applies): the fleet's.
+            "CREATE TABLE fleet_setting (name text PRIMARY KEY, value text NOT NULL)",
+            // The upload folders' own times, which change when a name in them does.
+            """
+            CREATE TABLE folder_time (
+                type text PRIMARY KEY, modification_time bigint NOT NULL, change_time bigint NOT NULL)
+            """,
+        ],
     ]
 
     /// Creates `schema` if needed and brings it to the latest version, under the migration lock.

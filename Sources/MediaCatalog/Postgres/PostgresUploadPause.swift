@@ -17,11 +17,17 @@ public struct PostgresUploadPause: SharedUploadPause {
         """
     ]
 
-    private let client: PostgresClient
+    /// The pool's current client (a catalog renews it after an outage).
+    private let clientSource: @Sendable () -> PostgresClient
+    private var client: PostgresClient { clientSource() }
     private let logger: Logger
 
     public init(client: PostgresClient, logger: Logger) {
-        self.client = client
+        self.init(clientSource: { client }, logger: logger)
+    }
+
+    init(clientSource: @escaping @Sendable () -> PostgresClient, logger: Logger) {
+        self.clientSource = clientSource
         self.logger = logger
     }
 

@@ -8,11 +8,19 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
     case invalidResponse(String)
     /// The call ran past its deadline, retries included.
     case deadlineExceeded(seconds: Double)
+    /// The request went out and no reply came in time: the server may have acted on it, so a
+    /// request that is not idempotent (an upload) is not sent again.
+    case noReply(String)
+
+    /// Whether the server may have acted on the request.
+    public var mayHaveReachedServer: Bool {
+        if case .noReply = self { true } else { false }
+    }
 
     /// Whether trying again may succeed.
     public var isRetryable: Bool {
         switch self {
-        case .connection, .invalidResponse: true
+        case .connection, .invalidResponse, .noReply: true
         case .httpStatus(let status): status >= 500 || status == 429 || status == 408
         case .deadlineExceeded: false
         }
@@ -24,6 +32,7 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
         case .httpStatus(let status): "HTTP status \(status)"
         case .invalidResponse(let detail): "invalid response: \(detail)"
         case .deadlineExceeded(let seconds): "no answer within \(seconds) s"
+        case .noReply(let detail): "no reply in time (the request may have reached the server): \(detail)"
         }
     }
 }

@@ -36,6 +36,8 @@ public struct APIConnection: Sendable {
             return response
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as HTTPClientError where error == .readTimeout || error == .deadlineExceeded {
+            throw TransportError.noReply(String(describing: error))
         } catch {
             throw TransportError.connection(Redaction.redact(String(describing: error)))
         }

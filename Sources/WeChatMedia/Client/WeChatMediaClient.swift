@@ -59,6 +59,9 @@ public struct WeChatMediaClient: Sendable {
                 guard let uploadPause else { throw error }
                 await uploadPause.record(error, by: deadline, logger: logger)
                 throw FinalFailure(error)
+            } catch let error as TransportError where error.mayHaveReachedServer {
+                // Sent again, the server might keep the file twice (and count it twice).
+                throw FinalFailure(error)
             }
         }
     }
