@@ -81,8 +81,17 @@ public final class FUSESession: Sendable {
 
     /// How long requests still in flight when the loop ends may take to be answered: longer than
     /// the 30 s an upload or download takes at most by default (`--request-timeout`), so that
-    /// they end by themselves and a lazily detached `cp` still learns how its upload went.
+    /// they end by themselves and a lazily detached `cp` still learns how its upload went. An
+    /// `unmount(answeringWithin:)` sets a shorter one (a shutdown's budget).
     static let answerDeadline = Duration.seconds(35)
+    private let answerWithin = Mutex(FUSESession.answerDeadline)
+    /// The tasks working on requests, so that a shutdown out of time can cancel them.
+    private let inFlight = Mutex(InFlightTasks())
+
+    private struct InFlightTasks {
+        var next: UInt64 = 0
+        var tasks: [UInt64: Task<Void, Never>] = [:]
+    }
 
     /// Runs the loop; when it ends, lets the requests in flight be answered (within
     /// `answerDeadline`), closes the reply gate so that a later answer is dropped, detaches the
@@ -93,10 +102,12 @@ public final class FUSESession: Sendable {
         if status != 0 { logger.debug("FUSE loop ended", metadata: ["status": "\(status)"]) }
         let inFlight = replies.stopAccepting()
         logger.info("the FUSE loop ended with \(inFlight) requests in flight")
-        let unanswered = replies.waitUntilAnswered(within: Self.answerDeadline)
+        let within = answerWithin.withLock { $0 }
+        let unanswered = replies.waitUntilAnswered(within: within)
         if unanswered > 0 {
             logger.warning(
-                "\(unanswered) requests still unanswered after \(Self.answerDeadline.wholeMilliseconds) ms: their answers are dropped")
+                "\(unanswered) requests still unanswered after \(within.wholeMilliseconds) ms: their answers are dropped"
+            )
         }
         replies.close()
         kernelCache?.attach(nil)
@@ -106,8 +117,18 @@ public final class FUSESession: Sendable {
         }
     }
 
-    /// Detaches the filesystem from the mountpoint; the loop of `run` then ends.
-    public func unmount() {
+    /// Detaches the filesystem from the mountpoint; the loop of `run` then ends, and requests
+    /// still in flight get `answeringWithin` (default `answerDeadline`) to be answered.
+    public func unmount(answeringWithin limit: Duration? = nil) {
+        if let limit {
+            answerWithin.withLock { $0 = max(.zero, limit) }
+            // A request held open (a close waiting for an upload) keeps a lazily detached mount
+            // alive, and the loop with it: past the limit, it is cancelled.
+            Task {
+                guard (try? await Task.sleep(for: max(.zero, limit))) != nil else { return }
+                self.cancelRequestsInFlight()
+            }
+        }
         handle.withSession { fuse_session_exit($0) }
         MountTable.detach(mountpoint, lazy: true)
     }
@@ -123,21 +144,41 @@ public final class FUSESession: Sendable {
     ) {
         let logger = self.logger
         let latency = self.latency
-        Task(priority: priority) {
-            let started = ContinuousClock.now
-            do {
-                try await body()
-            } catch let error as FUSEError {
-                request.fail(error.errno)
-            } catch let error as any ErrnoConvertible {
-                logger.error("\(request.operation) failed: \(error)")
-                request.fail(error.errno)
-            } catch {
-                logger.error("\(request.operation) failed: \(error)")
-                request.fail(EIO)
+        // Created and registered under the lock, so the task's own removal (which takes the
+        // lock too) always comes after its registration.
+        inFlight.withLock { state in
+            state.next &+= 1
+            let ticket = state.next
+            state.tasks[ticket] = Task(priority: priority) {
+                let started = ContinuousClock.now
+                defer { self.inFlight.withLock { _ = $0.tasks.removeValue(forKey: ticket) } }
+                do {
+                    try await body()
+                } catch is CancellationError where Task.isCancelled {
+                    // Cancelled by a shutdown whose budget ran out: the caller learns it failed.
+                    request.fail(EIO)
+                } catch let error as FUSEError {
+                    request.fail(error.errno)
+                } catch let error as any ErrnoConvertible {
+                    logger.error("\(request.operation) failed: \(error)")
+                    request.fail(error.errno)
+                } catch {
+                    logger.error("\(request.operation) failed: \(error)")
+                    request.fail(EIO)
+                }
+                latency.record("\(request.operation)", started.duration(to: .now))
             }
-            latency.record("\(request.operation)", started.duration(to: .now))
         }
+    }
+
+    /// Cancels every request still being worked on: each then answers (EIO at the latest), so
+    /// that a `close()` waiting on a held upload returns and the kernel lets the mount go.
+    public func cancelRequestsInFlight() {
+        let tasks = inFlight.withLock { state in
+            defer { state.tasks = [:] }
+            return Array(state.tasks.values)
+        }
+        tasks.forEach { $0.cancel() }
     }
 }
 

@@ -1,7 +1,8 @@
 /// A filesystem served through libfuse's low-level API: async methods on inode numbers. Each
 /// call runs in its own task and its answer is sent when it returns, so a slow call (an upload in
 /// `flush`) never holds up the others. Throw `FUSEError` to answer with an errno; any other error
-/// answers EIO. Every method has a default that refuses with ENOSYS (or EPERM for links).
+/// answers EIO. Every method has a default: most refuse with ENOSYS (EPERM for links); open,
+/// opendir, flush, release, releasedir, fsync and forget succeed doing nothing.
 public protocol FileSystem: Sendable {
     func lookup(parent: Inode, name: String) async throws -> Entry
     func getattr(inode: Inode) async throws -> (FileAttributes, timeout: Double)

@@ -183,12 +183,10 @@ public final class SQLiteCatalog: Catalog {
     public func insert(_ entry: CatalogEntry) async throws -> CatalogEntry {
         do {
             return try writing { db in
-                if !entry.folder.isTopLevel, try CatalogEntry.fetchOne(db, key: entry.parentID) == nil {
-                    throw CatalogError.folderGone
-                }
+                // Touching the folder first also tells whether it is still there.
+                guard try Self.touch(entry.folder, at: entry.changeTime, in: db) else { throw CatalogError.folderGone }
                 var entry = entry
                 try entry.insert(db)
-                try Self.touch(entry.folder, at: entry.changeTime, in: db)
                 return entry
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
@@ -245,16 +243,13 @@ public final class SQLiteCatalog: Catalog {
     ) async throws {
         try writing { db in
             guard var entry = try Self.entry(id, isAt: source, in: db) else { throw CatalogError.notThere }
-            if !folder.isTopLevel, try CatalogEntry.fetchOne(db, key: folder.parentID) == nil {
-                throw CatalogError.folderGone
-            }
+            guard try Self.touch(folder, at: changeTime, in: db) else { throw CatalogError.folderGone }
+            if folder != source.folder { try Self.touch(source.folder, at: changeTime, in: db) }
             if let replacing { _ = try CatalogEntry.deleteOne(db, key: replacing) }
             entry.folder = folder
             entry.name = name
             entry.changeTime = changeTime
             try entry.update(db)
-            try Self.touch(source.folder, at: changeTime, in: db)
-            if folder != source.folder { try Self.touch(folder, at: changeTime, in: db) }
         }
     }
 
@@ -278,19 +273,23 @@ public final class SQLiteCatalog: Catalog {
     }
 
     /// Sets a folder's modification and change times: a subfolder's row, or an upload folder's.
-    private static func touch(_ folder: CatalogFolder, at time: Int64, in db: Database) throws {
+    /// Returns whether the folder exists.
+    @discardableResult
+    private static func touch(_ folder: CatalogFolder, at time: Int64, in db: Database) throws -> Bool {
         if folder.isTopLevel {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO folderTime (type, modificationTime, changeTime) VALUES (?, ?, ?)
                     ON CONFLICT (type) DO UPDATE SET modificationTime = excluded.modificationTime,
                         changeTime = excluded.changeTime
-                    """, arguments: [folder.type.rawValue, time, time])
+                    """
+            ).execute(arguments: [folder.type.rawValue, time, time])
         } else {
-            try db.execute(
-                sql: "UPDATE entry SET modificationTime = ?, changeTime = ? WHERE id = ?",
-                arguments: [time, time, folder.parentID])
+            try db.cachedStatement(sql: "UPDATE entry SET modificationTime = ?, changeTime = ? WHERE id = ?")
+                .execute(arguments: [time, time, folder.parentID])
+            return db.changesCount > 0
         }
+        return true
     }
 
     public func removeUnfinishedWrites() async throws -> [CatalogEntry] {

@@ -62,6 +62,17 @@ enum ErrnoMapping {
         case ENOTSUP: "ENOTSUP"
         case ENOSPC: "ENOSPC"
         case EROFS: "EROFS"
+        case ETIMEDOUT: "ETIMEDOUT"
+        case EEXIST: "EEXIST"
+        case EDQUOT: "EDQUOT"
+        case ENAMETOOLONG: "ENAMETOOLONG"
+        case ENOTEMPTY: "ENOTEMPTY"
+        case EBUSY: "EBUSY"
+        case EPERM: "EPERM"
+        case EXDEV: "EXDEV"
+        case EISDIR: "EISDIR"
+        case ENOTDIR: "ENOTDIR"
+        case EILSEQ: "EILSEQ"
         default: "errno \(errno)"
         }
     }

@@ -80,9 +80,9 @@ public final class MediaFileSystem: FileSystem {
         if resumed > 0 { logger.notice("resumed \(resumed) queued upload(s) left by an earlier run") }
     }
 
-    /// Waits (at most `timeout`) for uploads in flight, for a clean shutdown.
-    public func waitForUploads(timeout: Duration) async -> Bool {
-        await uploader.waitUntilIdle(timeout: timeout)
+    /// Waits for uploads in flight, for a clean shutdown, until `deadline` at the latest.
+    public func waitForUploads(until deadline: ContinuousClock.Instant) async -> Bool {
+        await uploader.waitUntilIdle(until: deadline)
     }
 
     /// Waits (at most `timeout`) until every queued upload has ended; returns how many have not

@@ -21,7 +21,11 @@ final class Uploader: Sendable {
     private let clock: any MountClock
     private let kernelCache: KernelCache
     private let logger: Logger
-    private let inFlight = Mutex<(count: Int, idleWaiters: [CheckedContinuation<Void, Never>])>((0, []))
+    /// Uploads in flight, and who waits for there to be none (a shutdown).
+    private let inFlight = Mutex(0)
+    private let idle = Waiters<Idle, Bool>()
+
+    private enum Idle: Hashable, Sendable { case idle }
 
     init(
         catalog: any Catalog, cache: ContentCache, service: any MediaService, budget: CacheBudget,
@@ -210,40 +214,22 @@ final class Uploader: Sendable {
         try await catalog.update(entry)
     }
 
-    /// Waits (at most `timeout`) until no upload is in flight, for a clean shutdown.
-    func waitUntilIdle(timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let idle = self.inFlight.withLock { state in
-                        if state.count == 0 { return true }
-                        state.idleWaiters.append(continuation)
-                        return false
-                    }
-                    if idle { continuation.resume() }
-                }
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
+    /// Waits until no upload is in flight, for a clean shutdown, but never past `deadline`:
+    /// whether it became idle.
+    func waitUntilIdle(until deadline: ContinuousClock.Instant) async -> Bool {
+        await idle.wait(for: .idle, until: deadline, timedOut: false) {
+            self.inFlight.withLock { $0 == 0 } ? true : nil
         }
     }
 
-    private func started() { inFlight.withLock { $0.count += 1 } }
+    private func started() { inFlight.withLock { $0 += 1 } }
 
     private func finished() {
-        let waiters = inFlight.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.count -= 1
-            guard state.count == 0 else { return [] }
-            defer { state.idleWaiters = [] }
-            return state.idleWaiters
+        let none = inFlight.withLock { count in
+            count -= 1
+            return count == 0
         }
-        waiters.forEach { $0.resume() }
+        if none { idle.answerAll(.idle, with: true) }
     }
 
     /// Removes a name whose first upload failed, and makes the kernel look it up again.

@@ -51,14 +51,19 @@ struct MountRunner {
         }
         let maintenance = fileSystem.startMaintenance()
         let systemd = SystemdNotifier()
+        let stopping = Mutex<ShutdownBudget?>(nil)
         let signals = Self.onTermination {
+            let budget = ShutdownBudget(signalled: .now)
+            stopping.withLock { $0 = $0 ?? budget }
             systemd?.send("STOPPING=1", "STATUS=Finishing uploads, then unmounting")
-            logger.notice("stopping: letting uploads in flight finish, then unmounting \(mountpoint)")
+            logger.notice(
+                "stopping: letting uploads in flight finish, then unmounting \(mountpoint) (within \(ShutdownBudget.total))"
+            )
             Task {
-                if await !fileSystem.waitForUploads(timeout: .seconds(30)) {
-                    logger.warning("uploads still in flight after 30 s: unmounting anyway")
+                if await !fileSystem.waitForUploads(until: budget.uploadsEnd) {
+                    logger.warning("uploads still in flight after \(ShutdownBudget.uploads): unmounting anyway")
                 }
-                session.unmount()
+                session.unmount(answeringWithin: ContinuousClock.now.duration(to: budget.answersEnd))
             }
         }
         let startedAt = Date()
@@ -78,11 +83,15 @@ struct MountRunner {
 
         // Queued files wait for their uploads (bounded, as SIGTERM's wait is); what is left
         // stays queued on disk, and the next mount on this cache dir resumes it.
-        let drain = command.queueDrainTimeout.seconds
-        let left = await fileSystem.waitForQueuedUploads(timeout: .seconds(drain))
+        // After a signal, within what is left of the shutdown budget.
+        var drain = Duration.seconds(command.queueDrainTimeout.seconds)
+        if let budget = stopping.withLock({ $0 }) {
+            drain = min(drain, max(.zero, ContinuousClock.now.duration(to: budget.queueEnd)))
+        }
+        let left = await fileSystem.waitForQueuedUploads(timeout: drain)
         if left > 0 {
             logger.warning(
-                "\(left) queued upload(s) left after \(drain) s: the next mount on \(cacheDirectory) resumes them")
+                "\(left) queued upload(s) left after \(drain): the next mount on \(cacheDirectory) resumes them")
         }
         await sync?.stop()
         await status?.stop()
