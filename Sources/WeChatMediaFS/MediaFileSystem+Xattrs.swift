@@ -39,7 +39,8 @@ extension MediaFileSystem {
     }
 
     public func setxattr(inode: Inode, name: String, value: [UInt8], flags: Int32) async throws {
-        if Node(inode) == .root, name == MountStatus.releaseQueueAttribute {
+        // On an upload folder, which its owner may write (the root is read-only: 0555).
+        if case .typeFolder = Node(inode), name == MountStatus.releaseQueueAttribute {
             return try await releaseQueue(ofHost: String(decoding: value, as: UTF8.self))
         }
         guard case .entry(let id) = Node(inode), try await liveEntry(id: id) != nil else {

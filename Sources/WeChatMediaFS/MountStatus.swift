@@ -5,7 +5,8 @@ import MediaCatalog
 public struct MountStatus: Codable, Sendable {
     /// The mount root's attribute naming the status socket (not listed: it is not the user's).
     public static let socketAttribute = "user.wechat.status_socket"
-    /// Set on the mount's root to a stopped host's key: releases that host's queued files.
+    /// Set on an upload folder (`image/`) to a stopped host's key: releases that host's queued
+    /// files, in every folder.
     public static let releaseQueueAttribute = "user.wechat.release_queue"
 
     public struct Transfer: Codable, Sendable {

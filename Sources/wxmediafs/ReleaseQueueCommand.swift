@@ -33,7 +33,8 @@ struct ReleaseQueueCommand: ParsableCommand {
         let root = try StatusClient.mountRoot(containing: MountPoint.absolute(mountpoint))
         let status = try? MountStatus(json: StatusClient.fetch(mountpoint: root))
         let files = status?.stoppedHostsQueues?.first { $0.host == host }?.files
-        let done = systemSetxattr(root, MountStatus.releaseQueueAttribute, host, host.utf8.count, 0)
+        // Through an upload folder, which the mount's owner may write (its root is read-only).
+        let done = systemSetxattr(root + "/image", MountStatus.releaseQueueAttribute, host, host.utf8.count, 0)
         guard done == 0 else {
             let reason =
                 switch errno {
