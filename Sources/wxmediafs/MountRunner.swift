@@ -53,8 +53,12 @@ struct MountRunner {
         let systemd = SystemdNotifier()
         let stopping = Mutex<ShutdownBudget?>(nil)
         let signals = Self.onTermination {
-            let budget = ShutdownBudget(signalled: .now)
-            stopping.withLock { $0 = $0 ?? budget }
+            // A second signal keeps the first one's budget.
+            let budget = stopping.withLock { stopping in
+                let budget = stopping ?? ShutdownBudget(signalled: .now)
+                stopping = budget
+                return budget
+            }
             systemd?.send("STOPPING=1", "STATUS=Finishing uploads, then unmounting")
             logger.notice(
                 "stopping: letting uploads in flight finish, then unmounting \(mountpoint) (within \(ShutdownBudget.total))"
