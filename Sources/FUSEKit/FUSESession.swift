@@ -118,17 +118,12 @@ public final class FUSESession: Sendable {
     }
 
     /// Detaches the filesystem from the mountpoint; the loop of `run` then ends, and requests
-    /// still in flight get `answeringWithin` (default `answerDeadline`) to be answered.
+    /// still in flight get `answeringWithin` (default `answerDeadline`) to be answered. A
+    /// request held open (a close waiting for an upload) keeps a lazily detached mount alive,
+    /// and the loop with it: the caller cancels it (`cancelRequestsInFlight`) when it may wait
+    /// no longer.
     public func unmount(answeringWithin limit: Duration? = nil) {
-        if let limit {
-            answerWithin.withLock { $0 = max(.zero, limit) }
-            // A request held open (a close waiting for an upload) keeps a lazily detached mount
-            // alive, and the loop with it: past the limit, it is cancelled.
-            Task {
-                guard (try? await Task.sleep(for: max(.zero, limit))) != nil else { return }
-                self.cancelRequestsInFlight()
-            }
-        }
+        if let limit { answerWithin.withLock { $0 = max(.zero, limit) } }
         handle.withSession { fuse_session_exit($0) }
         MountTable.detach(mountpoint, lazy: true)
     }

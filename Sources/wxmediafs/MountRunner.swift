@@ -68,6 +68,10 @@ struct MountRunner {
                     logger.warning("uploads still in flight after \(ShutdownBudget.uploads): unmounting anyway")
                 }
                 session.unmount(answeringWithin: ContinuousClock.now.duration(to: budget.answersEnd))
+                // Past the answers' share, requests still held (a close waiting for a held
+                // upload keeps the mount, and the loop, alive) are cancelled: they answer EIO.
+                guard (try? await Task.sleep(until: budget.answersEnd)) != nil else { return }
+                session.cancelRequestsInFlight()
             }
         }
         let startedAt = Date()
