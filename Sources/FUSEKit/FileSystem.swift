@@ -2,7 +2,7 @@
 /// call runs in its own task and its answer is sent when it returns, so a slow call (an upload in
 /// `flush`) never holds up the others. Throw `FUSEError` to answer with an errno; any other error
 /// answers EIO. Every method has a default: most refuse with ENOSYS (EPERM for links); open,
-/// opendir, flush, release, releasedir, fsync and forget succeed doing nothing.
+/// opendir, flush, release, releasedir, fsync, referenced and forget succeed doing nothing.
 public protocol FileSystem: Sendable {
     func lookup(parent: Inode, name: String) async throws -> Entry
     func getattr(inode: Inode) async throws -> (FileAttributes, timeout: Double)
@@ -44,6 +44,11 @@ public protocol FileSystem: Sendable {
     func setxattr(inode: Inode, name: String, value: [UInt8], flags: Int32) async throws
     func removexattr(inode: Inode, name: String) async throws
 
+    /// The kernel took one lookup reference to `inode`: a lookup, create, mkdir, mknod, symlink or
+    /// link answered with it, or an entry of a listing with attributes. Called just before the
+    /// answer is sent, on the thread sending it: it must not wait. `forget` gives them back; a
+    /// filesystem that keeps a table of inodes drops an inode's row when its count is zero.
+    func referenced(inode: Inode)
     /// The kernel dropped `lookups` references to `inode`.
     func forget(inode: Inode, lookups: UInt64) async
 }
@@ -90,5 +95,6 @@ extension FileSystem {
         throw FUSEError.notSupported
     }
     public func removexattr(inode: Inode, name: String) async throws { throw FUSEError.notSupported }
+    public func referenced(inode: Inode) {}
     public func forget(inode: Inode, lookups: UInt64) async {}
 }

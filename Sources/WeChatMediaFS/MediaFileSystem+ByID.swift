@@ -51,7 +51,7 @@ extension MediaFileSystem {
     }
 
     func byIDAttributes(of media: KnownMedia) async -> FileAttributes {
-        let number = await byIDInodes.number(for: media.mediaID)
+        let number = byIDInodes.number(for: media.mediaID)
         let born = timespec(seconds: media.bornAt)
         return FileAttributes(
             inode: Node.byID(number).inode, kind: .file, permissions: 0o444, uid: settings.uid, gid: settings.gid,
@@ -80,20 +80,14 @@ extension MediaFileSystem {
         if lowered.hasPrefix("video/") { return .video }
         return nil
     }
-}
 
-/// Inode numbers for `/by-id/` files: handed out on first sight, stable for the life of the mount.
-actor ByIDInodes {
-    private var numbers: [String: UInt64] = [:]
-    private var ids: [UInt64: String] = [:]
-
-    func number(for mediaID: String) -> UInt64 {
-        if let number = numbers[mediaID] { return number }
-        let number = UInt64(numbers.count + 1)
-        numbers[mediaID] = number
-        ids[number] = mediaID
-        return number
+    /// `/by-id/` files are the only inodes with a row of their own: the rest are numbered from
+    /// catalog ids. The kernel's references keep the row.
+    public func referenced(inode: Inode) {
+        if case .byID(let number) = Node(inode) { byIDInodes.referenced(number) }
     }
 
-    func mediaID(for number: UInt64) -> String? { ids[number] }
+    public func forget(inode: Inode, lookups: UInt64) async {
+        if case .byID(let number) = Node(inode) { byIDInodes.forget(number, lookups: lookups) }
+    }
 }

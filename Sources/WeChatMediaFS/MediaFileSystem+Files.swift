@@ -81,7 +81,7 @@ extension MediaFileSystem {
             return OpenedFile(handle: openFiles.register(writing ? .ignoredWrites(content) : .bytes(content)))
         case .byID(let number):
             guard !writing else { throw FUSEError.accessDenied }
-            guard let mediaID = await byIDInodes.mediaID(for: number), let media = try await liveKnownMedia(mediaID)
+            guard let mediaID = byIDInodes.mediaID(for: number), let media = try await liveKnownMedia(mediaID)
             else {
                 throw FUSEError.notFound
             }

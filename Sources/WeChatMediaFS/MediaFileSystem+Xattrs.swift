@@ -85,7 +85,7 @@ extension MediaFileSystem {
             // placeholder never uploaded. Its id shows once the server has its current bytes.
             let queued = uploadQueue.item(id)
             attributes[Self.wechatPrefix + "state"] = queued?.phase.rawValue ?? entry.state.rawValue
-            if let failure = queued?.failure?.failure {
+            if let failure = queued?.failure?.display {
                 attributes[Self.wechatPrefix + "error"] = Self.describe(failure)
             }
             if queued == nil, entry.state == .queued, let holder = try await catalog.queueHolder(of: id) {
@@ -98,7 +98,7 @@ extension MediaFileSystem {
             }
             (mediaID, type, createdAt) = (id, entry.type, created)
         case .byID(let number):
-            guard let id = await byIDInodes.mediaID(for: number), let media = try await liveKnownMedia(id) else {
+            guard let id = byIDInodes.mediaID(for: number), let media = try await liveKnownMedia(id) else {
                 return [:]
             }
             (mediaID, type, createdAt) = (id, media.type, media.bornAt)

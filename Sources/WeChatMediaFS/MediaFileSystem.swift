@@ -91,6 +91,13 @@ public final class MediaFileSystem: FileSystem {
         await uploadQueue.waitUntilSettled(timeout: timeout)
     }
 
+    /// Stops starting queued uploads and cancels those in flight (their files stay queued on
+    /// disk for the next mount), waiting for them until `deadline`.
+    @discardableResult
+    public func stopQueuedUploads(until deadline: ContinuousClock.Instant) async -> Bool {
+        await uploadQueue.stop(until: deadline)
+    }
+
     /// What `wxmediafs sync` answers: waits until every queued upload has ended, then tells the
     /// failures.
     public func syncQueuedUploads() async -> UploadQueueStatus {
@@ -162,7 +169,7 @@ public final class MediaFileSystem: FileSystem {
             }
             return (sidecarAttributes(of: entry), 0)
         case .byID(let number):
-            guard let mediaID = await byIDInodes.mediaID(for: number),
+            guard let mediaID = byIDInodes.mediaID(for: number),
                 let media = try await liveKnownMedia(mediaID)
             else { throw FUSEError.notFound }
             return (await byIDAttributes(of: media), expiryBoundedTimeout(bornAt: media.bornAt))

@@ -82,7 +82,7 @@ struct MountRunner {
         }
         // `wxmediafs sync`: each connection waits until the upload queue settled, then gets what failed.
         let sync = await Self.serve("sync", at: cacheDirectory + "/sync.sock", logger: logger) {
-            (try? JSONEncoder().encode(await fileSystem.syncQueuedUploads())).map(Array.init) ?? []
+            (try? WireFormat.encode(await fileSystem.syncQueuedUploads())) ?? []
         }
 
         async let served: Void = session.run()
@@ -101,6 +101,8 @@ struct MountRunner {
             logger.warning(
                 "\(left) queued upload(s) left after \(drain): the next mount on \(cacheDirectory) resumes them")
         }
+        // Uploads still in flight are cancelled; their files stay queued on disk.
+        await fileSystem.stopQueuedUploads(until: .now + .seconds(2))
         await sync?.stop()
         await status?.stop()
         await metrics?.stop()

@@ -20,7 +20,7 @@ struct SyncCommand: ParsableCommand {
 
     func run() throws {
         let document = try StatusClient.fetch(mountpoint: MountPoint.absolute(mountpoint), socketName: "sync.sock")
-        guard let queue = try? JSONDecoder().decode(UploadQueueStatus.self, from: Data(document)) else {
+        guard let queue = try? WireFormat.decode(UploadQueueStatus.self, from: Array(document)) else {
             throw MountPoint.Problem(
                 description: "the mount at \(mountpoint) gave no answer to sync (it stopped while waiting?)")
         }

@@ -3,10 +3,6 @@ import Foundation
 import Logging
 import WeChatMedia
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A stand-in for the API that answers with the replies a test gives, byte for byte: values no
 /// real server sends (`"created_at": 9223372036854775807`), which the emulator, being faithful,
 /// cannot be made to send. It is `Fixtures/standin_server.py` in a child process on a free
@@ -36,7 +32,7 @@ public struct StandInServer: Sendable {
     }
 
     public let baseURL: String
-    private let process: Process
+    private let child: PythonFixtureProcess
 
     public static func with<T>(_ replies: Replies, _ body: (StandInServer) async throws -> T) async throws -> T {
         let server = try await start(replies)
@@ -57,40 +53,12 @@ public struct StandInServer: Sendable {
             configuration["get"] = ["headers": download.headers.map { [$0.0, $0.1] }, "body": download.body]
         }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: configuration), as: UTF8.self)
-        let folder = try TemporaryDirectory.make()
-        let portPath = folder + "/port"
-        _ = FileManager.default.createFile(atPath: portPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Samples.path("standin_server.py"), json]
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: portPath))
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(20)
-        while true {
-            let printed = (try? String(contentsOfFile: portPath, encoding: .utf8)) ?? ""
-            if printed.hasSuffix("\n"), let port = Int(printed.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                return StandInServer(baseURL: "http://127.0.0.1:\(port)", process: process)
-            }
-            if !process.isRunning || ContinuousClock.now > deadline {
-                await StandInServer(baseURL: "", process: process).stop()
-                throw FixtureError("the stand-in server did not start")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        let child = try await PythonFixtureProcess.start("standin_server.py", [json])
+        return StandInServer(baseURL: "http://127.0.0.1:\(child.port)", child: child)
     }
 
-    /// Ends the server and waits (with a deadline) until it has been reaped. SIGKILL, because it
-    /// keeps nothing, and because a child of the test runner may inherit SIGTERM blocked.
-    public func stop() async {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        let deadline = ContinuousClock.now + .seconds(10)
-        while process.isRunning, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-    }
+    /// Ends the server and waits (with a deadline) until it has been reaped.
+    public func stop() async { await child.stop() }
 
     /// How many requests each path got (`/cgi-bin/media/upload`: 1).
     public func requestCounts() async throws -> [String: Int] {

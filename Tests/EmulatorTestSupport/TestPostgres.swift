@@ -89,7 +89,12 @@ public struct TestDatabase: Sendable {
     public var name: String
 
     /// What `wxmediafs mount --catalog-url` takes (the password goes separately).
-    public var url: String { "postgresql://\(server.user)@\(server.host):\(server.port)/\(name)" }
+    public var url: String { url(port: nil) }
+
+    /// The same, reached by `port` (a proxy's) instead of the cluster's own.
+    public func url(port: Int?) -> String {
+        "postgresql://\(server.user)@\(server.host):\(port ?? server.port)/\(name)"
+    }
     public var password: String { server.password }
 
     /// Runs `sql` on this database as the cluster's test user.

@@ -146,6 +146,39 @@ struct BackgroundUploadCoreTests {
         }
     }
 
+    /// The queue's failure record is a versioned type of its own (issue 21): a record written by
+    /// the version before it (`Fixtures/queue-failure-v1.json`, dates as seconds since 2001, the
+    /// status display's field names) is still read by a remount.
+    @Test func aFailureRecordOfTheFirstFormatIsReadAfterAnUpgrade() async throws {
+        try await Self.with(.sqlite) { (core: CoreFixture, service: InMemoryMediaService) async throws in
+            service.failNextUpload(with: APIError(errcode: 40005, errmsg: "invalid file type"))
+            try await core.copy(Self.distinctJPEG(5), to: "image/bad.jpg")
+            #expect(await core.fileSystem.syncQueuedUploads().failed.count == 1)
+            let records = try FileManager.default.subpathsOfDirectory(atPath: core.directory)
+                .filter { $0.hasSuffix(".failed") }
+            let record = try #require(records.first, "a failure record beside the queued file")
+            #expect(records.count == 1)
+            let fixture = try #require(
+                Bundle.module.url(forResource: "queue-failure-v1", withExtension: "json", subdirectory: "Fixtures"))
+            try Data(contentsOf: fixture).write(
+                to: URL(fileURLWithPath: core.directory + "/" + record))
+
+            let again = try await core.reopened()
+            let failed = await again.fileSystem.syncQueuedUploads().failed
+            #expect(failed.count == 1)
+            #expect(failed.first?.name == "image/bad.jpg" && failed.first?.operation == "upload")
+            #expect(failed.first?.errno == "E2BIG" && failed.first?.errcode == 40006)
+            #expect(failed.first?.errmsg == "invalid media size (a record of the first format)")
+            #expect(failed.first?.at == Date(timeIntervalSinceReferenceDate: 786_000_000))
+            let inode = try #require(try await again.inode("image/bad.jpg"))
+            let opened = try await again.fileSystem.open(inode: inode, flags: O_RDONLY, caller: CoreFixture.caller)
+            #expect(
+                await CoreFixture.errno { try await again.fileSystem.fsync(inode: inode, handle: opened.handle) }
+                    == E2BIG, "the record's errno is what a waiter gets")
+            try await again.fileSystem.release(inode: inode, handle: opened.handle)
+        }
+    }
+
     @Test(arguments: CatalogBackend.allCases) func renamesAndRemovalsOfQueuedFilesAreHonoured(backend: CatalogBackend)
         async throws
     {

@@ -184,6 +184,35 @@ struct FleetConsistencyTests {
         }
     }
 
+    /// Issue 21, point 4: an insert or a removal is a statement that commits on its own; when the
+    /// connection is lost between the commit and its answer, the catalog must learn that it
+    /// committed rather than send it again (the name taken: EEXIST for a `cp` of a new name; the
+    /// entry gone: ENOENT for an `rm` that removed it) or report it failed.
+    @Test(arguments: ["INSERT INTO entry", "DELETE FROM entry"])
+    func aConnectionLostRightAfterAWriteCommitsStillEndsInSuccess(statement: String) async throws {
+        let marker = "committed-then-lost"
+        try await DroppingProxy.with(inFrontOf: TestPostgres.cluster(), statement: statement, marker: marker) {
+            proxy in
+            try await FleetFixture.with(hosts: 1, catalogPort: proxy.port) { fleet in
+                let copy = try await Self.shell(fleet, #"cp "$S/cat.jpg" "$A/image/\#(marker).jpg""#)
+                #expect(copy.status == 0, "cp of a new name succeeds: \(copy.stderr)")
+                let rows = try await fleet.database.scalar(
+                    "SELECT count(*) FROM \(Self.schema).entry WHERE name = '\(marker).jpg'")
+                #expect(rows == 1, "one row for the name")
+                #expect(
+                    try await FleetTests.succeeds(
+                        fleet,
+                        #"cmp -s "$S/cat.jpg" "$A/image/\#(marker).jpg" && [ -s "$A/image/\#(marker).jpg.media_id" ]"#))
+                let remove = try await Self.shell(fleet, #"rm "$A/image/\#(marker).jpg""#)
+                #expect(remove.status == 0, "rm succeeds: \(remove.stderr)")
+                #expect(
+                    try await FleetTests.succeeds(fleet, #"[ ! -e "$A/image/\#(marker).jpg" ]"#), "and the name is gone"
+                )
+                #expect(proxy.drops == 1, "the proxy lost the connection once, after the \(statement) committed")
+            }
+        }
+    }
+
     @Test func aCreateWithoutOExclOfANameAnotherHostIsWritingIsEBUSYAndWithItEEXIST() async throws {
         try await FleetFixture.with { fleet in
             let signal = try TemporaryDirectory.make()

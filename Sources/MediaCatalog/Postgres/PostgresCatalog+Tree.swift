@@ -24,13 +24,18 @@ extension PostgresCatalog {
         forgetTopFolderTimes(entry.folder)
         lastView.forget(
             CatalogChange(entryID: 0, location: .init(folder: entry.folder, name: entry.name), previousLocation: nil))
-        let id = try await call("insert \(entry.name)", conflict: .folderGone) { client in
+        let logger = self.logger
+        let id = try await idReserve.next(
+            drawingWith: { what, body in try await self.call(what, body) }, logger: logger)
+        let inserted = try await call("insert \(entry.name)", conflict: .folderGone) { client, mayHaveCommitted in
+            // The id is this insert's alone: a row with it is this insert's, committed.
+            if mayHaveCommitted, try await Self.exists(id, on: client, logger: logger) { return true }
             let rows = try await client.query(
                 """
                 WITH added AS (
-                    INSERT INTO entry (type, parent_id, name, state, media_id, format, size, created_at, mode, uid, gid,
-                        access_time, modification_time, change_time, writer_session, writer_host)
-                    VALUES (\(entry.type.rawValue), \(parent), \(entry.name), \(entry.state.rawValue),
+                    INSERT INTO entry (id, type, parent_id, name, state, media_id, format, size, created_at, mode, uid,
+                        gid, access_time, modification_time, change_time, writer_session, writer_host)
+                    VALUES (\(id), \(entry.type.rawValue), \(parent), \(entry.name), \(entry.state.rawValue),
                         \(entry.mediaID), \(entry.format?.rawValue), \(entry.size), \(entry.createdAt),
                         \(Int64(entry.mode)), \(Int64(entry.uid)), \(Int64(entry.gid)), \(entry.accessTime),
                         \(entry.modificationTime), \(time), \(writer), \(host))
@@ -48,15 +53,15 @@ extension PostgresCatalog {
                     INSERT INTO change_log (id, session_id, entry_id, type, parent_id, name)
                     SELECT next.last, \(session), added.id, added.type, added.parent_id, added.name FROM next, added)
                 SELECT added.id FROM added, (SELECT pg_notify(\(channel), '')) AS notified
-                """, logger: self.logger)
-            var id: Int64?
-            for try await value in rows.decode(Int64.self) { id = value }
-            return id
+                """, logger: logger)
+            var inserted = false
+            for try await value in rows.decode(Int64.self) { inserted = value == id }
+            return inserted
         }
-        guard let id else { throw CatalogError.malformedRow("insert returned no id") }
-        var inserted = entry
-        inserted.id = id
-        return inserted
+        guard inserted else { throw CatalogError.malformedRow("insert returned no id") }
+        var added = entry
+        added.id = id
+        return added
     }
 
     public func delete(id: Int64) async throws {
@@ -88,7 +93,8 @@ extension PostgresCatalog {
         forgetTopFolderTimes(location.folder)
         if parent != CatalogFolder.topLevel { cache.invalidate(id: parent) }
         lastView.forget(CatalogChange(entryID: id, location: nil, previousLocation: location))
-        let removed = try await call("remove \(name)", conflict: .notEmpty) { client in
+        let logger = self.logger
+        let removed = try await call("remove \(name)", conflict: .notEmpty) { client, mayHaveCommitted in
             let rows = try await client.query(
                 """
                 WITH gone AS (
@@ -110,6 +116,8 @@ extension PostgresCatalog {
                 """, logger: self.logger)
             var removed = false
             for try await _ in rows.decode(Int64.self) { removed = true }
+            // A first run that committed before its connection was lost removed it.
+            if !removed, mayHaveCommitted { return try await !Self.exists(id, on: client, logger: logger) }
             return removed
         }
         guard removed else { throw CatalogError.notThere }

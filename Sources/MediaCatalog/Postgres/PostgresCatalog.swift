@@ -22,6 +22,7 @@ public final class PostgresCatalog: Catalog {
     private let maintenance = Mutex<[Task<Void, Never>]>([])
     let state = Mutex(SharedState())
     let cache = EntryCache(lifetime: .seconds(5))
+    let idReserve = EntryIDReserve()
     /// What this host last read, answered from while the database is away.
     let lastView = LastView()
     let changeStream: AsyncStream<CatalogChange>
@@ -183,12 +184,28 @@ public final class PostgresCatalog: Catalog {
 
     /// Runs `body` on a pooled connection within the operation timeout; records whether the
     /// server answered, for `status`. `conflict` is what a foreign-key refusal means to this
-    /// call (a create's folder is gone; a removed folder is not empty). A transaction the
-    /// server aborted for a deadlock or a serialization conflict committed nothing: it is run
-    /// again, up to three times.
+    /// call (a create's folder is gone; a removed folder is not empty).
+    ///
+    /// `body` may run twice, so it must be safe to: a pooled connection the server ended (a
+    /// restart, `pg_terminate_backend`) fails its next use and one more try gets a fresh one, and
+    /// a transaction the server aborted for a deadlock or a serialization conflict committed
+    /// nothing and is run again, up to three times. Reads, transactions (a failure before their
+    /// COMMIT committed nothing; a failure of the COMMIT itself is never run again) and
+    /// statements that set values are safe as they are. A single statement that inserts or
+    /// removes commits on its own and may have committed before the connection was lost: it
+    /// uses `call(_:conflict:rerunnable:)` and checks its own effect first when run again.
     func call<T: Sendable>(
         _ what: String, conflict: CatalogError = .folderGone,
         _ body: @escaping @Sendable (PostgresClient) async throws -> T
+    ) async throws -> T {
+        try await call(what, conflict: conflict, rerunnable: { client, _ in try await body(client) })
+    }
+
+    /// As `call`, telling `body` whether an earlier run of it may have committed (it was sent
+    /// and its connection was lost before the answer).
+    func call<T: Sendable>(
+        _ what: String, conflict: CatalogError = .folderGone,
+        rerunnable body: @escaping @Sendable (PostgresClient, _ mayHaveCommitted: Bool) async throws -> T
     ) async throws -> T {
         // Once the database is known to be away, calls fail at once (reads are answered from
         // the last view before they get here) until the probe gets through again.
@@ -198,13 +215,12 @@ public final class PostgresCatalog: Catalog {
         do {
             let result = try await withDeadline(configuration.operationTimeout, what) {
                 var attempt = 1
+                var mayHaveCommitted = false
                 while true {
                     do {
-                        return try await body(self.client)
+                        return try await body(self.client, mayHaveCommitted)
                     } catch  where Self.isLostConnection(error) && attempt == 1 {
-                        // A pooled connection the server ended (a restart, pg_terminate_backend)
-                        // fails its next use; one more try gets a fresh one. Never after a COMMIT
-                        // was sent: that one may have happened.
+                        mayHaveCommitted = true
                     } catch  where Self.isConflictAbort(error) && attempt < 3 {
                     }
                     attempt += 1
@@ -221,6 +237,15 @@ public final class PostgresCatalog: Catalog {
         } catch {
             throw translate(error, conflict: conflict)
         }
+    }
+
+    /// Whether entry `id` exists: how a rerun insert or removal learns whether its first run
+    /// committed.
+    static func exists(_ id: Int64, on client: PostgresClient, logger: Logger) async throws -> Bool {
+        let rows = try await client.query("SELECT id FROM entry WHERE id = \(id)", logger: logger)
+        var found = false
+        for try await _ in rows.decode(Int64.self) { found = true }
+        return found
     }
 
     /// A read: as `call`, but when the database turns out to be away, the last view's answer

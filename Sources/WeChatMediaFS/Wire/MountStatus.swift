@@ -80,18 +80,9 @@ public struct MountStatus: Codable, Sendable {
     public var stoppedHostsQueues: [ForeignQueue]? = nil
 }
 
-/// The JSON the status socket sends, with ISO 8601 dates.
+/// The JSON the status socket sends (`WireFormat`).
 extension MountStatus {
-    public func json() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        return Array(try encoder.encode(self))
-    }
+    public func json() throws -> [UInt8] { try WireFormat.encode(self) }
 
-    public init(json: [UInt8]) throws {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        self = try decoder.decode(MountStatus.self, from: Data(json))
-    }
+    public init(json: [UInt8]) throws { self = try WireFormat.decode(MountStatus.self, from: json) }
 }
