@@ -129,10 +129,13 @@ final class UploadQueue: Sendable {
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.wake = wake
         self.loop = Mutex(nil)
-        // The loop is the queue's own task, ended and awaited by `stop`.
-        loop.withLock { $0 = Task { await self.schedule(woken: wakes) } }
+        // The loop is the queue's own task, ended and awaited by `stop`, and ended by `deinit`:
+        // it holds the queue only while it starts uploads, so a queue no one keeps goes.
+        loop.withLock { $0 = Task { [weak self] in await Self.schedule(queue: { [weak self] in self }, woken: wakes) } }
         depthChanged()
     }
+
+    deinit { wake.finish() }
 
     // MARK: Queueing
 
@@ -287,17 +290,21 @@ final class UploadQueue: Sendable {
     // MARK: Running uploads
 
     /// The scheduler: each wake starts uploads while fewer than `concurrency` run, each a child
-    /// task; ends when `stop` cancels it, once every child has ended.
-    private func schedule(woken wakes: AsyncStream<Void>) async {
+    /// task; ends when `stop` cancels it or the queue goes, once every child has ended.
+    private static func schedule(queue current: @escaping @Sendable () -> UploadQueue?, woken wakes: AsyncStream<Void>)
+        async
+    {
         await withDiscardingTaskGroup { group in
             for await _ in wakes {
-                while let item = state.withLock({ $0.running.count < concurrency ? $0.takeNext() : nil }) {
-                    group.addTask { await self.run(item) }
+                guard let queue = current() else { break }
+                while let item = queue.state.withLock({ $0.running.count < queue.concurrency ? $0.takeNext() : nil }) {
+                    group.addTask { await queue.run(item) }
                 }
             }
         }
-        state.withLock { $0.loopEnded = true }
-        stoppedWaiters.answerAll(.queue, with: true)
+        guard let queue = current() else { return }
+        queue.state.withLock { $0.loopEnded = true }
+        queue.stoppedWaiters.answerAll(.queue, with: true)
     }
 
     private func run(_ item: Item) async {
