@@ -271,9 +271,7 @@ private func accept(_ raw: fuse_req_t?, _ operation: StaticString) -> (FUSESessi
         if let raw { fuse_reply_err(raw, EIO) }
         return nil
     }
-    let fileSystem = session.fileSystem
-    let request = PendingRequest(
-        raw, operation: operation, gate: session.replies, referenced: { fileSystem.referenced(inode: $0) })
+    let request = PendingRequest(raw, operation: operation, gate: session.replies)
     guard request.admitted else {
         request.fail(EIO)
         return nil

@@ -41,7 +41,7 @@ public final class FUSESession: Sendable {
         self.logger = logger
         self.handle = SessionHandle()
         self.kernelCache = kernelCache
-        self.replies = ReplyGate(logger: logger)
+        self.replies = ReplyGate(logger: logger, referenced: { fileSystem.referenced(inode: $0) })
         var args = cfuse_args_init()
         for argument in ["wxmediafs"] + (options.isEmpty ? [] : ["-o", options.joined(separator: ",")]) {
             guard fuse_opt_add_arg(&args, argument) == 0 else { throw MountError(description: "out of memory") }

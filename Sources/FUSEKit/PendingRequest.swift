@@ -21,17 +21,11 @@ final class PendingRequest: Sendable {
     private let receivedAt = ContinuousClock.now
     /// The `fuse_req_t`'s address until the request is answered, then 0.
     private let raw: Mutex<UInt>
-    /// Told of each lookup reference the kernel takes by this request's answer, before it is sent.
-    private let referenced: @Sendable (Inode) -> Void
 
     /// Counts the request in flight at `gate`.
-    init(
-        _ raw: fuse_req_t, operation: StaticString, gate: ReplyGate,
-        referenced: @escaping @Sendable (Inode) -> Void
-    ) {
+    init(_ raw: fuse_req_t, operation: StaticString, gate: ReplyGate) {
         self.operation = operation
         self.gate = gate
-        self.referenced = referenced
         self.raw = Mutex(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(raw))))
         if let context = fuse_req_ctx(raw) {
             caller = Caller(uid: context.pointee.uid, gid: context.pointee.gid, pid: context.pointee.pid)
@@ -72,7 +66,7 @@ final class PendingRequest: Sendable {
 
     func entry(_ entry: Entry) {
         var parameters = Self.parameters(entry)
-        if parameters.ino != 0 { referenced(parameters.ino) }
+        if parameters.ino != 0 { gate.referenced(parameters.ino) }
         answer { fuse_reply_entry($0, &parameters) }
     }
 
@@ -91,7 +85,7 @@ final class PendingRequest: Sendable {
         var parameters = Self.parameters(entry)
         var info = fuse_file_info()
         cfuse_file_info_set(&info, file.handle, file.directIO ? 1 : 0, file.keepCache ? 1 : 0, 0)
-        if parameters.ino != 0 { referenced(parameters.ino) }
+        if parameters.ino != 0 { gate.referenced(parameters.ino) }
         answer { fuse_reply_create($0, &parameters, &info) }
     }
 
@@ -161,7 +155,7 @@ final class PendingRequest: Sendable {
                     }
                     if needed > size - used { break }
                     used += needed
-                    if plus, entry.name != ".", entry.name != ".." { referenced(entry.attributes.inode) }
+                    if plus, entry.name != ".", entry.name != ".." { gate.referenced(entry.attributes.inode) }
                 }
             }
             _ = buffer.withUnsafeBufferPointer { fuse_reply_buf(request, $0.baseAddress, used) }

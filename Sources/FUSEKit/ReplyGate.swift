@@ -19,9 +19,13 @@ final class ReplyGate: Sendable {
 
     private let state = Mutex(State())
     let logger: Logger
+    /// Told of each lookup reference the kernel takes by an answer, before the answer is sent
+    /// (the filesystem's `referenced(inode:)`).
+    let referenced: @Sendable (Inode) -> Void
 
-    init(logger: Logger) {
+    init(logger: Logger, referenced: @escaping @Sendable (Inode) -> Void) {
         self.logger = logger
+        self.referenced = referenced
     }
 
     /// Counts a new request in flight; false once the session stopped accepting work, and the

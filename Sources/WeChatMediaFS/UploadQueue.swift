@@ -129,8 +129,9 @@ final class UploadQueue: Sendable {
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.wake = wake
         self.loop = Mutex(nil)
-        // The loop is the queue's own task, ended and awaited by `stop`, and ended by `deinit`:
-        // it holds the queue only while it starts uploads, so a queue no one keeps goes.
+        // Unstructured until the mount is a ServiceGroup that can run it (issue 21, point 2): the
+        // queue owns it, `stop` cancels and awaits it (the mount's shutdown calls it), and
+        // `deinit` ends it; it holds the queue only while it starts uploads.
         loop.withLock { $0 = Task { [weak self] in await Self.schedule(queue: { [weak self] in self }, woken: wakes) } }
         depthChanged()
     }

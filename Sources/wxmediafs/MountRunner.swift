@@ -102,7 +102,10 @@ struct MountRunner {
                 "\(left) queued upload(s) left after \(drain): the next mount on \(cacheDirectory) resumes them")
         }
         // Uploads still in flight are cancelled; their files stay queued on disk.
-        await fileSystem.stopQueuedUploads(until: .now + .seconds(2))
+        // Without a signal (an unmount), the same share as after one.
+        let stopBy =
+            stopping.withLock({ $0 })?.queueStopEnd ?? .now + (ShutdownBudget.queueStop - ShutdownBudget.queue)
+        await fileSystem.stopQueuedUploads(until: stopBy)
         await sync?.stop()
         await status?.stop()
         await metrics?.stop()

@@ -11,10 +11,14 @@ struct ShutdownBudget {
     static let answers = Duration.seconds(30)
     /// Queued uploads (background mode) may finish until then; what is left stays queued on disk.
     static let queue = Duration.seconds(37)
+    /// Queued uploads still in flight then are cancelled and awaited until this; their files
+    /// stay queued on disk.
+    static let queueStop = Duration.seconds(39)
 
     let signalled: ContinuousClock.Instant
 
     var uploadsEnd: ContinuousClock.Instant { signalled + Self.uploads }
     var answersEnd: ContinuousClock.Instant { signalled + Self.answers }
     var queueEnd: ContinuousClock.Instant { signalled + Self.queue }
+    var queueStopEnd: ContinuousClock.Instant { signalled + Self.queueStop }
 }

@@ -195,7 +195,7 @@ struct FleetConsistencyTests {
             proxy in
             try await FleetFixture.with(hosts: 1, catalogPort: proxy.port) { fleet in
                 let copy = try await Self.shell(fleet, #"cp "$S/cat.jpg" "$A/image/\#(marker).jpg""#)
-                #expect(copy.status == 0, "cp of a new name succeeds: \(copy.stderr)")
+                #expect(copy.status == 0, "cp of a new name succeeds: \(copy.stderr) \(fleet.hosts[0].log)")
                 let rows = try await fleet.database.scalar(
                     "SELECT count(*) FROM \(Self.schema).entry WHERE name = '\(marker).jpg'")
                 #expect(rows == 1, "one row for the name")

@@ -25,8 +25,7 @@ extension PostgresCatalog {
         lastView.forget(
             CatalogChange(entryID: 0, location: .init(folder: entry.folder, name: entry.name), previousLocation: nil))
         let logger = self.logger
-        let id = try await idReserve.next(
-            drawingWith: { what, body in try await self.call(what, body) }, logger: logger)
+        let id = try await newEntryID()
         let inserted = try await call("insert \(entry.name)", conflict: .folderGone) { client, mayHaveCommitted in
             // The id is this insert's alone: a row with it is this insert's, committed.
             if mayHaveCommitted, try await Self.exists(id, on: client, logger: logger) { return true }
@@ -62,6 +61,26 @@ extension PostgresCatalog {
         var added = entry
         added.id = id
         return added
+    }
+
+    /// An id for a new entry, from this host's reserve (`EntryIDReserve`), drawing a block from
+    /// the sequence when it is empty: a read, safe to run again.
+    private func newEntryID() async throws -> Int64 {
+        if let id = idReserve.take() { return id }
+        let logger = self.logger
+        let block = try await call("reserving ids") { client in
+            let rows = try await client.query(
+                """
+                SELECT nextval(pg_get_serial_sequence('entry', 'id'))
+                FROM generate_series(1, \(EntryIDReserve.blockSize))
+                """, logger: logger)
+            var block: [Int64] = []
+            for try await id in rows.decode(Int64.self) where id > 0 { block.append(id) }
+            return block
+        }
+        guard let id = block.first else { throw CatalogError.malformedRow("the entry sequence gave no id") }
+        idReserve.keep(Array(block.dropFirst()))
+        return id
     }
 
     public func delete(id: Int64) async throws {

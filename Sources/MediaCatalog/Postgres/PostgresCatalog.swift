@@ -186,8 +186,8 @@ public final class PostgresCatalog: Catalog {
     /// server answered, for `status`. `conflict` is what a foreign-key refusal means to this
     /// call (a create's folder is gone; a removed folder is not empty).
     ///
-    /// `body` may run twice, so it must be safe to: a pooled connection the server ended (a
-    /// restart, `pg_terminate_backend`) fails its next use and one more try gets a fresh one, and
+    /// `body` may run again, so it must be safe to: a pooled connection the server ended (a
+    /// restart, `pg_terminate_backend`) fails its next use and a later try gets a fresh one, and
     /// a transaction the server aborted for a deadlock or a serialization conflict committed
     /// nothing and is run again, up to three times. Reads, transactions (a failure before their
     /// COMMIT committed nothing; a failure of the COMMIT itself is never run again) and
@@ -219,7 +219,9 @@ public final class PostgresCatalog: Catalog {
                 while true {
                     do {
                         return try await body(self.client, mayHaveCommitted)
-                    } catch  where Self.isLostConnection(error) && attempt == 1 {
+                    } catch  where Self.isLostConnection(error) && attempt < 3 {
+                        // The pool may hand the dying connection out once more before it notices
+                        // the close: a third run gets a fresh one.
                         mayHaveCommitted = true
                     } catch  where Self.isConflictAbort(error) && attempt < 3 {
                     }
