@@ -31,10 +31,12 @@ let package = Package(
             pkgConfig: "fuse3",
             providers: [.apt(["libfuse3-dev"])]
         ),
+        .target(name: "Deadlines"),
         .target(
             name: "FUSEKit",
             dependencies: [
                 "CFuse3",
+                "Deadlines",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
@@ -42,6 +44,7 @@ let package = Package(
         .target(
             name: "WeChatMedia",
             dependencies: [
+                "Deadlines",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -52,6 +55,7 @@ let package = Package(
         .target(
             name: "MediaCatalog",
             dependencies: [
+                "Deadlines",
                 "WeChatMedia",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -62,6 +66,7 @@ let package = Package(
         .target(
             name: "WeChatMediaFS",
             dependencies: [
+                "Deadlines",
                 "FUSEKit",
                 "WeChatMedia",
                 "MediaCatalog",
@@ -73,6 +78,7 @@ let package = Package(
         .target(
             name: "WeChatEmulator",
             dependencies: [
+                "Deadlines",
                 "WeChatMedia",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -139,6 +145,7 @@ let package = Package(
         .testTarget(
             name: "WeChatMediaFSTests",
             dependencies: [
+                "Deadlines",
                 "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport", "FUSEKit",
             ]
         ),

@@ -73,12 +73,12 @@ def process_running(pid):
 
 
 class Emulator:
-    def __init__(self, binary, work):
+    def __init__(self, binary, work, extra=()):
         self.out_path, self.log_path = work + "/emulator.out", work + "/emulator.log"
         self.out, self.log = open(self.out_path, "wb"), open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [binary, "emulator", "--host", "127.0.0.1", "--port", "0", "--data-dir", work + "/emulator",
-             "--appid", APPID, "--secret", SECRET, "--limits", "current", "--log-level", "warning"],
+             "--appid", APPID, "--secret", SECRET, "--limits", "current", "--log-level", "warning", *extra],
             stdout=self.out, stderr=self.log,
             start_new_session=True)  # Ctrl-C reaches this script, which stops it after the mounts
 
@@ -106,7 +106,7 @@ class Emulator:
 class Mount:
     """A mount of `cache` at `path`; `pid` is its daemon's, from the line `wxmediafs mount` prints."""
 
-    def __init__(self, bench, name):
+    def __init__(self, bench, name, extra=()):
         self.binary = bench.binary
         self.path, self.cache = bench.work + "/mnt-" + name, bench.work + "/cache-" + name
         self.log = self.cache + "/wxmediafs.log"
@@ -114,7 +114,7 @@ class Mount:
         os.makedirs(self.path, exist_ok=True)
         done = subprocess.run(
             [self.binary, "mount", self.path, "--appid", APPID, "--secret-file", bench.secret_file,
-             "--api-base", bench.emulator.url, "--cache-dir", self.cache, "--limits", "current"],
+             "--api-base", bench.emulator.url, "--cache-dir", self.cache, "--limits", "current", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         found = re.search(r"daemon pid (\d+)", done.stdout)
         self.pid = int(found.group(1)) if found else None
@@ -161,12 +161,12 @@ class Bench:
         self.emulator = None
         self.mounts = []
 
-    def start(self):
-        self.emulator = Emulator(self.binary, self.work)
+    def start(self, extra=()):
+        self.emulator = Emulator(self.binary, self.work, extra)
         self.emulator.wait_listening()
 
-    def mount(self, name):
-        mount = Mount(self, name)
+    def mount(self, name, extra=()):
+        mount = Mount(self, name, extra)
         self.mounts.append(mount)
         return mount
 

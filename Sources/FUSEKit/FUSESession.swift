@@ -1,4 +1,5 @@
 import CFuse3
+import Deadlines
 import Foundation
 import Logging
 import Synchronization

@@ -1,4 +1,5 @@
 import CoreMetrics
+import Deadlines
 import Synchronization
 
 /// How long the kernel's requests wait for their answers, by operation, for the metrics endpoint
@@ -8,8 +9,7 @@ enum OperationMetrics {
     private static let timers = Mutex<[String: CoreMetrics.Timer]>([:])
 
     static func answered(_ operation: StaticString, receivedAt: ContinuousClock.Instant) {
-        let elapsed = receivedAt.duration(to: .now).components
-        let nanoseconds = elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000
+        let nanoseconds = receivedAt.duration(to: .now).wholeNanoseconds
         timer(for: operation.description).recordNanoseconds(nanoseconds)
     }
 

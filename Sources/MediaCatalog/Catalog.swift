@@ -14,6 +14,8 @@ public protocol Catalog: Sendable {
     func foreignChanges() -> AsyncStream<CatalogChange>?
     /// Where the catalog is and whether it answers, for `wxmediafs status`.
     func health() async -> CatalogHealth
+    /// Ends the catalog's connections and background work; nothing is asked of it afterwards.
+    func close() async
 
     // MARK: Entries
 

@@ -15,6 +15,8 @@ public final class SQLiteCatalog: Catalog {
     public var isShared: Bool { false }
     public func foreignChanges() -> AsyncStream<CatalogChange>? { nil }
     public func health() async -> CatalogHealth { CatalogHealth(location: "sqlite \(path)", reachable: true) }
+    /// Checkpoints the WAL into the database file, so a copied cache dir holds every commit.
+    public func close() async { try? database.close() }
 
     public init(path: String) throws {
         self.path = path

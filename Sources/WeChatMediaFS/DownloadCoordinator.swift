@@ -1,6 +1,8 @@
+import Deadlines
 import FUSEKit
 import Logging
 import MediaCatalog
+import Synchronization
 import WeChatMedia
 
 #if canImport(Glibc)
@@ -11,10 +13,15 @@ import Glibc
 /// download, every reader waits only until the bytes it asked for have arrived, and concurrent
 /// readers share the download. Partial files are `ID.part` until complete, so a crash never
 /// leaves a partial file that looks whole.
-actor DownloadCoordinator {
-    private struct Download {
-        var available: Int64 = 0
-        var waiters: [(upTo: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
+final class DownloadCoordinator: Sendable {
+    private struct State {
+        /// Downloads running, with the bytes on disk so far.
+        var available: [String: Int64] = [:]
+        /// Downloads that failed. Readers of files opened before the failure that ask again (the
+        /// kernel reads a page whose read-ahead failed once more, for every reader that waited
+        /// on it) get the same error at once instead of starting another download of a full
+        /// timeout; a file opened after the failure tries again.
+        var recentFailures: [String: (error: any Error, at: ContinuousClock.Instant)] = [:]
     }
 
     private let service: any MediaService
@@ -23,12 +30,9 @@ actor DownloadCoordinator {
     private let logger: Logger
     private let activity: MountActivity
     private let reporter: FailureReporter
-    private var downloads: [String: Download] = [:]
-    /// Downloads that failed. Readers of files opened before the failure that ask again (the
-    /// kernel reads a page whose read-ahead failed once more, for every reader that waited on it)
-    /// get the same error at once instead of starting another download of a full timeout; a file
-    /// opened after the failure tries again.
-    private var recentFailures: [String: (error: any Error, at: ContinuousClock.Instant)] = [:]
+    private let state = Mutex(State())
+    /// Readers, by media id, woken at each arrival of bytes and at the end.
+    private let readers = Waiters<String, Void>()
     static let failureMemory: Duration = .seconds(600)
 
     init(
@@ -47,26 +51,62 @@ actor DownloadCoordinator {
     /// returns the path holding them.
     /// `expectedSize`, when known (an upload's size, a HEAD's Content-Length), is checked against
     /// what arrives: a server that lies about lengths never gets a short file served as whole.
-    /// `openedAt` is when the reader's file was opened (see `recentFailures`).
+    /// `openedAt` is when the reader's file was opened (see `State.recentFailures`).
     func path(
         forBytesOf mediaID: String, upTo: Int64, isVideo: Bool, expectedSize: Int64?,
         openedAt: ContinuousClock.Instant
     ) async throws -> String {
         let complete = cache.contentPath(for: mediaID)
-        if cache.hasContent(for: mediaID) { return complete }
-        if downloads[mediaID] == nil {
-            if let failure = recentFailures[mediaID], failure.at > openedAt { throw failure.error }
-            start(mediaID, isVideo: isVideo, expectedSize: expectedSize)
+        while true {
+            if cache.hasContent(for: mediaID) { return complete }
+            switch progress(of: mediaID, upTo: upTo, openedAt: openedAt) {
+            case .ready:
+                return cache.hasContent(for: mediaID) ? complete : complete + ".part"
+            case .failed(let error):
+                throw error
+            case .notStarted:
+                start(mediaID, isVideo: isVideo, expectedSize: expectedSize)
+            case .arriving:
+                await readers.wait(for: mediaID, until: nil, timedOut: ()) {
+                    self.progress(of: mediaID, upTo: upTo, openedAt: openedAt) == .arriving ? nil : ()
+                }
+                // An interrupted read (the reader's signal) ends its wait, not the download.
+                try Task.checkCancellation()
+            }
         }
-        if let download = downloads[mediaID], download.available >= upTo { return complete + ".part" }
-        try await withCheckedThrowingContinuation { continuation in
-            downloads[mediaID]?.waiters.append((upTo, continuation))
-        }
-        return cache.hasContent(for: mediaID) ? complete : complete + ".part"
     }
 
+    private enum Progress: Equatable {
+        case ready, arriving, notStarted, failed(any Error)
+
+        static func == (left: Progress, right: Progress) -> Bool {
+            switch (left, right) {
+            case (.ready, .ready), (.arriving, .arriving), (.notStarted, .notStarted), (.failed, .failed): true
+            default: false
+            }
+        }
+    }
+
+    /// Where the reader of `[0, upTo)` stands; a finished download's bytes are in the cache
+    /// (the caller checks it first) or its failure is recent.
+    private func progress(of mediaID: String, upTo: Int64, openedAt: ContinuousClock.Instant) -> Progress {
+        let progress = state.withLock { state -> Progress in
+            if let available = state.available[mediaID] { return available >= upTo ? .ready : .arriving }
+            if let failure = state.recentFailures[mediaID], failure.at > openedAt { return .failed(failure.error) }
+            return .notStarted
+        }
+        // Finished meanwhile (its file is in the cache), or never started.
+        return progress == .notStarted && cache.hasContent(for: mediaID) ? .ready : progress
+    }
+
+    /// Starts the download unless one is running (another reader started it meanwhile).
     private func start(_ mediaID: String, isVideo: Bool, expectedSize: Int64?) {
-        downloads[mediaID] = Download()
+        let started = state.withLock { state in
+            guard state.available[mediaID] == nil else { return false }
+            state.available[mediaID] = 0
+            return true
+        }
+        guard started else { return }
         let service = self.service
         let reporter = self.reporter
         let target = cache.contentPath(for: mediaID)
@@ -80,7 +120,7 @@ actor DownloadCoordinator {
             do {
                 let progress: @Sendable (Int64) async -> Void = { [weak self] bytes in
                     activity.progress(transfer, bytesDone: bytes)
-                    await self?.arrived(mediaID, bytes: bytes)
+                    self?.arrived(mediaID, bytes: bytes)
                 }
                 switch try await service.download(mediaID: mediaID, to: target + ".part", progress: progress) {
                 case .file:
@@ -112,27 +152,20 @@ actor DownloadCoordinator {
     }
 
     private func arrived(_ mediaID: String, bytes: Int64) {
-        guard var download = downloads[mediaID] else { return }
-        download.available = bytes
-        let (ready, waiting) = download.waiters.reduce(
-            into: (
-                [CheckedContinuation<Void, any Error>](),
-                [(upTo: Int64, continuation: CheckedContinuation<Void, any Error>)]()
-            )
-        ) {
-            if $1.upTo <= bytes { $0.0.append($1.continuation) } else { $0.1.append($1) }
+        let running = state.withLock { state in
+            guard state.available[mediaID] != nil else { return false }
+            state.available[mediaID] = bytes
+            return true
         }
-        download.waiters = waiting
-        downloads[mediaID] = download
-        ready.forEach { $0.resume() }
+        if running { readers.answerAll(mediaID, with: ()) }
     }
 
     private func finish(_ mediaID: String, with error: (any Error)?) {
-        recentFailures[mediaID] = error.map { ($0, .now) }
-        recentFailures = recentFailures.filter { $0.value.at.duration(to: .now) < Self.failureMemory }
-        let waiters = downloads.removeValue(forKey: mediaID)?.waiters ?? []
-        for waiter in waiters {
-            if let error { waiter.continuation.resume(throwing: error) } else { waiter.continuation.resume() }
+        state.withLock { state in
+            state.available[mediaID] = nil
+            state.recentFailures[mediaID] = error.map { ($0, .now) }
+            state.recentFailures = state.recentFailures.filter { $0.value.at.duration(to: .now) < Self.failureMemory }
         }
+        readers.answerAll(mediaID, with: ())
     }
 }

@@ -1,45 +1,42 @@
+import Deadlines
 import Synchronization
 
 /// Turns, first come first served, for work that spans suspension points (an upload): what an
 /// actor alone does not give, since an actor lets other calls in at every `await`.
-/// `acquire` waits for the turn; `release` passes it on to the next waiter.
+/// `acquire` takes a ticket and waits for its turn; `release` passes the turn to the next
+/// ticket.
 final class ExclusiveAccess: Sendable {
-    private struct State {
-        var held = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
+    private struct Tickets {
+        var next: UInt64 = 0
+        var serving: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let tickets = Mutex(Tickets())
+    private let turns = Waiters<UInt64, Void>()
 
+    /// Returns when the turn is the caller's, even if its task is cancelled meanwhile: a
+    /// ticket taken is a turn that must be released, in line.
     func acquire() async {
-        let took = state.withLock { state in
-            guard !state.held else { return false }
-            state.held = true
-            return true
+        let ticket = tickets.withLock { tickets in
+            defer { tickets.next += 1 }
+            return tickets.next
         }
-        if took { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let tookMeanwhile = state.withLock { state in
-                guard state.held else {
-                    state.held = true
-                    return true
-                }
-                state.waiters.append(continuation)
-                return false
-            }
-            if tookMeanwhile { continuation.resume() }
-        }
+        guard !isServing(ticket) else { return }
+        // A task of its own, which the caller's cancellation does not reach.
+        await Task {
+            await turns.wait(for: ticket, until: nil, timedOut: ()) { self.isServing(ticket) ? () : nil }
+        }.value
     }
 
     func release() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.waiters.isEmpty else {
-                state.held = false
-                return nil
-            }
-            // The turn goes straight to the next waiter: `held` stays true.
-            return state.waiters.removeFirst()
+        let next = tickets.withLock { tickets in
+            tickets.serving += 1
+            return tickets.serving
         }
-        next?.resume()
+        turns.answerAll(next, with: ())
+    }
+
+    private func isServing(_ ticket: UInt64) -> Bool {
+        tickets.withLock { $0.serving == ticket }
     }
 }

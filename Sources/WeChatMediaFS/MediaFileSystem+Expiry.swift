@@ -29,16 +29,14 @@ extension MediaFileSystem {
 
     /// Sweeps every `settings.sweepInterval` until the task is cancelled.
     /// With a shared catalog, also follows what other hosts change.
-    public func startMaintenance() -> Task<Void, Never> {
+    public func maintain() async {
         let changes = catalog.foreignChanges()
-        return Task {
-            await withTaskGroup(of: Void.self) { group in
-                if let changes { group.addTask { await self.follow(changes) } }
-                group.addTask {
-                    while !Task.isCancelled {
-                        await self.sweep()
-                        try? await Task.sleep(for: self.settings.sweepInterval)
-                    }
+        await withTaskGroup(of: Void.self) { group in
+            if let changes { group.addTask { await self.follow(changes) } }
+            group.addTask {
+                while !Task.isCancelled {
+                    await self.sweep()
+                    try? await Task.sleep(for: self.settings.sweepInterval)
                 }
             }
         }

@@ -1,3 +1,4 @@
+import Deadlines
 import Foundation
 import WeChatMedia
 
@@ -16,7 +17,7 @@ extension MediaFileSystem {
         var status = MountStatus(
             mountpoint: mountpoint, pid: getpid(), apiBase: apiBase, startedAt: startedAt, transfers: transfers,
             recentFailures: failures, cacheBytes: await budget.usedBytes, cacheMaxBytes: settings.cacheMaxBytes,
-            tokenAgeSeconds: tokenAge.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 },
+            tokenAgeSeconds: tokenAge.map(\.inSeconds),
             requests: service.requestCounts().map {
                 MountStatus.Requests(kind: $0.kind.rawValue, sent: $0.count.sent, failed: $0.count.failed)
             }, catalog: catalogHealth, uploadMode: settings.uploadMode, uploadQueue: uploadQueue.snapshot())

@@ -85,17 +85,18 @@ public final class MediaFileSystem: FileSystem {
         await uploader.waitUntilIdle(until: deadline)
     }
 
-    /// Waits (at most `timeout`) until every queued upload has ended; returns how many have not
-    /// (they stay queued on disk for the next mount).
-    public func waitForQueuedUploads(timeout: Duration?) async -> Int {
-        await uploadQueue.waitUntilSettled(timeout: timeout)
-    }
-
-    /// Stops starting queued uploads and cancels those in flight (their files stay queued on
-    /// disk for the next mount), waiting for them until `deadline`.
-    @discardableResult
-    public func stopQueuedUploads(until deadline: ContinuousClock.Instant) async -> Bool {
-        await uploadQueue.stop(until: deadline)
+    /// Ends the filesystem's work once the FUSE loop has ended: queued uploads may finish until
+    /// `drainEnd`; then no more start, and those still running are cancelled and awaited until
+    /// `deadline`. Returns how many queued uploads are left: their files stay queued on disk,
+    /// and the next mount on this cache dir resumes them.
+    public func shutdown(drainingUntil drainEnd: ContinuousClock.Instant, deadline: ContinuousClock.Instant) async
+        -> Int
+    {
+        let left = await uploadQueue.waitUntilSettled(timeout: max(.zero, ContinuousClock.now.duration(to: drainEnd)))
+        if await !uploadQueue.stop(until: deadline) {
+            logger.warning("queued uploads still running at the shutdown's deadline: their files stay queued")
+        }
+        return left
     }
 
     /// What `wxmediafs sync` answers: waits until every queued upload has ended, then tells the
@@ -214,31 +215,56 @@ public final class MediaFileSystem: FileSystem {
             guard let folder = try await catalogFolder(inode) else { throw FUSEError.notDirectory }
             // Resume with the first entry whose name or sidecar lies past `offset`.
             let afterID = offset >= 11 ? (offset - 11) / 2 : 0
-            let now = clock.seconds
-            for child in try await catalog.children(of: folder, afterID: afterID, limit: 64)
-            where isAlive(child, now: now) {
-                // Ids past `Node.entryIDs` (only a corrupt catalog has them) have no inode and no offset.
-                guard let id = child.id, Node.entryIDs.contains(id) else { continue }
-                if 2 * id + 10 > offset {
-                    result.append(
-                        DirectoryEntry(
-                            name: child.name, attributes: attributes(of: child), offset: 2 * id + 10,
-                            cacheTimeout: expiryBoundedTimeout(bornAt: child.createdAt)))
-                }
-                // Listing never waits: a queued file's sidecar appears once its upload succeeded.
-                if settings.sidecars == .visible, child.state == .uploaded, 2 * id + 11 > offset,
-                    uploadQueue.item(id) == nil
-                {
-                    result.append(
-                        DirectoryEntry(
-                            name: child.name + sidecarSuffix, attributes: sidecarAttributes(of: child),
-                            offset: 2 * id + 11, cacheTimeout: 0))
-                }
-            }
+            result += try await listing(of: folder, afterID: afterID, past: offset)
         case .sidecar, .byID:
             throw FUSEError.notDirectory
         }
         return result
+    }
+
+    /// The names (and sidecars) of `folder` past `offset`, from the catalog page after entry
+    /// `afterID`. A page whose entries are all hidden (expired, not swept yet) is not the end of
+    /// the folder, which an empty answer would say: the next page is read until a name shows.
+    private func listing(of folder: CatalogFolder, afterID start: Int64, past offset: Int64) async throws
+        -> [DirectoryEntry]
+    {
+        let now = clock.seconds
+        let pageSize = max(1, settings.listingPageSize)
+        var afterID = start
+        var names: [DirectoryEntry] = []
+        while names.isEmpty {
+            let children = try await catalog.children(of: folder, afterID: afterID, limit: pageSize)
+            for child in children where isAlive(child, now: now) {
+                names += listed(child, past: offset)
+            }
+            guard children.count == pageSize, let last = children.last?.id, last > afterID else { break }
+            afterID = last
+        }
+        return names
+    }
+
+    /// `child`'s name and its sidecar, those that lie past `offset`.
+    private func listed(_ child: CatalogEntry, past offset: Int64) -> [DirectoryEntry] {
+        // Ids past `Node.entryIDs` (only a corrupt catalog has them) have no inode and no offset.
+        guard let id = child.id, Node.entryIDs.contains(id) else { return [] }
+        let nameOffset: Int64 = 2 * id + 10
+        var names: [DirectoryEntry] = []
+        if nameOffset > offset {
+            names.append(
+                DirectoryEntry(
+                    name: child.name, attributes: attributes(of: child), offset: nameOffset,
+                    cacheTimeout: expiryBoundedTimeout(bornAt: child.createdAt)))
+        }
+        // Listing never waits: a queued file's sidecar appears once its upload succeeded.
+        if settings.sidecars == .visible, child.state == .uploaded, nameOffset + 1 > offset,
+            uploadQueue.item(id) == nil
+        {
+            names.append(
+                DirectoryEntry(
+                    name: child.name + sidecarSuffix, attributes: sidecarAttributes(of: child),
+                    offset: nameOffset + 1, cacheTimeout: 0))
+        }
+        return names
     }
 
     // MARK: Helpers shared by the operations

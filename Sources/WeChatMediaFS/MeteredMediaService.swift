@@ -1,4 +1,5 @@
 import CoreMetrics
+import Deadlines
 import Synchronization
 import WeChatMedia
 
@@ -108,7 +109,6 @@ private final class ByteTally: Sendable {
 
 extension Timer {
     fileprivate func recordElapsed(since start: ContinuousClock.Instant) {
-        let elapsed = start.duration(to: .now).components
-        recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+        recordNanoseconds(start.duration(to: .now).wholeNanoseconds)
     }
 }

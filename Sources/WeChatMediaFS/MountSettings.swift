@@ -27,6 +27,9 @@ public struct MountSettings: Sendable {
     public var sidecars: SidecarMode = .visible
     /// How long a sidecar's lookup waits for its file's queued upload (`--request-timeout`).
     public var queuedUploadWait: Duration = .seconds(30)
+    /// Catalog entries read per `readdir` call (each may add a sidecar to the page); tests set a
+    /// small one to list folders over many pages.
+    public var listingPageSize: Int = 64
 
     public init(
         mediaLifetimeSeconds: Int64 = 3 * 24 * 3600, cacheTimeout: Double = 1, uid: UInt32, gid: UInt32,

@@ -1,4 +1,5 @@
 import CoreMetrics
+import Deadlines
 import Foundation
 import WeChatMedia
 
@@ -37,9 +38,8 @@ public actor QuotaMonitor {
     public init(source: any QuotaSource, interval: Duration = defaultInterval, clock: any MountClock = SystemClock()) {
         self.source = source
         self.clock = clock
-        let (seconds, attoseconds) = interval.components
-        // At least a second: anything shorter would be a typo, and the product cannot overflow.
-        self.intervalNanoseconds = max(1, min(seconds, 86400)) * 1_000_000_000 + attoseconds / 1_000_000_000
+        // At least a second (anything shorter would be a typo), at most a day.
+        self.intervalNanoseconds = min(max(interval, .seconds(1)), .seconds(86400)).wholeNanoseconds
     }
 
     /// The quotas as of the last asking (empty before the first one has answered). Starts an

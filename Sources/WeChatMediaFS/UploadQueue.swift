@@ -1,4 +1,5 @@
 import CoreMetrics
+import Deadlines
 import FUSEKit
 import Foundation
 import HeapModule

@@ -1,3 +1,4 @@
+import Deadlines
 import FUSEKit
 import Logging
 import MediaCatalog

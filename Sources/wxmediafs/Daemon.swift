@@ -13,7 +13,7 @@ enum Daemon {
         let cacheDirectory =
             try command.cacheDir
             ?? (command.emulator
-                ? MountRunner.makeTemporaryFolder("demo-cache")
+                ? TemporaryFolder.make("demo-cache")
                 : MountRunner.defaultCacheDirectory(appID: command.appid))
         // Before the log is opened: a refused mount must not write into a running mount's log.
         try MountPoint.prepare(mountpoint)

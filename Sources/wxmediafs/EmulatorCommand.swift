@@ -61,7 +61,7 @@ struct EmulatorCommand: AsyncParsableCommand {
         LogSetup.bootstrap(level: logLevel)
         let logger = Logger(label: "wxmediafs.emulator")
         let secret = try secret.map(Secret.init) ?? SecretSource.load(file: secretFile) ?? Secret("emulator-secret")
-        let dataDirectory = try dataDir ?? Self.makeTemporaryDirectory()
+        let dataDirectory = try dataDir ?? TemporaryFolder.make("emulator")
         let configuration = EmulatorConfiguration(
             host: host, port: port, dataDirectory: dataDirectory, appID: appid, secret: secret, limits: limits,
             testControls: testControls,
@@ -72,12 +72,6 @@ struct EmulatorCommand: AsyncParsableCommand {
             let line = "wxmediafs emulator listening on \(url) (appid \(configuration.appID), data \(dataDirectory))\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
-    }
-
-    private static func makeTemporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "wxmediafs-emulator-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
     }
 }
 

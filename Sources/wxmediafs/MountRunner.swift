@@ -3,7 +3,8 @@ import FUSEKit
 import Foundation
 import Logging
 import MediaCatalog
-import Synchronization
+import Prometheus
+import ServiceLifecycle
 import WeChatEmulator
 import WeChatMedia
 import WeChatMediaFS
@@ -12,9 +13,11 @@ import WeChatMediaFS
 import Glibc
 #endif
 
-/// Runs a mount in this process until it is unmounted: builds the client, catalog and filesystem,
-/// mounts, reports readiness on stdout, and on SIGINT/SIGTERM lets uploads in flight finish
-/// (at most 30 s) before unmounting.
+/// Runs a mount in this process until it is unmounted: opens the client, catalog and
+/// filesystem, mounts, reports readiness on stdout, and on SIGINT/SIGTERM stops within the
+/// shutdown budget. Everything it opens joins one service group as it is opened, and the
+/// group's graceful shutdown is the one way everything is closed: after an unmount, after a
+/// signal, or when a step of the set-up fails.
 struct MountRunner {
     let command: MountCommand
     let mountpoint: String
@@ -23,100 +26,101 @@ struct MountRunner {
         let logger = try startLogging()
         let metricsRegistry = command.metricsAddress.map { _ in MetricsServer.bootstrap() }
         try prepareProcess()
-        let account = try await resolveAccount(logger: logger)
-        let cacheDirectory = command.cacheDir ?? Self.defaultCacheDirectory(appID: account.appID)
-        try CacheDirectory.prepare(cacheDirectory)
-        let catalog = try await openCatalog(cacheDirectory: cacheDirectory, account: account, logger: logger)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
-        let client = makeClient(account, http: http, fleet: catalog as? PostgresCatalog, logger: logger)
-        let quota = QuotaMonitor(source: client, interval: .seconds(command.quotaInterval.seconds))
-        let fileSystem: MediaFileSystem
-        let session: FUSESession
-        let metrics: MetricsServer?
+        let services = ServiceGroup(configuration: Self.groupConfiguration(logger))
         do {
-            fileSystem = try await openFileSystem(
-                cacheDirectory: cacheDirectory, catalog: catalog, client: client, logger: logger)
-            metrics = try await MetricsServer.start(
-                command.metricsAddress, registry: metricsRegistry, quota: quota, logger)
-            session = try FUSESession(
-                fileSystem: fileSystem, mountpoint: mountpoint,
-                options: ["fsname=wxmediafs", "subtype=wxmediafs", "default_permissions"] + command.options,
-                kernelCache: fileSystem.kernelCache, logger: logger)
+            try await open(into: services, metricsRegistry: metricsRegistry, logger: logger)
         } catch {
-            // An HTTP client must be shut down before it goes (it traps otherwise).
-            try? await http.shutdown()
-            if let shared = catalog as? PostgresCatalog { await shared.close() }
-            await account.emulator?.stop()
+            // Whatever was opened is closed the usual way, at once.
+            await services.triggerGracefulShutdown()
+            try? await services.run()
             throw error
         }
-        let maintenance = fileSystem.startMaintenance()
-        let systemd = SystemdNotifier()
-        let stopping = Mutex<ShutdownBudget?>(nil)
-        let signals = Self.onTermination {
-            // A second signal keeps the first one's budget.
-            let budget = stopping.withLock { stopping in
-                let budget = stopping ?? ShutdownBudget(signalled: .now)
-                stopping = budget
-                return budget
-            }
-            systemd?.send("STOPPING=1", "STATUS=Finishing uploads, then unmounting")
-            logger.notice(
-                "stopping: letting uploads in flight finish, then unmounting \(mountpoint) (within \(ShutdownBudget.total))"
-            )
-            Task {
-                if await !fileSystem.waitForUploads(until: budget.uploadsEnd) {
-                    logger.warning("uploads still in flight after \(ShutdownBudget.uploads): unmounting anyway")
-                }
-                session.unmount(answeringWithin: ContinuousClock.now.duration(to: budget.answersEnd))
-                // Past the answers' share, requests still held (a close waiting for a held
-                // upload keeps the mount, and the loop, alive) are cancelled: they answer EIO.
-                guard (try? await Task.sleep(until: budget.answersEnd)) != nil else { return }
-                session.cancelRequestsInFlight()
+        try await services.run()
+    }
+
+    /// Signals end the group gracefully; past the budget (a service that does not stop), it
+    /// is cancelled. A second signal changes nothing: the first one's budget holds.
+    static func groupConfiguration(_ logger: Logger) -> ServiceGroupConfiguration {
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .warning)
+        var configuration = ServiceGroupConfiguration(
+            services: [ServiceGroupConfiguration.ServiceConfiguration](), gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: quiet)
+        configuration.maximumGracefulShutdownDuration = ShutdownBudget.total
+        return configuration
+    }
+
+    /// Opens each thing the mount needs and adds it to `services` as soon as it is open (so
+    /// that it is closed, in the reverse order, whatever fails next); the mount comes last.
+    private func open(
+        into services: ServiceGroup, metricsRegistry: PrometheusCollectorRegistry?, logger: Logger
+    ) async throws {
+        func opened(_ what: String, close: @escaping @Sendable () async -> Void) async {
+            await services.addServiceUnlessShutdown(OpenedResource(what, close: close))
+        }
+        let account = try await resolveAccount(logger: logger)
+        if let emulator = account.emulator, let folder = account.emulatorDataDirectory {
+            await opened("emulator") {
+                await emulator.stop()
+                try? FileManager.default.removeItem(atPath: folder)
             }
         }
+        let cacheDirectory = command.cacheDir ?? Self.defaultCacheDirectory(appID: account.appID)
+        try CacheDirectory.prepare(cacheDirectory)
+        if command.emulator, command.cacheDir == nil {
+            await opened("demo cache") { try? FileManager.default.removeItem(atPath: cacheDirectory) }
+        }
+        let (catalog, fleet) = try await openCatalog(cacheDirectory: cacheDirectory, account: account, logger: logger)
+        await opened("catalog") { await catalog.close() }
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        // An HTTP client must be shut down before it goes (it traps otherwise).
+        await opened("http client") { try? await http.shutdown() }
+        let client = makeClient(account, http: http, fleet: fleet, logger: logger)
+        let quota = QuotaMonitor(source: client, interval: .seconds(command.quotaInterval.seconds))
+        let fileSystem = try await openFileSystem(
+            cacheDirectory: cacheDirectory, catalog: catalog, fleet: fleet, client: client, logger: logger)
+        await services.addServiceUnlessShutdown(
+            ServiceGroupConfiguration.ServiceConfiguration(
+                service: ClosureService { await cancelWhenGracefulShutdown { await fileSystem.maintain() } },
+                serviceName: "maintenance"))
+        let metrics = try await MetricsServer.start(
+            command.metricsAddress, registry: metricsRegistry, quota: quota, logger)
+        if let metrics { await opened("metrics") { await metrics.stop() } }
+
         let startedAt = Date()
-        let status = await Self.serve("status", at: cacheDirectory + "/status.sock", logger: logger) {
-            var report = await fileSystem.status(mountpoint: mountpoint, apiBase: account.apiBase, startedAt: startedAt)
-            (report.quota, report.metricsURL) = (await quota.latest(), metrics?.url)
-            return (try? report.json()) ?? []
+        let apiBase = account.apiBase
+        if let status = await Self.bind(
+            "status", at: cacheDirectory + "/status.sock", logger: logger,
+            document: {
+                var report = await fileSystem.status(mountpoint: mountpoint, apiBase: apiBase, startedAt: startedAt)
+                (report.quota, report.metricsURL) = (await quota.latest(), metrics?.url)
+                return (try? report.json()) ?? []
+            })
+        {
+            await services.addServiceUnlessShutdown(status)
         }
         // `wxmediafs sync`: each connection waits until the upload queue settled, then gets what failed.
-        let sync = await Self.serve("sync", at: cacheDirectory + "/sync.sock", logger: logger) {
-            (try? WireFormat.encode(await fileSystem.syncQueuedUploads())) ?? []
+        if let sync = await Self.bind(
+            "sync", at: cacheDirectory + "/sync.sock", logger: logger,
+            document: { (try? WireFormat.encode(await fileSystem.syncQueuedUploads())) ?? [] })
+        {
+            await services.addServiceUnlessShutdown(sync)
         }
 
-        async let served: Void = session.run()
-        await announceWhenAnswering(session, systemd: systemd, apiBase: account.apiBase, cache: cacheDirectory, logger)
-        await served
-
-        // Queued files wait for their uploads (bounded, as SIGTERM's wait is); what is left
-        // stays queued on disk, and the next mount on this cache dir resumes it.
-        // After a signal, within what is left of the shutdown budget.
-        var drain = Duration.seconds(command.queueDrainTimeout.seconds)
-        if let budget = stopping.withLock({ $0 }) {
-            drain = min(drain, max(.zero, ContinuousClock.now.duration(to: budget.queueEnd)))
-        }
-        let left = await fileSystem.waitForQueuedUploads(timeout: drain)
-        if left > 0 {
-            logger.warning(
-                "\(left) queued upload(s) left after \(drain): the next mount on \(cacheDirectory) resumes them")
-        }
-        // Uploads still in flight are cancelled; their files stay queued on disk.
-        // Without a signal (an unmount), the same share as after one.
-        let stopBy =
-            stopping.withLock({ $0 })?.queueStopEnd ?? .now + (ShutdownBudget.queueStop - ShutdownBudget.queue)
-        await fileSystem.stopQueuedUploads(until: stopBy)
-        await sync?.stop()
-        await status?.stop()
-        await metrics?.stop()
-        logger.info("unmounted \(mountpoint); peak memory \(Self.peakMemoryKiB() ?? "?") KiB")
-        signals.forEach { $0.cancel() }
-        maintenance.cancel()
-        if let shared = catalog as? PostgresCatalog { await shared.close() }
-        try? await http.shutdown()
-        await account.emulator?.stop()
-        if let folder = account.emulatorDataDirectory { try? FileManager.default.removeItem(atPath: folder) }
-        if command.emulator, command.cacheDir == nil { try? FileManager.default.removeItem(atPath: cacheDirectory) }
+        let session = try FUSESession(
+            fileSystem: fileSystem, mountpoint: mountpoint,
+            options: ["fsname=wxmediafs", "subtype=wxmediafs", "default_permissions"] + command.options,
+            kernelCache: fileSystem.kernelCache, logger: logger)
+        let mount = FUSEMountService(
+            session: session, fileSystem: fileSystem, mountpoint: mountpoint,
+            queueDrainTimeout: .seconds(command.queueDrainTimeout.seconds),
+            announcement:
+                "wxmediafs: mounted \(mountpoint) (api \(apiBase), cache \(cacheDirectory), daemon pid \(getpid()))",
+            cacheDirectory: cacheDirectory, systemd: SystemdNotifier(), logger: logger)
+        // Its end (an unmount) ends the group; everything else is closed after it.
+        await services.addServiceUnlessShutdown(
+            ServiceGroupConfiguration.ServiceConfiguration(
+                service: mount, successTerminationBehavior: .gracefullyShutdownGroup))
     }
 
     // MARK: Steps
@@ -159,7 +163,7 @@ struct MountRunner {
             }
             return Account(apiBase: command.apiBase, appID: command.appid, secret: secret)
         }
-        let dataDirectory = try Self.makeTemporaryFolder("emulator")
+        let dataDirectory = try TemporaryFolder.make("emulator")
         let secret = Secret(UUID().uuidString)
         var emulatorLogger = logger
         emulatorLogger.logLevel = max(command.logLevel, .notice)
@@ -205,12 +209,15 @@ struct MountRunner {
             logger: logger, uploadPause: fleet.map { UploadPausePolicy(shared: $0.uploadPause) })
     }
 
-    /// SQLite under the cache dir, or with `--catalog-url` the fleet's PostgreSQL catalog.
-    private func openCatalog(cacheDirectory: String, account: Account, logger: Logger) async throws -> any Catalog {
+    /// SQLite under the cache dir, or with `--catalog-url` the fleet's PostgreSQL catalog, which
+    /// is also the fleet's (its token store, upload pause and clock).
+    private func openCatalog(cacheDirectory: String, account: Account, logger: Logger) async throws
+        -> (any Catalog, fleet: PostgresCatalog?)
+    {
         guard let url = command.catalogURL else {
             let catalog = try SQLiteCatalog(path: cacheDirectory + "/catalog.sqlite")
             chmod(cacheDirectory + "/catalog.sqlite", 0o600)
-            return catalog
+            return (catalog, nil)
         }
         var configuration = try PostgresCatalogConfiguration(
             url: url, password: try CatalogPassword.load(file: command.catalogPasswordFile),
@@ -221,7 +228,7 @@ struct MountRunner {
         do {
             let catalog = try await PostgresCatalog.open(configuration, logger: logger)
             logger.info("catalog \(configuration.displayURL), schema \(configuration.schema)")
-            return catalog
+            return (catalog, catalog)
         } catch CatalogError.unavailable(let reason) {
             throw MountPoint.Problem(description: "catalog \(reason)")
         } catch CatalogError.settingConflict(let reason) {
@@ -234,13 +241,14 @@ struct MountRunner {
     /// The cache under `cacheDirectory` and the filesystem on it and `catalog`, recovered from
     /// whatever an earlier run left.
     private func openFileSystem(
-        cacheDirectory: String, catalog: any Catalog, client: WeChatMediaClient, logger: Logger
+        cacheDirectory: String, catalog: any Catalog, fleet: PostgresCatalog?, client: WeChatMediaClient,
+        logger: Logger
     ) async throws -> MediaFileSystem {
         let cache = try ContentCache(root: cacheDirectory)
         let floor = command.cacheMinFree.bytes(onDiskOf: cache.diskBytes())
         // A fleet judges expiry by its database's clock.
         let clock: any MountClock =
-            if let shared = catalog as? PostgresCatalog {
+            if let shared = fleet {
                 OffsetClock { shared.clockOffsetNanoseconds }
             } else {
                 SystemClock()
@@ -259,46 +267,13 @@ struct MountRunner {
         return fileSystem
     }
 
-    /// Says "mounted" (stdout for the daemonizing parent, READY=1 for systemd) once a request to
-    /// the mount is answered; unmounts if none is.
-    private func announceWhenAnswering(
-        _ session: FUSESession, systemd: SystemdNotifier?, apiBase: String, cache: String, _ logger: Logger
-    ) async {
-        guard await Self.waitUntilAnswering(mountpoint) else {
-            logger.error("the mount at \(mountpoint) does not answer")
-            session.unmount()
-            return
-        }
-        let ready = "wxmediafs: mounted \(mountpoint) (api \(apiBase), cache \(cache), daemon pid \(getpid()))\n"
-        FileHandle.standardOutput.write(Data(ready.utf8))
-        systemd?.send("READY=1", "STATUS=Mounted \(mountpoint)")
-        logger.info("mounted \(mountpoint)")
-    }
-
-    static func peakMemoryKiB() -> Substring? {
-        (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8))?
-            .split(separator: "\n").first { $0.hasPrefix("VmHWM:") }?
-            .split(separator: " ", omittingEmptySubsequences: true).dropFirst().first
-    }
-
-    /// Whether a request to the mount is answered: a stat of its root, which the kernel sends to
-    /// the loop just started. It blocks until then, so it runs on a thread of its own.
-    static func waitUntilAnswering(_ mountpoint: String) async -> Bool {
-        await withCheckedContinuation { continuation in
-            Thread {
-                var info = stat()
-                continuation.resume(returning: stat(mountpoint, &info) == 0)
-            }.start()
-        }
-    }
-
-    /// Starts answering `wxmediafs status` or `sync` on a Unix socket in the cache dir (only
-    /// the mounting user's); a mount without it still works, so failure is a warning.
-    static func serve(
+    /// The socket that answers `wxmediafs status` or `sync` in the cache dir (only the mounting
+    /// user's); a mount without it still works, so failure is a warning.
+    static func bind(
         _ what: String, at path: String, logger: Logger, document: @escaping @Sendable () async -> [UInt8]
     ) async -> StatusServer? {
         do {
-            return try await StatusServer.start(path: path, report: document)
+            return try await StatusServer.bind(path: path, report: document)
         } catch {
             logger.warning("no \(what) socket at \(path): \(error)")
             return nil
@@ -312,39 +287,8 @@ struct MountRunner {
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
         return base + "/wxmediafs/" + (appID ?? "token-file")
     }
-
-    static func makeTemporaryFolder(_ label: String) throws -> String {
-        let path = NSTemporaryDirectory() + "wxmediafs-\(label)-" + UUID().uuidString
-        try FileManager.default.createDirectory(
-            atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        return path
-    }
-
-    /// Runs `handler` once on SIGINT or SIGTERM (instead of dying), on a dispatch queue.
-    static func onTermination(_ handler: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
-        let fired = Once()
-        return [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { if fired.first() { handler() } }
-            source.resume()
-            return source
-        }
-    }
 }
 
 // <malloc.h>, which Glibc's module does not export.
 @_silgen_name("mallopt")
 private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
-
-/// True the first time only.
-final class Once: Sendable {
-    private let done = Mutex(false)
-
-    func first() -> Bool {
-        done.withLock { value in
-            defer { value = true }
-            return !value
-        }
-    }
-}

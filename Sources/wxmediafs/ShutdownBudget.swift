@@ -15,6 +15,9 @@ struct ShutdownBudget {
     /// stay queued on disk.
     static let queueStop = Duration.seconds(39)
 
+    /// What the queue's stop may take once its drain has ended.
+    static var queueStopShare: Duration { queueStop - queue }
+
     let signalled: ContinuousClock.Instant
 
     var uploadsEnd: ContinuousClock.Instant { signalled + Self.uploads }

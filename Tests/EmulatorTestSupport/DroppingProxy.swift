@@ -19,14 +19,7 @@ public struct DroppingProxy: Sendable {
         let child = try await PythonFixtureProcess.start(
             "dropping_proxy.py", [server.host, String(server.port), statement, marker, report])
         let proxy = DroppingProxy(child: child, reportPath: report)
-        do {
-            let result = try await body(proxy)
-            await child.stop()
-            return result
-        } catch {
-            await child.stop()
-            throw error
-        }
+        return try await using(proxy, stop: { _ in await child.stop() }, body)
     }
 
     /// How many connections the proxy has lost after their statement committed.

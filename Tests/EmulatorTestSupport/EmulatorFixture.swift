@@ -22,14 +22,7 @@ public struct EmulatorFixture: Sendable {
         _ body: (EmulatorFixture) async throws -> T
     ) async throws -> T {
         let fixture = try await start(limits: limits, dataDirectory: dataDirectory, dailyQuota: dailyQuota)
-        do {
-            let result = try await body(fixture)
-            try await fixture.stop()
-            return result
-        } catch {
-            try? await fixture.stop()
-            throw error
-        }
+        return try await using(fixture, stop: { try await $0.stop() }, body)
     }
 
     /// Starts an emulator; `port` 0 picks a free one (give an old one to restart "the same server").

@@ -28,14 +28,7 @@ public struct MountFixture: Sendable {
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let mount = try await start(
                 emulator: emulator, folder: folder, limits: limits, arguments: arguments)
-            do {
-                let result = try await body(mount)
-                try await mount.stop()
-                return result
-            } catch {
-                try? await mount.stop()
-                throw error
-            }
+            return try await using(mount, stop: { try await $0.stop() }, body)
         }
     }
 

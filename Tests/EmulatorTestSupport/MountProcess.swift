@@ -23,14 +23,7 @@ public struct MountProcess: Sendable {
         async throws -> T
     {
         let mount = try await start(folder: folder, arguments: arguments)
-        do {
-            let result = try await body(mount)
-            try await mount.stop()
-            return result
-        } catch {
-            try? await mount.stop()
-            throw error
-        }
+        return try await using(mount, stop: { try await $0.stop() }, body)
     }
 
     /// Starts the daemon with `arguments` (everything after `mount MOUNTPOINT --foreground`) and

@@ -36,14 +36,7 @@ public struct StandInServer: Sendable {
 
     public static func with<T>(_ replies: Replies, _ body: (StandInServer) async throws -> T) async throws -> T {
         let server = try await start(replies)
-        do {
-            let result = try await body(server)
-            await server.stop()
-            return result
-        } catch {
-            await server.stop()
-            throw error
-        }
+        return try await using(server, stop: { await $0.stop() }, body)
     }
 
     /// Starts the server and waits, with a deadline, for the port it prints.

@@ -111,20 +111,20 @@ struct CoreFixture {
         }
     }
 
+    /// One host of several on a database leaves: its folder is removed and its catalog closed;
+    /// the database stays for the others.
+    func leave() async {
+        try? FileManager.default.removeItem(atPath: directory)
+        await catalog.close()
+    }
+
     /// Runs `body` on a new fixture and closes it after, also when `body` throws.
     static func with<T>(
         clock: ManualClock, service: any MediaService, backend: CatalogBackend,
         _ body: (CoreFixture) async throws -> T
     ) async throws -> T {
         let core = try await make(clock: clock, service: service, backend: backend)
-        do {
-            let result = try await body(core)
-            await core.close()
-            return result
-        } catch {
-            await core.close()
-            throw error
-        }
+        return try await using(core, stop: { await $0.close() }, body)
     }
 
     /// Removes everything the fixture made, and waits for it.
@@ -208,6 +208,15 @@ struct CoreFixture {
             throw error
         }
         try await close(handle)
+    }
+
+    /// `truncate -s SIZE path`: a setattr of the size, by path.
+    func truncate(_ path: String, to size: UInt64) async throws {
+        guard let attributes = try await attributes(path) else { throw FUSEError.notFound }
+        // The kernel answers a folder's truncate itself; the filesystem never sees it.
+        guard attributes.kind != .directory else { throw FUSEError.isDirectory }
+        let inode = attributes.inode
+        _ = try await fileSystem.setattr(inode: inode, changes: AttributeChanges(size: size), caller: Self.caller)
     }
 
     /// `cat path`.

@@ -1,3 +1,4 @@
+import Deadlines
 import EmulatorTestSupport
 import FUSEKit
 import Foundation

@@ -69,7 +69,8 @@ struct HostileServerMountTests {
                 #expect(listing.status == 0, "\(listing.stderr)")
                 #expect(!listing.stdout.contains("media_id"), "no sidecar claims success: \(listing.stdout)")
                 let stat = try await m.shell(#"stat "$M/image/x.jpg""#)
-                #expect(stat.status == 0 || stat.stderr.contains("No such file"), "\(stat.stderr)")
+                // The failed new name is gone, and the kernel was told before close answered.
+                #expect(stat.status != 0 && stat.stderr.contains("No such file"), "\(stat.stdout) \(stat.stderr)")
                 let byID = try await m.shell(#"ls "$M/by-id""#)
                 #expect(byID.status == 0 && byID.stdout.isEmpty, "\(byID.stdout) \(byID.stderr)")
                 let sidecar = try await m.shell(#"cat "$M/image/x.jpg.media_id""#)

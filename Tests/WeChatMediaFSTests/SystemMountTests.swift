@@ -21,7 +21,7 @@ struct SystemMountTests {
         _ body:
             @Sendable (EmulatorFixture, String, @Sendable (String) async throws -> CommandResult) async throws -> Void
     ) async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.helper), "run mount-scripts/install.sh first")
+        try #require(FileManager.default.isExecutableFile(atPath: Self.helper), "run mount-scripts/install.sh first")
         try await EmulatorFixture.with { emulator in
             let folder = try TemporaryDirectory.make()
             _ = try MountFixture.account(emulator: emulator, folder: folder)  // writes $F/secret
@@ -139,7 +139,8 @@ struct SystemMountTests {
             #expect(
                 result.stderr.contains("--appid \(EmulatorFixture.appID)") && result.stderr.contains("-o allow_other"))
             #expect(
-                result.stderr.contains("--uploads background --upload-concurrency 4 --sidecars off"), "\(result.stderr)")
+                result.stderr.contains("--uploads background --upload-concurrency 4 --sidecars off"), "\(result.stderr)"
+            )
             #expect(result.stdout.hasSuffix("0\n"), "nothing mounted")
         }
     }

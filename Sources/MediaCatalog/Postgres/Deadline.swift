@@ -1,3 +1,4 @@
+import Deadlines
 import Synchronization
 
 /// Runs `body` and returns its result, or throws `CatalogError.unavailable` once `limit` has
@@ -7,64 +8,34 @@ import Synchronization
 func withDeadline<T: Sendable>(
     _ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    let race = DeadlineRace<T>()
-    return try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            race.start(continuation, limit: limit, what: what, body)
-        }
-    } onCancel: {
-        race.cancel()
+    let outcome = DeadlineOutcome<T>()
+    // Not awaited (see above); cancelled on every way out.
+    let work = Task {
+        let result = await Result(catching: body)
+        outcome.answer(result)
+    }
+    defer { work.cancel() }
+    let timedOut = Result<T, any Error>.failure(CatalogError.unavailable("no answer to \(what) within \(limit)"))
+    let result = await outcome.waiters.wait(for: 0, until: .now + limit, timedOut: timedOut) { outcome.result }
+    if case .failure = result, Task.isCancelled, outcome.result == nil { throw CancellationError() }
+    return try result.get()
+}
+
+/// The body's result once it came, and the one waiter for it.
+private final class DeadlineOutcome<T: Sendable>: Sendable {
+    let waiters = Waiters<Int, Result<T, any Error>>()
+    private let stored = Mutex<Result<T, any Error>?>(nil)
+
+    var result: Result<T, any Error>? { stored.withLock { $0 } }
+
+    func answer(_ result: Result<T, any Error>) {
+        stored.withLock { $0 = result }
+        waiters.answerAll(0, with: result)
     }
 }
 
-/// The two contenders of `withDeadline` and the one continuation the first of them resumes.
-private final class DeadlineRace<T: Sendable>: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<T, any Error>?
-        var work: Task<Void, Never>?
-        var timer: Task<Void, Never>?
-        var cancelled = false
-    }
-
-    private let state = Mutex(State())
-
-    func start(
-        _ continuation: CheckedContinuation<T, any Error>, limit: Duration, what: String,
-        _ body: @escaping @Sendable () async throws -> T
-    ) {
-        state.withLock { $0.continuation = continuation }
-        let timer = Task {
-            guard (try? await Task.sleep(for: limit)) != nil else { return }
-            self.finish(.failure(CatalogError.unavailable("no answer to \(what) within \(limit)")))
-        }
-        let work = Task {
-            do { self.finish(.success(try await body())) } catch { self.finish(.failure(error)) }
-        }
-        let (cancelled, finished) = state.withLock { state in
-            state.work = work
-            state.timer = timer
-            return (state.cancelled, state.continuation == nil)
-        }
-        if finished { timer.cancel() }
-        if cancelled { work.cancel() }
-    }
-
-    func cancel() {
-        let work = state.withLock { state in
-            state.cancelled = true
-            return state.work
-        }
-        work?.cancel()
-    }
-
-    private func finish(_ result: Result<T, any Error>) {
-        let (continuation, work, timer) = state.withLock { state in
-            defer { state.continuation = nil }
-            return (state.continuation, state.work, state.timer)
-        }
-        guard let continuation else { return }
-        timer?.cancel()
-        work?.cancel()
-        continuation.resume(with: result)
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

@@ -1,3 +1,5 @@
+import Deadlines
+
 /// Durations to and from the `float8` seconds that PostgreSQL's interval arithmetic takes and
 /// gives (`make_interval(secs => $1)`, `extract(epoch FROM ...)`).
 enum PostgresSeconds {
@@ -11,8 +13,7 @@ enum PostgresSeconds {
     }
 
     static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return min(max(Double(seconds) + Double(attoseconds) / 1e18, -limit), limit)
+        min(max(duration.inSeconds, -limit), limit)
     }
 
     /// Whole milliseconds of `duration`, at least 1 (a lock or idle timeout of 0 means none at all).

@@ -19,7 +19,8 @@ struct FaultMiddleware: RouterMiddleware {
         for fault in faults.faults(for: endpoint) {
             switch fault.kind {
             case .delay:
-                try await Task.sleep(for: .milliseconds(fault.delayMilliseconds ?? 2000))
+                await faults.hold(for: .milliseconds(fault.delayMilliseconds ?? 2000))
+                try Task.checkCancellation()
             case .systemError:
                 return APIResponses.error(.systemBusy)
             case .dailyQuota:

@@ -1,3 +1,4 @@
+import Deadlines
 import Hummingbird
 import Logging
 import NIOCore
@@ -28,7 +29,6 @@ struct RequestLogMiddleware: RouterMiddleware {
     }
 
     private static func milliseconds(since start: ContinuousClock.Instant) -> Int64 {
-        let elapsed = start.duration(to: .now).components
-        return elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+        return start.duration(to: .now).wholeMilliseconds
     }
 }

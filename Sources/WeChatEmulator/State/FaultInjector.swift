@@ -1,3 +1,4 @@
+import Deadlines
 import Synchronization
 
 /// One kind of misbehaviour to inject on an endpoint, set through `/_emulator/faults`.
@@ -61,23 +62,36 @@ final class FaultInjector: Sendable {
         var injected = 0
     }
 
-    private let rules = Mutex<[Armed]>([])
+    private let rules = Mutex<(armed: [Armed], generation: UInt64)>(([], 0))
+    /// Requests held by a delay rule, woken when the rules are replaced.
+    private let held = Waiters<Int, Void>()
 
+    /// Replaces the rules; requests a delay rule holds are let go at once (a test that held
+    /// uploads to see a queue lifts the hold by setting new rules).
     func set(_ newRules: [FaultRule]) {
-        rules.withLock { $0 = newRules.map { Armed(rule: $0) } }
+        rules.withLock { $0 = (newRules.map { Armed(rule: $0) }, $0.generation &+ 1) }
+        held.answerAll(0, with: ())
+    }
+
+    /// Holds a request for `delay`, or until the rules are replaced, or until it is cancelled.
+    func hold(for delay: Duration) async {
+        let generation = rules.withLock { $0.generation }
+        await held.wait(for: 0, until: .now + delay, timedOut: ()) {
+            self.rules.withLock { $0.generation } == generation ? nil : ()
+        }
     }
 
     /// The fault that strikes this request, if any.
     func faults(for endpoint: EmulatorEndpoint) -> [FaultRule] {
-        rules.withLock { armed in
+        rules.withLock { rules in
             var hit: FaultRule?
-            for index in armed.indices
-            where armed[index].rule.endpoint == nil || armed[index].rule.endpoint == endpoint {
-                armed[index].seen += 1
-                let due = Int((Double(armed[index].seen) * armed[index].rule.fraction).rounded(.down))
-                if hit == nil, due > armed[index].injected {
-                    armed[index].injected += 1
-                    hit = armed[index].rule
+            for index in rules.armed.indices
+            where rules.armed[index].rule.endpoint == nil || rules.armed[index].rule.endpoint == endpoint {
+                rules.armed[index].seen += 1
+                let due = Int((Double(rules.armed[index].seen) * rules.armed[index].rule.fraction).rounded(.down))
+                if hit == nil, due > rules.armed[index].injected {
+                    rules.armed[index].injected += 1
+                    hit = rules.armed[index].rule
                 }
             }
             return hit.map { [$0] } ?? []
@@ -85,7 +99,7 @@ final class FaultInjector: Sendable {
     }
 
     /// How many requests each rule has struck, in the order the rules were set.
-    var injectedCounts: [Int] { rules.withLock { $0.map(\.injected) } }
+    var injectedCounts: [Int] { rules.withLock { $0.armed.map(\.injected) } }
 }
 
 /// Requests seen per endpoint, for tests that must know how many went out.

@@ -1,3 +1,4 @@
+import Deadlines
 import Logging
 import NIOCore
 
@@ -55,7 +56,7 @@ public struct RetryPolicy: Sendable {
             } catch {
                 let remaining = clock.now.duration(to: end)
                 if remaining <= .zero, Self.isRetryable(error) {
-                    throw TransportError.deadlineExceeded(seconds: budget.seconds)
+                    throw TransportError.deadlineExceeded(seconds: budget.inSeconds)
                 }
                 guard Self.isRetryable(error), attempt < maxAttempts else { throw error }
                 let pause = Self.jittered(backoff)
@@ -77,7 +78,7 @@ public struct RetryPolicy: Sendable {
     var budget: Duration { Swift.min(Swift.max(totalTime, .zero), Self.longestTotalTime) }
 
     private static func jittered(_ ceiling: Duration) -> Duration {
-        let nanos = ceiling.nanoseconds
+        let nanos = ceiling.wholeNanoseconds
         guard nanos > 1 else { return ceiling }
         return .nanoseconds(Int64.random(in: nanos / 2...nanos))
     }
@@ -92,20 +93,6 @@ struct FinalFailure: Error {
     init(_ error: any Error) { self.error = error }
 }
 
-extension Duration {
-    /// The whole nanoseconds, saturating at the bounds of `Int64` (about 292 years) instead of trapping.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        guard !overflow else { return seconds < 0 ? .min : .max }
-        let (total, overflowed) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
-        guard !overflowed else { return seconds < 0 ? .min : .max }
-        return total
-    }
-
-    var seconds: Double { Double(nanoseconds) / 1e9 }
-}
-
 extension TimeAmount {
-    init(_ duration: Duration) { self = .nanoseconds(duration.nanoseconds) }
+    init(_ duration: Duration) { self = .nanoseconds(duration.wholeNanoseconds) }
 }

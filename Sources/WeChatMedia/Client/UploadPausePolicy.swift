@@ -1,3 +1,4 @@
+import Deadlines
 import Logging
 import NIOCore
 
@@ -32,7 +33,7 @@ public struct UploadPausePolicy: Sendable {
         throw FinalFailure(
             APIError(
                 errcode: code.rawValue,
-                errmsg: code.message + " (uploads paused for every host, \(Self.seconds(remaining)) s left)"))
+                errmsg: code.message + " (uploads paused for every host, \(remaining.roundedUpSeconds) s left)"))
     }
 
     /// Starts the fleet's pause after `error` (a 45009 this host met). A store that cannot be
@@ -45,15 +46,10 @@ public struct UploadPausePolicy: Sendable {
             try await APIConnection.bounded(by: deadline) { try await shared.pauseUploads(for: length) }
             logger.warning(
                 "daily upload quota reached; uploads paused for every host",
-                metadata: ["errcode": "\(error.errcode)", "seconds": "\(Self.seconds(length))"])
+                metadata: ["errcode": "\(error.errcode)", "seconds": "\(length.roundedUpSeconds)"])
         } catch {
             logger.warning(
                 "daily upload quota reached; the pause could not be shared", metadata: ["error": "\(error)"])
         }
-    }
-
-    private static func seconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return attoseconds > 0 && seconds < .max ? seconds + 1 : seconds
     }
 }

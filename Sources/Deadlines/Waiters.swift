@@ -4,7 +4,7 @@ import Synchronization
 /// passes or its task is cancelled, whichever comes first; a waiter never outlives its
 /// deadline, whatever the thing it waits for does. Only the party that takes a waiter out
 /// of the table answers it, so each is answered exactly once.
-final class Waiters<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+public final class Waiters<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct State {
         var nextTicket: UInt64 = 0
         var waiting: [Key: [UInt64: CheckedContinuation<Value, Never>]] = [:]
@@ -14,10 +14,12 @@ final class Waiters<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     private let state = Mutex(State())
 
+    public init() {}
+
     /// Waits until `answerAll(key, with:)`, or until `deadline` (then `timedOut`). `done` is
     /// asked once the waiter is in the table: an answer it gives ends the wait at once (what
     /// was awaited may have happened before the waiter was stored).
-    func wait(
+    public func wait(
         for key: Key, until deadline: ContinuousClock.Instant?, timedOut: Value,
         done: @escaping @Sendable () -> Value?
     ) async -> Value {
@@ -52,7 +54,7 @@ final class Waiters<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     /// Answers every waiter of `key` with `value`.
-    func answerAll(_ key: Key, with value: Value) {
+    public func answerAll(_ key: Key, with value: Value) {
         let continuations = state.withLock { state -> [CheckedContinuation<Value, Never>] in
             guard let waiting = state.waiting.removeValue(forKey: key) else { return [] }
             for ticket in waiting.keys { state.pending[ticket] = nil }
