@@ -18,9 +18,11 @@ public final class Waiters<Key: Hashable & Sendable, Value: Sendable>: Sendable 
 
     /// Waits until `answerAll(key, with:)`, or until `deadline` (then `timedOut`). `done` is
     /// asked once the waiter is in the table: an answer it gives ends the wait at once (what
-    /// was awaited may have happened before the waiter was stored).
+    /// was awaited may have happened before the waiter was stored). The task's cancellation
+    /// ends the wait too (with `timedOut`), unless `untilAnswered`: a wait for a turn that is
+    /// owed whatever happens (a ticket taken must be served, in line).
     public func wait(
-        for key: Key, until deadline: ContinuousClock.Instant?, timedOut: Value,
+        for key: Key, until deadline: ContinuousClock.Instant?, timedOut: Value, untilAnswered: Bool = false,
         done: @escaping @Sendable () -> Value?
     ) async -> Value {
         let ticket = state.withLock { state in
@@ -35,9 +37,9 @@ public final class Waiters<Key: Hashable & Sendable, Value: Sendable>: Sendable 
             }
         }
         defer { timer?.cancel() }
-        return await withTaskCancellationHandler {
+        let suspend = {
             await withCheckedContinuation { (continuation: CheckedContinuation<Value, Never>) in
-                let early = state.withLock { state -> Value? in
+                let early = self.state.withLock { state -> Value? in
                     if let answered = state.pending[ticket] ?? nil {
                         state.pending[ticket] = nil
                         return answered
@@ -46,9 +48,11 @@ public final class Waiters<Key: Hashable & Sendable, Value: Sendable>: Sendable 
                     return nil
                 }
                 if let early { return continuation.resume(returning: early) }
-                if let value = done() { answer(ticket, of: key, with: value) }
+                if let value = done() { self.answer(ticket, of: key, with: value) }
             }
-        } onCancel: {
+        }
+        if untilAnswered { return await suspend() }
+        return await withTaskCancellationHandler(operation: suspend) {
             answer(ticket, of: key, with: timedOut)
         }
     }

@@ -68,7 +68,7 @@ final class DownloadCoordinator: Sendable {
                 start(mediaID, isVideo: isVideo, expectedSize: expectedSize)
             case .arriving:
                 await readers.wait(for: mediaID, until: nil, timedOut: ()) {
-                    self.progress(of: mediaID, upTo: upTo, openedAt: openedAt) == .arriving ? nil : ()
+                    self.progress(of: mediaID, upTo: upTo, openedAt: openedAt).isArriving ? nil : ()
                 }
                 // An interrupted read (the reader's signal) ends its wait, not the download.
                 try Task.checkCancellation()
@@ -76,15 +76,10 @@ final class DownloadCoordinator: Sendable {
         }
     }
 
-    private enum Progress: Equatable {
+    private enum Progress {
         case ready, arriving, notStarted, failed(any Error)
 
-        static func == (left: Progress, right: Progress) -> Bool {
-            switch (left, right) {
-            case (.ready, .ready), (.arriving, .arriving), (.notStarted, .notStarted), (.failed, .failed): true
-            default: false
-            }
-        }
+        var isArriving: Bool { if case .arriving = self { true } else { false } }
     }
 
     /// Where the reader of `[0, upTo)` stands; a finished download's bytes are in the cache
@@ -96,7 +91,8 @@ final class DownloadCoordinator: Sendable {
             return .notStarted
         }
         // Finished meanwhile (its file is in the cache), or never started.
-        return progress == .notStarted && cache.hasContent(for: mediaID) ? .ready : progress
+        guard case .notStarted = progress, cache.hasContent(for: mediaID) else { return progress }
+        return .ready
     }
 
     /// Starts the download unless one is running (another reader started it meanwhile).

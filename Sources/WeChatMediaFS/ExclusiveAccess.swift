@@ -17,15 +17,15 @@ final class ExclusiveAccess: Sendable {
     /// Returns when the turn is the caller's, even if its task is cancelled meanwhile: a
     /// ticket taken is a turn that must be released, in line.
     func acquire() async {
-        let ticket = tickets.withLock { tickets in
+        // Every write takes a turn: a free one costs one lock, no waiter.
+        let (ticket, isFree) = tickets.withLock { tickets in
             defer { tickets.next += 1 }
-            return tickets.next
+            return (tickets.next, tickets.next == tickets.serving)
         }
-        guard !isServing(ticket) else { return }
-        // A task of its own, which the caller's cancellation does not reach.
-        await Task {
-            await turns.wait(for: ticket, until: nil, timedOut: ()) { self.isServing(ticket) ? () : nil }
-        }.value
+        guard !isFree else { return }
+        await turns.wait(for: ticket, until: nil, timedOut: (), untilAnswered: true) {
+            self.tickets.withLock { $0.serving == ticket } ? () : nil
+        }
     }
 
     func release() {
@@ -34,9 +34,5 @@ final class ExclusiveAccess: Sendable {
             return tickets.serving
         }
         turns.answerAll(next, with: ())
-    }
-
-    private func isServing(_ ticket: UInt64) -> Bool {
-        tickets.withLock { $0.serving == ticket }
     }
 }

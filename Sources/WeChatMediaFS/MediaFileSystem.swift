@@ -235,7 +235,7 @@ public final class MediaFileSystem: FileSystem {
         while names.isEmpty {
             let children = try await catalog.children(of: folder, afterID: afterID, limit: pageSize)
             for child in children where isAlive(child, now: now) {
-                names += listed(child, past: offset)
+                list(child, past: offset, into: &names)
             }
             guard children.count == pageSize, let last = children.last?.id, last > afterID else { break }
             afterID = last
@@ -243,12 +243,11 @@ public final class MediaFileSystem: FileSystem {
         return names
     }
 
-    /// `child`'s name and its sidecar, those that lie past `offset`.
-    private func listed(_ child: CatalogEntry, past offset: Int64) -> [DirectoryEntry] {
+    /// Adds `child`'s name and its sidecar to `names`, those that lie past `offset`.
+    private func list(_ child: CatalogEntry, past offset: Int64, into names: inout [DirectoryEntry]) {
         // Ids past `Node.entryIDs` (only a corrupt catalog has them) have no inode and no offset.
-        guard let id = child.id, Node.entryIDs.contains(id) else { return [] }
+        guard let id = child.id, Node.entryIDs.contains(id) else { return }
         let nameOffset: Int64 = 2 * id + 10
-        var names: [DirectoryEntry] = []
         if nameOffset > offset {
             names.append(
                 DirectoryEntry(
@@ -264,7 +263,6 @@ public final class MediaFileSystem: FileSystem {
                     name: child.name + sidecarSuffix, attributes: sidecarAttributes(of: child),
                     offset: nameOffset + 1, cacheTimeout: 0))
         }
-        return names
     }
 
     // MARK: Helpers shared by the operations

@@ -11,8 +11,7 @@ func withDeadline<T: Sendable>(
     let outcome = DeadlineOutcome<T>()
     // Not awaited (see above); cancelled on every way out.
     let work = Task {
-        let result = await Result(catching: body)
-        outcome.answer(result)
+        do { outcome.answer(.success(try await body())) } catch { outcome.answer(.failure(error)) }
     }
     defer { work.cancel() }
     let timedOut = Result<T, any Error>.failure(CatalogError.unavailable("no answer to \(what) within \(limit)"))
@@ -31,11 +30,5 @@ private final class DeadlineOutcome<T: Sendable>: Sendable {
     func answer(_ result: Result<T, any Error>) {
         stored.withLock { $0 = result }
         waiters.answerAll(0, with: result)
-    }
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
