@@ -50,7 +50,7 @@ check "cp uploads and the sidecar holds a 64-character id" \
 check "by-id reads the same bytes" 'cmp "$samples/cat.jpg" "$M/by-id/$(cat "$M/image/cat.jpg.media_id")"'
 check "ls lists the file and its sidecar" '[[ $(ls "$M/image") == $(printf "cat.jpg\ncat.jpg.media_id") ]]'
 check "stat shows the size" '[[ $(stat -c %s "$M/image/cat.jpg") == 9059 ]]'
-check "getfattr shows the media id" 'getfattr --only-values -n user.wechat.media_id "$M/image/cat.jpg" | grep -q "$(cat "$M/image/cat.jpg.media_id")"'
+check "getfattr shows the media id" 'getfattr --only-values -n user.wechat.media_id "$M/image/cat.jpg" | grep -qF -- "$(cat "$M/image/cat.jpg.media_id")"'
 check "a PNG the seed server refuses (40005) makes cp fail and leaves nothing" \
     '! cp "$samples/cat.png" "$M/image/" 2>/dev/null && [[ ! -e $M/image/cat.png && ! -e $M/image/cat.png.media_id ]]'
 check "voice over 60 s makes cp fail" '! cp "$samples/long70s.mp3" "$M/voice/" 2>/dev/null'
