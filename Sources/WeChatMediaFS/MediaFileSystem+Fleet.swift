@@ -6,7 +6,7 @@ import MediaCatalog
 extension MediaFileSystem {
     func follow(_ changes: AsyncStream<CatalogChange>) async {
         for await change in changes {
-            if change.location == nil { folderTypes.forget(change.entryID) }
+            if change.location == nil { temporaryMedia.folderTypes.forget(change.entryID) }
             await kernelCache.invalidateInode(Node.entryInode(change.entryID))
             // The names, and the folders' attributes: their times change with their entries.
             // (The kernel keeps no listing: no cache_readdir.)

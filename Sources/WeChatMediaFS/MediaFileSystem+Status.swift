@@ -10,17 +10,19 @@ import Glibc
 extension MediaFileSystem {
     public func status(mountpoint: String, apiBase: String, startedAt: Date) async -> MountStatus {
         let (transfers, failures) = activity.snapshot()
-        let tokenAge = await service.tokenAge()
-        let catalogHealth = await catalog.health()
+        let tokenAge = await context.service.tokenAge()
+        let catalogHealth = await context.catalog.health()
         // Files stopped hosts left queued hold their names for the fleet: said until released.
-        let stoppedQueues = catalogHealth.reachable ? ((try? await catalog.foreignQueues()) ?? []) : []
+        let stoppedQueues = catalogHealth.reachable ? ((try? await context.catalog.foreignQueues()) ?? []) : []
         var status = MountStatus(
             mountpoint: mountpoint, pid: getpid(), apiBase: apiBase, startedAt: startedAt, transfers: transfers,
-            recentFailures: failures, cacheBytes: await budget.usedBytes, cacheMaxBytes: settings.cacheMaxBytes,
+            recentFailures: failures, cacheBytes: await context.budget.usedBytes,
+            cacheMaxBytes: context.settings.cacheMaxBytes,
             tokenAgeSeconds: tokenAge.map(\.inSeconds),
-            requests: service.requestCounts().map {
+            requests: context.service.requestCounts().map {
                 MountStatus.Requests(kind: $0.kind.rawValue, sent: $0.count.sent, failed: $0.count.failed)
-            }, catalog: catalogHealth, uploadMode: settings.uploadMode, uploadQueue: uploadQueue.snapshot())
+            }, catalog: catalogHealth, uploadMode: context.settings.uploadMode,
+            uploadQueue: temporaryMedia.queue.snapshot())
         status.stoppedHostsQueues = stoppedQueues
         return status
     }

@@ -8,173 +8,91 @@ import WeChatMedia
 import Glibc
 #endif
 
-/// WeChat temporary media as a tree: `/image /voice /video /thumb` to upload into, `NAME.media_id`
-/// sidecars, and `/by-id/`. It knows nothing of libfuse (FUSEKit calls it with inode numbers),
-/// and reaches storage, WeChat and the time only through what it is given: a `Catalog`, a
-/// `MediaService` and a `MountClock`, so tests call it directly, without root or a mount.
+/// The mount's namespace: a root folder that composes trees (`MediaTree`), each with its own
+/// folders and rules: today the temporary-media folders `/image /voice /video /thumb` and
+/// `/by-id/`. It maps each inode to its tree (`Node`), keeps the open handles, and runs what
+/// belongs to the mount as a whole (recovery, maintenance, shutdown, status). It knows nothing
+/// of libfuse (FUSEKit calls it with inode numbers), and reaches storage, WeChat and the time
+/// only through what it is given: a `Catalog`, a `MediaService` and a `MountClock`, so tests
+/// call it directly, without root or a mount.
 public final class MediaFileSystem: FileSystem {
-    let catalog: any Catalog
-    let cache: ContentCache
-    let service: any MediaService
-    let settings: MountSettings
-    let clock: any MountClock
-    let logger: Logger
-    let openFiles = OpenFiles()
-    let downloads: DownloadCoordinator
-    let budget: CacheBudget
-    let uploader: Uploader
-    /// Files closed in `background` mode (and any an earlier run left queued), until uploaded.
-    let uploadQueue: UploadQueue
-    /// Where a closed file's bytes go: `uploader` (sync) or `uploadQueue` (background).
-    let uploads: UploadRoute
-    let reporter: FailureReporter
+    let context: MountContext
+    let temporaryMedia: TemporaryMediaTree
+    let byID: ByIDTree
+    /// Every tree, in the order the root lists their folders.
+    private let trees: [any MediaTree]
+
     /// Transfers in flight and recent failures, for `wxmediafs status`.
-    public let activity = MountActivity()
-    let byIDInodes = ByIDInodes()
-    let folderTypes = FolderTypes()
-    /// Sidecar names written lately under `--sidecars off`.
-    let discardedSidecars = DiscardedSidecars()
-    let mountedAt: timespec
+    public var activity: MountActivity { context.activity }
     /// Where to tell the kernel that a cached name changed (connected when mounted).
-    public let kernelCache = KernelCache()
+    public var kernelCache: KernelCache { context.kernelCache }
 
     public init(
         catalog: any Catalog, cache: ContentCache, service: any MediaService, settings: MountSettings,
         clock: any MountClock = SystemClock(), logger: Logger
     ) {
-        self.catalog = catalog
-        self.cache = cache
-        self.service = service
-        self.settings = settings
-        self.clock = clock
-        self.logger = logger
-        self.mountedAt = timespec(nanoseconds: clock.now())
-        let reporter = FailureReporter(logger: logger, activity: activity)
-        self.reporter = reporter
-        self.budget = CacheBudget(
-            cache: cache, maxBytes: settings.cacheMaxBytes, minimumFreeBytes: settings.minimumFreeBytes,
-            reporter: reporter)
-        self.downloads = DownloadCoordinator(
-            service: service, cache: cache, budget: budget, activity: activity, reporter: reporter, logger: logger)
-        let uploader = Uploader(
-            catalog: catalog, cache: cache, service: service, budget: budget, activity: activity, reporter: reporter,
-            clock: clock, kernelCache: kernelCache, logger: logger)
-        self.uploader = uploader
-        let queue = UploadQueue(
-            concurrency: settings.uploadConcurrency, catalog: catalog, cache: cache, uploader: uploader)
-        self.uploadQueue = queue
-        self.uploads = UploadRoute(uploader: uploader, queue: settings.uploadMode == .background ? queue : nil)
+        let context = MountContext(
+            catalog: catalog, cache: cache, service: service, settings: settings, clock: clock, logger: logger)
+        self.context = context
+        self.temporaryMedia = TemporaryMediaTree(context: context)
+        self.byID = ByIDTree(context: context)
+        self.trees = [temporaryMedia, byID]
     }
 
-    /// Clears what a process that died left behind: entries never closed, spool files, partial
-    /// downloads; then brings the cache within its budget, and resumes the uploads it left
-    /// queued (closed files are not unfinished: none is lost, in either upload mode).
-    public func recover() async throws {
-        let stale = try await catalog.removeUnfinishedWrites()
-        cache.removeStaleSpoolFiles()
-        cache.removePartialDownloads()
-        await budget.markIrreplaceable(try await catalog.knownMediaIDs(of: .video))
-        await budget.evictIfNeeded()
-        if !stale.isEmpty { logger.notice("removed \(stale.count) file(s) left unfinished by an earlier run") }
-        let resumed = try await uploadQueue.resume()
-        if resumed > 0 { logger.notice("resumed \(resumed) queued upload(s) left by an earlier run") }
+    /// The tree `node` belongs to; nil for the root, which is the namespace's own.
+    func tree(of node: Node) -> (any MediaTree)? {
+        trees.first { $0.owns(node) }
     }
 
-    /// Waits for uploads in flight, for a clean shutdown, until `deadline` at the latest.
-    public func waitForUploads(until deadline: ContinuousClock.Instant) async -> Bool {
-        await uploader.waitUntilIdle(until: deadline)
-    }
-
-    /// Ends the filesystem's work once the FUSE loop has ended: queued uploads may finish until
-    /// `drainEnd`; then no more start, and those still running are cancelled and awaited until
-    /// `deadline`. Returns how many queued uploads are left: their files stay queued on disk,
-    /// and the next mount on this cache dir resumes them.
-    public func shutdown(drainingUntil drainEnd: ContinuousClock.Instant, deadline: ContinuousClock.Instant) async
-        -> Int
+    /// The tree of an inode, or the errno for an inode no tree has: `unknown` for a number
+    /// that names nothing, `root` for the root.
+    func tree(of inode: Inode, unknown: FUSEError = .notFound, root: FUSEError) throws
+        -> (node: Node, tree: any MediaTree)
     {
-        let left = await uploadQueue.waitUntilSettled(timeout: max(.zero, ContinuousClock.now.duration(to: drainEnd)))
-        if await !uploadQueue.stop(until: deadline) {
-            logger.warning("queued uploads still running at the shutdown's deadline: their files stay queued")
-        }
-        return left
+        guard let node = Node(inode) else { throw unknown }
+        guard let tree = tree(of: node) else { throw root }
+        return (node, tree)
     }
 
-    /// What `wxmediafs sync` answers: waits until every queued upload has ended, then tells the
-    /// failures.
-    public func syncQueuedUploads() async -> UploadQueueStatus {
-        await uploadQueue.waitUntilSettled(timeout: nil)
-        return uploadQueue.snapshot()
+    // MARK: The root
+
+    private var rootAttributes: FileAttributes { context.fixedFolderAttributes(.root, permissions: 0o555) }
+
+    private var topFolders: [(name: String, node: Node, tree: any MediaTree)] {
+        trees.flatMap { tree in tree.topFolders.map { ($0.name, $0.node, tree) } }
     }
 
     // MARK: Lookup and attributes
 
     public func lookup(parent: Inode, name: String) async throws -> Entry {
         guard let node = Node(parent) else { throw FUSEError.notFound }
-        switch node {
-        case .root:
-            if name == "by-id" { return entry(directoryAttributes(.byIDFolder)) }
-            if let type = MediaType(rawValue: name) { return entry(try await typeFolderAttributes(type)) }
+        guard let tree = tree(of: node) else {
+            if let top = topFolders.first(where: { $0.name == name }) {
+                return context.entry(try await top.tree.attributes(of: top.node).0)
+            }
             // The root's children never change: desktop probes (.Trash, .xdg-volume-info,
             // autorun.inf, .hidden) are answered once.
-            return .negative(timeout: settings.fixedNegativeTimeout)
-        case .byIDFolder:
-            return try await lookupByID(name)
-        case .typeFolder, .entry:
-            guard let folder = try await catalogFolderForLookup(parent) else { throw FUSEError.notDirectory }
-            // No entry has a sidecar's name (creating one is refused): a sidecar's lookup asks
-            // only for its file, which a listing just read (in a fleet, a round trip saved per name).
-            if !name.hasSuffix(sidecarSuffix), let child = try await liveEntry(in: folder, named: name) {
-                let (attributes, timeout) = await currentAttributes(of: child)
-                return entry(attributes, timeout: timeout)
-            }
-            if name.hasSuffix(sidecarSuffix), settings.sidecars == .off {
-                guard discardedSidecars.contains(name, in: folder) else { return .negative(timeout: 0) }
-                let owner = try await owner(ofSidecarNamed: name, in: folder)
-                return Entry(
-                    attributes: try await discardedSidecarAttributes(owner?.id ?? 0), attributeTimeout: 0,
-                    entryTimeout: 0)
-            }
-            if name.hasSuffix(sidecarSuffix) {
-                // Sidecars come and go with uploads, renames and deletes of their file: never cached.
-                let base = String(name.dropLast(sidecarSuffix.count))
-                if let owner = try await liveEntry(in: folder, named: base),
-                    let uploaded = try await uploadedOwner(owner)
-                {
-                    return Entry(attributes: sidecarAttributes(of: uploaded), attributeTimeout: 0, entryTimeout: 0)
-                }
-                return .negative(timeout: 0)
-            }
-            // On one host a name here appears only through this mount (create, mkdir, rename),
-            // which the kernel sees: "no such name" can be cached for long (.hidden, .directory,
-            // ...). In a fleet another host makes names: only as long as any other answer.
-            return .negative(timeout: catalog.isShared ? settings.cacheTimeout : settings.fixedNegativeTimeout)
-        case .sidecar, .byID:
-            throw FUSEError.notDirectory
+            return .negative(timeout: context.settings.fixedNegativeTimeout)
         }
+        return try await tree.lookup(name, in: node)
     }
 
     public func getattr(inode: Inode) async throws -> (FileAttributes, timeout: Double) {
         guard let node = Node(inode) else { throw FUSEError.notFound }
-        switch node {
-        case .root, .byIDFolder:
-            return (directoryAttributes(node), settings.cacheTimeout)
-        case .typeFolder(let type):
-            return (try await typeFolderAttributes(type), settings.cacheTimeout)
-        case .entry(let id):
-            guard let entry = try await liveEntry(id: id) else { throw FUSEError.notFound }
-            return await currentAttributes(of: entry)
-        case .sidecar(let id):
-            if settings.sidecars == .off { return (try await discardedSidecarAttributes(id), 0) }
-            guard let owner = try await liveEntry(id: id), let entry = try await uploadedOwner(owner) else {
-                throw FUSEError.notFound
-            }
-            return (sidecarAttributes(of: entry), 0)
-        case .byID(let number):
-            guard let mediaID = byIDInodes.mediaID(for: number),
-                let media = try await liveKnownMedia(mediaID)
-            else { throw FUSEError.notFound }
-            return (await byIDAttributes(of: media), expiryBoundedTimeout(bornAt: media.bornAt))
+        guard let tree = tree(of: node) else { return (rootAttributes, context.settings.cacheTimeout) }
+        return try await tree.attributes(of: node)
+    }
+
+    public func setattr(inode: Inode, changes: AttributeChanges, caller: Caller) async throws -> (
+        FileAttributes, timeout: Double
+    ) {
+        guard let node = Node(inode) else { throw FUSEError.notFound }
+        guard let tree = tree(of: node) else {
+            // The root keeps its attributes; rsync -a and cp -a set them and must not fail.
+            guard changes.size == nil else { throw FUSEError.isDirectory }
+            return (rootAttributes, context.settings.cacheTimeout)
         }
+        return try await tree.setattr(node, changes: changes, caller: caller)
     }
 
     public func statfs(inode: Inode) async throws -> FilesystemStatistics {
@@ -186,213 +104,118 @@ public final class MediaFileSystem: FileSystem {
 
     // MARK: Listings
 
-    /// Listing offsets: 1 and 2 are "." and ".."; a catalog entry `id` is at `2*id + 10` and its
-    /// sidecar right after it, so offsets stay valid while entries come and go. A page is 64 rows:
-    /// about what one kernel buffer of entries with attributes holds.
+    /// Listing offsets 1 and 2 are "." and ".."; the root's folders follow at 3, 4, ...; in a
+    /// tree's folder, the tree chooses offsets past 2 that stay valid as names come and go.
     public func readdir(inode: Inode, handle: UInt64, offset: Int64) async throws -> [DirectoryEntry] {
         guard let node = Node(inode) else { throw FUSEError.notFound }
+        let tree = tree(of: node)
         var result: [DirectoryEntry] = []
-        let own = node == .root || node == .byIDFolder ? directoryAttributes(node) : try await getattr(inode: inode).0
-        if offset < 1 { result.append(DirectoryEntry(name: ".", attributes: own, offset: 1)) }
-        if offset < 2 { result.append(DirectoryEntry(name: "..", attributes: directoryAttributes(.root), offset: 2)) }
-        switch node {
-        case .root:
-            let children: [Node] = MediaType.allCases.map(Node.typeFolder) + [.byIDFolder]
-            for (index, child) in children.enumerated() where Int64(index + 3) > offset {
-                if case .typeFolder(let type) = child {
-                    result.append(
-                        DirectoryEntry(
-                            name: type.rawValue, attributes: try await typeFolderAttributes(type),
-                            offset: Int64(index + 3)))
-                } else {
-                    result.append(
-                        DirectoryEntry(name: "by-id", attributes: directoryAttributes(child), offset: Int64(index + 3)))
-                }
-            }
-        case .byIDFolder:
-            result += try await byIDListing(after: offset)
-        case .typeFolder, .entry:
-            guard let folder = try await catalogFolder(inode) else { throw FUSEError.notDirectory }
-            // Resume with the first entry whose name or sidecar lies past `offset`.
-            let afterID = offset >= 11 ? (offset - 11) / 2 : 0
-            result += try await listing(of: folder, afterID: afterID, past: offset)
-        case .sidecar, .byID:
-            throw FUSEError.notDirectory
+        if offset < 1 {
+            let own = try await tree?.attributes(of: node).0 ?? rootAttributes
+            result.append(DirectoryEntry(name: ".", attributes: own, offset: 1))
         }
-        return result
+        if offset < 2 { result.append(DirectoryEntry(name: "..", attributes: rootAttributes, offset: 2)) }
+        guard let tree else {
+            for (index, top) in topFolders.enumerated() where Int64(index + 3) > offset {
+                result.append(
+                    DirectoryEntry(
+                        name: top.name, attributes: try await top.tree.attributes(of: top.node).0,
+                        offset: Int64(index + 3)))
+            }
+            return result
+        }
+        return result + (try await tree.listing(of: node, past: offset))
     }
 
-    /// The names (and sidecars) of `folder` past `offset`, from the catalog page after entry
-    /// `afterID`. A page whose entries are all hidden (expired, not swept yet) is not the end of
-    /// the folder, which an empty answer would say: the next page is read until a name shows.
-    private func listing(of folder: CatalogFolder, afterID start: Int64, past offset: Int64) async throws
-        -> [DirectoryEntry]
+    // MARK: Names
+
+    public func create(parent: Inode, name: String, permissions: UInt32, flags: Int32, caller: Caller) async throws -> (
+        Entry, OpenedFile
+    ) {
+        let (folder, tree) = try tree(of: parent, root: .readOnly)
+        return try await tree.create(name, in: folder, permissions: permissions, flags: flags, caller: caller)
+    }
+
+    public func mkdir(parent: Inode, name: String, permissions: UInt32, caller: Caller) async throws -> Entry {
+        let (folder, tree) = try tree(of: parent, root: .readOnly)
+        return try await tree.mkdir(name, in: folder, permissions: permissions, caller: caller)
+    }
+
+    public func unlink(parent: Inode, name: String) async throws {
+        let (folder, tree) = try tree(of: parent, unknown: .notDirectory, root: rootRefusal(of: name))
+        try await tree.unlink(name, in: folder)
+    }
+
+    public func rmdir(parent: Inode, name: String) async throws {
+        let (folder, tree) = try tree(of: parent, unknown: .notDirectory, root: rootRefusal(of: name))
+        try await tree.rmdir(name, in: folder)
+    }
+
+    /// A rename stays in its tree: another tree, like the root, is another filesystem to `mv`
+    /// (EXDEV), which then copies and removes, each step asking the target's own rules.
+    public func rename(parent: Inode, name: String, newParent: Inode, newName: String, flags: RenameFlags) async throws
     {
-        let now = clock.seconds
-        let pageSize = max(1, settings.listingPageSize)
-        var afterID = start
-        var names: [DirectoryEntry] = []
-        while names.isEmpty {
-            let children = try await catalog.children(of: folder, afterID: afterID, limit: pageSize)
-            for child in children where isAlive(child, now: now) {
-                list(child, past: offset, into: &names)
+        guard !flags.contains(.exchange) else { throw FUSEError.invalid }
+        let (folder, tree) = try tree(of: parent, unknown: .notDirectory, root: rootRefusal(of: name))
+        let target: RenameTarget
+        switch Node(newParent) {
+        case nil: target = .refused(.notFound)
+        case let node? where tree.owns(node): target = .folder(node)
+        case _?: target = .refused(.crossDevice)
+        }
+        try await tree.rename(name, in: folder, to: newName, in: target, flags: flags)
+    }
+
+    /// What removing or renaming `name` in the root answers: its folders are the mount's own.
+    private func rootRefusal(of name: String) -> FUSEError {
+        topFolders.contains { $0.name == name } ? .readOnly : .notFound
+    }
+
+    // MARK: Extended attributes
+
+    /// Only `user.*` attributes exist here: security.* (SELinux labels) and system.* (ACLs) are
+    /// not supported, which FUSEKit answers without a task or a query.
+    public func keepsAttribute(named name: String) -> Bool {
+        name.hasPrefix("user.")
+    }
+
+    public func getxattr(inode: Inode, name: String) async throws -> [UInt8] {
+        guard keepsAttribute(named: name) else { throw FUSEError.notSupported }
+        guard let node = Node(inode) else { throw FUSEError.noAttribute }
+        guard let tree = tree(of: node) else {
+            guard name == MountStatus.socketAttribute, let path = context.settings.statusSocketPath else {
+                throw FUSEError.noAttribute
             }
-            guard children.count == pageSize, let last = children.last?.id, last > afterID else { break }
-            afterID = last
+            return Array(path.utf8)
         }
-        return names
+        return try await tree.getxattr(name, of: node)
     }
 
-    /// Adds `child`'s name and its sidecar to `names`, those that lie past `offset`.
-    private func list(_ child: CatalogEntry, past offset: Int64, into names: inout [DirectoryEntry]) {
-        // Ids past `Node.entryIDs` (only a corrupt catalog has them) have no inode and no offset.
-        guard let id = child.id, Node.entryIDs.contains(id) else { return }
-        let nameOffset: Int64 = 2 * id + 10
-        if nameOffset > offset {
-            names.append(
-                DirectoryEntry(
-                    name: child.name, attributes: attributes(of: child), offset: nameOffset,
-                    cacheTimeout: expiryBoundedTimeout(bornAt: child.createdAt)))
-        }
-        // Listing never waits: a queued file's sidecar appears once its upload succeeded.
-        if settings.sidecars == .visible, child.state == .uploaded, nameOffset + 1 > offset,
-            uploadQueue.item(id) == nil
-        {
-            names.append(
-                DirectoryEntry(
-                    name: child.name + sidecarSuffix, attributes: sidecarAttributes(of: child),
-                    offset: nameOffset + 1, cacheTimeout: 0))
-        }
+    public func listxattr(inode: Inode) async throws -> [String] {
+        guard let node = Node(inode), let tree = tree(of: node) else { return [] }
+        return try await tree.listxattr(of: node)
     }
 
-    // MARK: Helpers shared by the operations
-
-    var negative: Entry { .negative(timeout: settings.cacheTimeout) }
-
-    func entry(_ attributes: FileAttributes, timeout: Double? = nil) -> Entry {
-        let timeout = timeout ?? settings.cacheTimeout
-        return Entry(attributes: attributes, attributeTimeout: timeout, entryTimeout: timeout)
+    public func setxattr(inode: Inode, name: String, value: [UInt8], flags: Int32) async throws {
+        let (node, tree) = try tree(of: inode, root: .notSupported)
+        guard keepsAttribute(named: name) else { throw FUSEError.notSupported }
+        try await tree.setxattr(name, value: value, flags: flags, of: node)
     }
 
-    /// The instant media born at `bornAt` expire. Saturating: a time an older version stored
-    /// unchecked cannot trap here.
-    func expiry(bornAt: Int64) -> Int64 { bornAt.saturatingAdd(settings.mediaLifetimeSeconds) }
-
-    /// How long the kernel may cache a name whose media were born at `bornAt`: never past expiry,
-    /// so an expired file is gone from every path at once, not a cache timeout later.
-    func expiryBoundedTimeout(bornAt: Int64?) -> Double {
-        guard let bornAt else { return settings.cacheTimeout }
-        let remaining = Double(expiry(bornAt: bornAt)) - Double(clock.now()) / 1e9
-        return max(0, min(settings.cacheTimeout, remaining))
+    public func removexattr(inode: Inode, name: String) async throws {
+        guard let node = Node(inode), let tree = tree(of: node) else { throw FUSEError.notSupported }
+        try await tree.removexattr(name, of: node)
     }
 
-    /// Whether media born at `bornAt` are still visible: born at a time a server could state,
-    /// and `bornAt + TTL > now`.
-    func isAlive(bornAt: Int64, now: Int64) -> Bool {
-        ServerTime.isPlausible(bornAt) && expiry(bornAt: bornAt) > now
+    // MARK: The kernel's references
+
+    public func referenced(inode: Inode) {
+        guard let node = Node(inode) else { return }
+        tree(of: node)?.referenced(node)
     }
 
-    /// Whether an entry is still visible: never uploaded, or its media not expired.
-    func isAlive(_ entry: CatalogEntry, now: Int64) -> Bool {
-        guard let created = entry.createdAt else { return true }
-        return isAlive(bornAt: created, now: now)
-    }
-
-    func liveEntry(id: Int64) async throws -> CatalogEntry? {
-        guard let entry = try await catalog.entry(id: id), isAlive(entry, now: clock.seconds) else { return nil }
-        return entry
-    }
-
-    func liveEntry(in folder: CatalogFolder, named name: String) async throws -> CatalogEntry? {
-        guard let entry = try await catalog.entry(in: folder, named: name), isAlive(entry, now: clock.seconds) else {
-            return nil
-        }
-        return entry
-    }
-
-    func liveKnownMedia(_ mediaID: String) async throws -> KnownMedia? {
-        guard let media = try await catalog.knownMedia(mediaID), isAlive(bornAt: media.bornAt, now: clock.seconds)
-        else { return nil }
-        return media
-    }
-
-    /// The catalog folder an inode is (a type folder or a subfolder in one), or nil if it is not one.
-    func catalogFolder(_ inode: Inode) async throws -> CatalogFolder? {
-        switch Node(inode) {
-        case .typeFolder(let type): return .top(type)
-        case .entry(let id):
-            guard let entry = try await liveEntry(id: id) else {
-                folderTypes.forget(id)
-                throw FUSEError.notFound
-            }
-            if let folder = entry.asFolder { folderTypes.remember(folder) }
-            return entry.asFolder
-        default: return nil
-        }
-    }
-
-    /// `catalogFolder` for a lookup, which may trust a subfolder's known type: a name looked up
-    /// in a folder removed meanwhile is simply not found.
-    func catalogFolderForLookup(_ inode: Inode) async throws -> CatalogFolder? {
-        if case .entry(let id) = Node(inode), let known = folderTypes.folder(id) { return known }
-        return try await catalogFolder(inode)
-    }
-
-    func directoryAttributes(_ node: Node) -> FileAttributes {
-        FileAttributes(
-            inode: node.inode, kind: .directory, permissions: node == .root || node == .byIDFolder ? 0o555 : 0o755,
-            links: 2, uid: settings.uid, gid: settings.gid, size: 4096, accessTime: mountedAt,
-            modificationTime: mountedAt, changeTime: mountedAt)
-    }
-
-    /// An upload folder's attributes, with the times of the last name created, removed or
-    /// renamed in it (on any host of a fleet).
-    func typeFolderAttributes(_ type: MediaType) async throws -> FileAttributes {
-        var attributes = directoryAttributes(.typeFolder(type))
-        if let times = try await catalog.topFolderTimes(type) {
-            attributes.modificationTime = timespec(nanoseconds: times.modification)
-            attributes.changeTime = timespec(nanoseconds: times.change)
-        }
-        return attributes
-    }
-
-    /// An entry's attributes as a caller should see them now. While it is open for writing, the
-    /// size is the spool's (the catalog knows only the last upload's: a truncate or a write must
-    /// show at once), and nothing is cached by the kernel, since the next close changes it.
-    func currentAttributes(of entry: CatalogEntry) async -> (FileAttributes, timeout: Double) {
-        var attributes = attributes(of: entry)
-        if let id = entry.id, let writer = openFiles.writeHandles(of: id).first {
-            if let size = await writer.spoolSize() { attributes.size = UInt64(size) }
-            return (attributes, 0)
-        }
-        if entry.state == .writing { return (attributes, 0) }
-        return (attributes, expiryBoundedTimeout(bornAt: entry.createdAt))
-    }
-
-    func attributes(of entry: CatalogEntry) -> FileAttributes {
-        FileAttributes(
-            inode: Node.entryInode(entry.id ?? 0), kind: entry.isDirectory ? .directory : .file,
-            permissions: entry.mode, links: entry.isDirectory ? 2 : 1, uid: entry.uid, gid: entry.gid,
-            size: entry.isDirectory ? 4096 : UInt64(max(0, queuedSize(of: entry) ?? entry.size)),
-            accessTime: .init(nanoseconds: entry.accessTime),
-            modificationTime: .init(nanoseconds: entry.modificationTime),
-            changeTime: .init(nanoseconds: entry.changeTime))
-    }
-
-    /// The size of what is queued for a file: its bytes as last closed, before the server has them.
-    func queuedSize(of entry: CatalogEntry) -> Int64? {
-        guard !entry.isDirectory, let id = entry.id else { return nil }
-        return uploadQueue.item(id)?.size
-    }
-
-    func sidecarAttributes(of entry: CatalogEntry) -> FileAttributes {
-        FileAttributes(
-            inode: Node.sidecar(entry.id ?? 0).inode, kind: .file, permissions: 0o444, uid: entry.uid, gid: entry.gid,
-            size: UInt64((entry.mediaID?.utf8.count ?? 0) + 1), accessTime: .init(nanoseconds: entry.accessTime),
-            modificationTime: .init(nanoseconds: entry.changeTime), changeTime: .init(nanoseconds: entry.changeTime))
-    }
-
-    func sidecarContent(of entry: CatalogEntry) -> [UInt8] {
-        Array(((entry.mediaID ?? "") + "\n").utf8)
+    public func forget(inode: Inode, lookups: UInt64) async {
+        guard let node = Node(inode) else { return }
+        await tree(of: node)?.forget(node, lookups: lookups)
     }
 }

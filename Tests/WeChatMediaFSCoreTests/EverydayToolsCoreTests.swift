@@ -111,6 +111,32 @@ struct EverydayToolsCoreTests {
         }
     }
 
+    /// The root composes trees: each tree's names stay in it, as on separate filesystems, so
+    /// `mv` between trees copies (EXDEV) and the copy meets the target's own rules.
+    @Test func eachTreeKeepsItsNamesAndARenameBetweenTreesIsCrossDevice() async throws {
+        try await Self.with(.sqlite) { core, service in
+            try await core.copy(Samples.bytes("cat.jpg"), to: "image/a.jpg")
+            let id = String(decoding: try await core.read("image/a.jpg.media_id"), as: UTF8.self)
+                .trimmingCharacters(in: .newlines)
+            #expect(try await core.list("").sorted() == ["by-id", "image", "thumb", "video", "voice"])
+            #expect(try await core.list("by-id") == [id])
+            // Out of the temporary-media tree into /by-id/ or the root, and back.
+            #expect(await CoreFixture.errno { try await core.rename("image/a.jpg", to: "by-id/x") } == EXDEV)
+            #expect(await CoreFixture.errno { try await core.rename("image/a.jpg", to: "x") } == EXDEV)
+            #expect(await CoreFixture.errno { try await core.rename("by-id/" + id, to: "image/b.jpg") } == EACCES)
+            // The copy mv falls back to meets /by-id/'s rules, and the root's folders are fixed.
+            #expect(await CoreFixture.errno { try await core.copy(Samples.bytes("cat.jpg"), to: "by-id/x") } == EACCES)
+            #expect(await CoreFixture.errno { try await core.rename("image", to: "pictures") } == EROFS)
+            #expect(await CoreFixture.errno { try await core.unlink("by-id") } == EROFS)
+            #expect(await CoreFixture.errno { try await core.unlink("nothing") } == ENOENT)
+            #expect(await CoreFixture.errno { try await core.mkdir("new") } == EROFS)
+            #expect(await CoreFixture.errno { try await core.unlink("by-id/" + id) } == EACCES)
+            // Nothing moved, nothing was uploaded again.
+            #expect(try await core.list("image").sorted() == ["a.jpg", "a.jpg.media_id"])
+            #expect(service.uploadCount == 1)
+        }
+    }
+
     @Test(arguments: CatalogBackend.allCases) func onlyTheOpenersCloseUploadsWhileTheOpenerLives(
         backend: CatalogBackend
     ) async throws {

@@ -57,6 +57,3 @@ enum Node: Equatable {
         folder.isTopLevel ? Node.typeFolder(folder.type).inode : Node.entry(folder.parentID).inode
     }
 }
-
-/// The suffix of the read-only file that shows an upload's media id.
-let sidecarSuffix = ".media_id"
