@@ -49,6 +49,9 @@ final class InMemoryMediaService: MediaService {
 
     var downloadCount: Int { state.withLock { $0.downloads } }
 
+    /// The server deletes `mediaID` before its time: asked for it from now on, it answers 40007.
+    func forget(_ mediaID: String) { _ = state.withLock { $0.media.removeValue(forKey: mediaID) } }
+
     /// Uploads from now on wait, as if the server took its time, until `releaseUploads()`.
     func holdUploads() { state.withLock { $0.holding = true } }
 

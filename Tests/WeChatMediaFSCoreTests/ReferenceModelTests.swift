@@ -12,7 +12,7 @@ import Glibc
 
 /// In the manner of mountpoint-s3's reftests: seeded random sequences of writes (whole, in
 /// pieces out of order, with a second handle open), overwrites, truncates, renames, deletes,
-/// folders, failed uploads, remounts and clock advances, applied both to the filesystem (over the
+/// folders, failed uploads, the server forgetting an id (40007), remounts and clock advances, applied both to the filesystem (over the
 /// in-memory media service, listing folders two catalog entries a page) and to `FileTreeModel`,
 /// compared after every step. On PostgreSQL two hosts share the catalog: each step runs on one
 /// of them, and both are compared with the model. A failure names its seed and step: `REFTEST_SEED=N swift test --filter ReferenceModel`
@@ -149,7 +149,8 @@ struct ModelRun {
         case 61..<66: return .unlink(path)
         case 66..<72: return .rmdir(path)
         case 72..<88: return .rename(path, other)
-        case 88..<94: return .advance(Int64(random.next() % UInt64(2 * 86400)))
+        case 88..<91: return .serverForgets(path)
+        case 91..<94: return .advance(Int64(random.next() % UInt64(2 * 86400)))
         case 94..<97: return .sweep
         default: return .remount
         }
@@ -210,6 +211,17 @@ struct ModelRun {
             return await CoreFixture.errno { try await core.rmdir(path) }
         case .rename(let from, let to):
             return await CoreFixture.errno { try await core.rename(from, to: to) }
+        case .serverForgets(let path):
+            // The server deletes the file's media early and this host's cache lets the bytes go:
+            // the next read asks the server, which answers 40007.
+            return await CoreFixture.errno {
+                if let sidecar = try? await core.read(path + ".media_id") {
+                    let id = String(decoding: sidecar.dropLast(), as: UTF8.self)
+                    service.forget(id)
+                    try ContentCache(root: core.directory + "/cache").removeContent(for: id)
+                }
+                _ = try await core.read(path)
+            }
         case .advance(let seconds):
             clock.advance(seconds: seconds)
             return nil
@@ -282,6 +294,9 @@ enum ModelOperation: CustomStringConvertible, Sendable {
     case unlink(String)
     case rmdir(String)
     case rename(String, String)
+    /// The server deletes a file's media before its time, its cached bytes go, and it is read:
+    /// 40007, and the name is gone.
+    case serverForgets(String)
     case advance(Int64)
     case sweep
     case remount
@@ -297,6 +312,7 @@ enum ModelOperation: CustomStringConvertible, Sendable {
         case .unlink(let path): "unlink \(path)"
         case .rmdir(let path): "rmdir \(path)"
         case .rename(let from, let to): "rename \(from) \(to)"
+        case .serverForgets(let path): "server forgets \(path)"
         case .advance(let seconds): "advance \(seconds) s"
         case .sweep: "sweep"
         case .remount: "remount"
@@ -389,6 +405,17 @@ struct FileTreeModel {
             }
         case .rename(let from, let to):
             return rename(from, to)
+        case .serverForgets(let path):
+            switch nodes[path] {
+            case nil: return ENOENT
+            case .folder: return EISDIR
+            case .file(let file):
+                // A file never uploaded (or whose upload failed, in background mode) is read
+                // from its local bytes.
+                guard file.uploadedAt != nil else { return nil }
+                nodes[path] = nil
+                return ENOENT
+            }
         case .advance:
             expire(now: now)
             return nil

@@ -33,13 +33,13 @@ struct CatalogTests {
                 #"ls "$M/image" "$M/by-id" && getfattr -n user.wechat.media_id "$M/image/cat.jpg""#)
             #expect(listed.stdout.contains("cat.jpg.media_id") && listed.stdout.contains(id))
             #expect(cachedBytes(m, id))
-            let started = ContinuousClock.now
+            // Polled until hidden: how soon is the TTL's business, and `eventually`'s deadline
+            // ends a wait for something that never happens.
             let gone = try await eventually {
                 let now = try await m.shell(#"ls "$M/image" "$M/by-id""#)
                 return !now.stdout.contains("cat.jpg") && !now.stdout.contains(id)
             }
             #expect(gone, "hidden from ls image/ and ls by-id/")
-            #expect(started.duration(to: .now) < .seconds(8))
             let everywhere = try await m.shell(
                 #"stat "$M/image/cat.jpg" || stat "$M/image/cat.jpg.media_id" || cat "$M/by-id/\#(id)" || getfattr -d "$M/image/cat.jpg"; echo done"#
             )
@@ -201,7 +201,8 @@ struct CatalogTests {
             let elapsed = started.duration(to: .now)
             #expect(upload.status != 0)
             #expect(upload.stderr.contains("Input/output error"), "\(upload.stderr)")
-            #expect(elapsed < .seconds(10), "failed within the bound: \(elapsed)")
+            // Bounded by the 3 s request timeout, not by a server that will never answer.
+            #expect(elapsed < .seconds(3) * 3, "failed within the bound: \(elapsed)")
             #expect(!mount.exists("thumb/thumb.jpg"))
             let uncached = try await mount.shell(#"cat "$M/by-id/\#(remoteID)" > /dev/null"#)
             #expect(uncached.stderr.contains("Input/output error"), "\(uncached.stderr)")
