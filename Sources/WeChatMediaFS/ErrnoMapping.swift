@@ -7,7 +7,7 @@ import WeChatMedia
 import Glibc
 #endif
 
-/// The errno a user sees for each failure of the API or the rules (the README's table under "The mount").
+/// The errno a user sees for each failure of the API or the rules (docs/semantics.md, "errno at close and read").
 enum ErrnoMapping {
     static func errno(for error: any Error) -> Int32 {
         switch error {
