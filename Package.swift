@@ -58,11 +58,21 @@ let package = Package(
                 "Deadlines",
                 "WeChatMedia",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "FleetCatalog",
+            dependencies: [
+                "Deadlines",
+                "WeChatMedia",
+                "MediaCatalog",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "LocalByteStore", dependencies: ["WeChatMedia"]),
         .target(
             name: "WeChatMediaFS",
             dependencies: [
@@ -70,6 +80,7 @@ let package = Package(
                 "FUSEKit",
                 "WeChatMedia",
                 "MediaCatalog",
+                "LocalByteStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "HeapModule", package: "swift-collections"),
@@ -97,6 +108,8 @@ let package = Package(
                 "FUSEKit",
                 "WeChatMedia",
                 "MediaCatalog",
+                "FleetCatalog",
+                "LocalByteStore",
                 "WeChatMediaFS",
                 "WeChatEmulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -136,7 +149,7 @@ let package = Package(
         .testTarget(
             name: "WeChatMediaTests",
             dependencies: [
-                "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport", "MediaCatalog",
+                "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport", "MediaCatalog", "FleetCatalog",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -152,7 +165,8 @@ let package = Package(
         .testTarget(
             name: "WeChatMediaFSCoreTests",
             dependencies: [
-                "WeChatMediaFS", "MediaCatalog", "WeChatMedia", "WeChatEmulator", "EmulatorTestSupport", "FUSEKit",
+                "WeChatMediaFS", "MediaCatalog", "FleetCatalog", "LocalByteStore", "WeChatMedia", "WeChatEmulator",
+                "EmulatorTestSupport", "FUSEKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,9 +1,8 @@
-import GRDB
 import WeChatMedia
 
 /// One name in an upload folder: a file (placeholder, being written, or uploaded) or a subfolder.
-public struct CatalogEntry: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    public enum State: String, Codable, Sendable, DatabaseValueConvertible {
+public struct CatalogEntry: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable {
         /// Created and open for writing, not yet closed: removed if the process dies.
         case writing
         /// Closed empty: listed, never uploaded.
@@ -16,8 +15,6 @@ public struct CatalogEntry: Codable, Sendable, Equatable, FetchableRecord, Mutab
         case uploaded
         case directory
     }
-
-    public static let databaseTableName = "entry"
 
     public var id: Int64?
     /// The upload folder it is in: its media type decides the API type of everything inside.
@@ -78,16 +75,10 @@ public struct CatalogEntry: Codable, Sendable, Equatable, FetchableRecord, Mutab
         guard isDirectory, let id else { return nil }
         return CatalogFolder(type: type, parentID: id)
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) {
-        id = inserted.rowID
-    }
 }
 
 /// A media id the mount has met (uploaded through it, or looked up under `/by-id/`).
-public struct KnownMedia: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "knownMedia"
-
+public struct KnownMedia: Codable, Sendable, Equatable {
     public var mediaID: String
     /// Known for uploads; for ids met by lookup, guessed from the Content-Type.
     public var type: MediaType?
@@ -111,6 +102,3 @@ public struct KnownMedia: Codable, Sendable, Equatable, FetchableRecord, Persist
     /// The time its lifetime counts from.
     public var bornAt: Int64 { createdAt ?? firstSeen }
 }
-
-extension MediaType: DatabaseValueConvertible {}
-extension MediaFormat: DatabaseValueConvertible {}

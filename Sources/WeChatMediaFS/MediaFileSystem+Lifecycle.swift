@@ -1,3 +1,4 @@
+import LocalByteStore
 import MediaCatalog
 
 /// The mount's start and end: what a process that died left behind, the uploads still owed at

@@ -3,6 +3,7 @@ import Deadlines
 import FUSEKit
 import Foundation
 import HeapModule
+import LocalByteStore
 import MediaCatalog
 import Synchronization
 import WeChatMedia

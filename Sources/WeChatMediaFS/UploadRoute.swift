@@ -1,3 +1,4 @@
+import LocalByteStore
 import MediaCatalog
 import WeChatMedia
 

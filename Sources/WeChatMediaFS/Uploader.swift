@@ -1,5 +1,6 @@
 import Deadlines
 import FUSEKit
+import LocalByteStore
 import Logging
 import MediaCatalog
 import Synchronization

@@ -1,4 +1,5 @@
 import FUSEKit
+import LocalByteStore
 import MediaCatalog
 import WeChatMedia
 

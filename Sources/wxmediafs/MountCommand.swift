@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCatalog
 import Foundation
 import Logging
 import MediaCatalog

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import FUSEKit
+import FleetCatalog
 import Foundation
+import LocalByteStore
 import Logging
 import MediaCatalog
 import Prometheus

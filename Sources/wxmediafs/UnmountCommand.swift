@@ -1,6 +1,7 @@
 import ArgumentParser
 import FUSEKit
 import Foundation
+import LocalByteStore
 import MediaCatalog
 import WeChatMediaFS
 

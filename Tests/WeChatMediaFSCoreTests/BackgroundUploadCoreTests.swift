@@ -1,6 +1,8 @@
 import EmulatorTestSupport
 import FUSEKit
+import FleetCatalog
 import Foundation
+import LocalByteStore
 import MediaCatalog
 import Testing
 import WeChatMedia

@@ -1,4 +1,5 @@
 import EmulatorTestSupport
+import FleetCatalog
 import Foundation
 import Logging
 import MediaCatalog

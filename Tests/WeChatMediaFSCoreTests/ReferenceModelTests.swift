@@ -1,6 +1,7 @@
 import EmulatorTestSupport
 import FUSEKit
 import Foundation
+import LocalByteStore
 import MediaCatalog
 import Testing
 import WeChatMedia

@@ -1,5 +1,6 @@
 import EmulatorTestSupport
 import Foundation
+import LocalByteStore
 import Testing
 
 #if canImport(Glibc)

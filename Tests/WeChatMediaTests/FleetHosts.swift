@@ -1,4 +1,5 @@
 import EmulatorTestSupport
+import FleetCatalog
 import Logging
 import MediaCatalog
 import PostgresNIO

@@ -1,4 +1,5 @@
 import FUSEKit
+import LocalByteStore
 import Logging
 import MediaCatalog
 import WeChatMedia

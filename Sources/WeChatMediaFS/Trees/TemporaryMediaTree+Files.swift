@@ -1,5 +1,6 @@
 import FUSEKit
 import Foundation
+import LocalByteStore
 import MediaCatalog
 import WeChatMedia
 

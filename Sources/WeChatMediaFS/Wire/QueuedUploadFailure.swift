@@ -1,4 +1,5 @@
 import Foundation
+import LocalByteStore
 
 /// Why a queued upload failed, kept on disk beside its file (`ContentCache.recordFailure`) so a
 /// remount still tells it. Its own type, versioned, not the status display's: renaming a field

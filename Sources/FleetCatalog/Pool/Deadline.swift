@@ -1,4 +1,5 @@
 import Deadlines
+import MediaCatalog
 import Synchronization
 
 /// Runs `body` and returns its result, or throws `CatalogError.unavailable` once `limit` has

@@ -1,4 +1,5 @@
 import Logging
+import MediaCatalog
 import PostgresNIO
 
 /// The fleet catalog's tables, in one PostgreSQL schema per account, created and migrated by the

@@ -1,3 +1,4 @@
+import MediaCatalog
 import PostgresNIO
 
 /// Files a host closed in background mode wait in its own cache dir, their rows `queued` and

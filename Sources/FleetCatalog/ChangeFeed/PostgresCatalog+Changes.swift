@@ -1,3 +1,4 @@
+import MediaCatalog
 import PostgresNIO
 
 /// The change feed: every transaction that changes an entry writes change-log rows and

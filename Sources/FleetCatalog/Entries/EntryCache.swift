@@ -1,3 +1,4 @@
+import MediaCatalog
 import Synchronization
 
 /// Entries this host read lately, so a `stat` after a listing costs no round trip to the

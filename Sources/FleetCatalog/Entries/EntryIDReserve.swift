@@ -1,3 +1,4 @@
+import MediaCatalog
 import Synchronization
 
 /// Ids for new entries, drawn from the entry table's sequence a block at a time before they are

@@ -1,3 +1,4 @@
+import MediaCatalog
 import Synchronization
 
 /// What this host last read of the tree: entries by id and name, and listing pages. It is

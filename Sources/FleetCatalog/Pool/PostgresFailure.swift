@@ -1,3 +1,4 @@
+import MediaCatalog
 import PostgresNIO
 
 /// A failed statement of the fleet's shared state, told readably: PSQLError describes itself

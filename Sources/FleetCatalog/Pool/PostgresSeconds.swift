@@ -1,4 +1,5 @@
 import Deadlines
+import MediaCatalog
 
 /// Durations to and from the `float8` seconds that PostgreSQL's interval arithmetic takes and
 /// gives (`make_interval(secs => $1)`, `extract(epoch FROM ...)`).

@@ -1,4 +1,5 @@
 import Foundation
+import MediaCatalog
 import PostgresNIO
 
 /// Each mount holds a row in `host_session` and beats on it; a session that stops beating is

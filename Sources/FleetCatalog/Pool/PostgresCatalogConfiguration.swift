@@ -1,4 +1,5 @@
 import Foundation
+import MediaCatalog
 import NIOSSL
 import PostgresNIO
 

@@ -1,4 +1,5 @@
 import Logging
+import MediaCatalog
 import PostgresNIO
 import WeChatMedia
 

@@ -1,3 +1,4 @@
+import MediaCatalog
 import PostgresNIO
 
 extension PostgresRowSequence {
