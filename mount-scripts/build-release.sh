@@ -6,8 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-swift build -c release --product wxmediafs --static-swift-stdlib >&2
-built=$(swift build -c release --product wxmediafs --static-swift-stdlib --show-bin-path)/wxmediafs
+# The static Swift runtime's link arguments export every symbol (-export-dynamic), for programs
+# that load plugins; this one loads none, and without it the stripped file is 5.7 MB smaller
+# (docs/benchmarks.md, "The binary's size").
+flags=(-c release --product wxmediafs --static-swift-stdlib -Xlinker --no-export-dynamic)
+swift build "${flags[@]}" >&2
+built=$(swift build "${flags[@]}" --show-bin-path)/wxmediafs
 mkdir -p .build/release-stripped
 strip --strip-all -o .build/release-stripped/wxmediafs.new "$built"
 mv -f .build/release-stripped/wxmediafs.new .build/release-stripped/wxmediafs

@@ -3,7 +3,9 @@
 # them (apt-get update first); otherwise it names what is missing and fails.
 set -euo pipefail
 
-packages=(libfuse3-dev fuse3 pkg-config curl rsync attr python3 python3-pip libsqlite3-dev libglib2.0-bin systemd)
+packages=(libfuse3-dev fuse3 pkg-config curl rsync attr python3 python3-pip libsqlite3-dev libglib2.0-bin systemd man-db)
+# --tests: also what the test command alone needs (the Debian package is built and checked).
+if [[ ${1:-} == --tests ]]; then packages+=(dpkg-dev lintian); fi
 # A program per package, to tell whether it is there without asking apt.
 declare -A probe=(
     [libfuse3-dev]="pkg-config --exists fuse3"
@@ -17,6 +19,9 @@ declare -A probe=(
     [libsqlite3-dev]="test -e /usr/include/sqlite3.h"
     [libglib2.0-bin]="command -v gio"
     [systemd]="command -v systemd-analyze"
+    [man-db]="command -v man"
+    [dpkg-dev]="command -v dpkg-shlibdeps"
+    [lintian]="command -v lintian"
 )
 
 missing=()

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash mount-scripts/setup-system.sh
+bash mount-scripts/setup-system.sh --tests
 command -v swift >/dev/null || { echo "test: no Swift toolchain on PATH" >&2; exit 1; }
 
 echo "== build"
@@ -37,6 +37,16 @@ fi
 
 echo "== install: the binary, /sbin/mount.wxmediafs, the systemd unit, completions (as root)"
 bash mount-scripts/install.sh "$release"
+
+echo "== the manual page against the command line (swift-argument-parser's generator)"
+bash mount-scripts/build-man.sh --check
+
+echo "== the Debian package (installed, mounted, removed and linted by the tests, as root)"
+deb=$(bash mount-scripts/build-deb.sh "$release")
+dpkg-deb --info "$deb" | sed -n '/Package:/,$p'
+dpkg-deb --contents "$deb"
+ls -l "$deb"
+if [[ $(id -u) -eq 0 ]]; then export WXMEDIAFS_DEB=$deb; fi
 
 echo "== SDK compatibility: wechatpy against the emulator"
 bash mount-scripts/sdk-check.sh
