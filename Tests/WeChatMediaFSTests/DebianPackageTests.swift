@@ -52,7 +52,10 @@ struct DebianPackageTests {
             for path in \(shared); do if [ -e "$path" ]; then mkdir -p "$saved$(dirname "$path")"; cp -a "$path" "$saved$path"; fi; done
             restore() {
                 dpkg --purge wxmediafs >/dev/null 2>&1 || true
-                for path in \(shared); do if [ -e "$saved$path" ]; then cp -a "$saved$path" "$path"; fi; done
+                # The purge also removes the folders it held that are now empty.
+                for path in \(shared); do
+                    if [ -e "$saved$path" ]; then mkdir -p "$(dirname "$path")"; cp -a "$saved$path" "$path"; fi
+                done
             }
             trap restore EXIT
             dpkg -i '\(package)' >/dev/null
