@@ -26,29 +26,36 @@ public final class KernelCache: Sendable {
     /// returns once the kernel has. Only for callers that hold no request on that folder open
     /// (flush, release, background work): the kernel takes the folder's lock to do it.
     public func invalidateEntry(parent: Inode, name: String) async {
-        // Without a session (in-process tests, after unmount) there is nothing to tell; the
-        // address that counts is read again on the queue.
-        guard session.withLock({ $0 }) != 0 else { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async {
-                if let pointer = OpaquePointer(bitPattern: self.session.withLock { $0 }) {
-                    _ = name.withCString { fuse_lowlevel_notify_inval_entry(pointer, parent, $0, name.utf8.count) }
-                }
-                continuation.resume()
-            }
+        await withCheckedContinuation { continuation in
+            postInvalidateEntry(parent: parent, name: name, then: continuation.resume)
+        }
+    }
+
+    /// `invalidateEntry` without waiting for the kernel: for a caller inside a request, whose
+    /// folder the kernel may hold locked until it answers. The notice goes out on the queue.
+    public func postInvalidateEntry(parent: Inode, name: String, then done: @escaping @Sendable () -> Void = {}) {
+        notify(then: done) { pointer in
+            _ = name.withCString { fuse_lowlevel_notify_inval_entry(pointer, parent, $0, name.utf8.count) }
         }
     }
 
     /// Drops the kernel's cached attributes and page cache of `inode` (another host changed it).
     public func invalidateInode(_ inode: Inode) async {
-        guard session.withLock({ $0 }) != 0 else { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async {
-                if let pointer = OpaquePointer(bitPattern: self.session.withLock { $0 }) {
-                    _ = fuse_lowlevel_notify_inval_inode(pointer, inode, 0, 0)
-                }
-                continuation.resume()
-            }
+        await withCheckedContinuation { continuation in
+            notify(then: continuation.resume) { pointer in _ = fuse_lowlevel_notify_inval_inode(pointer, inode, 0, 0) }
+        }
+    }
+
+    /// Runs `notice` on the queue with the session, if one is attached when it runs, then `done`.
+    private func notify(
+        then done: @escaping @Sendable () -> Void, _ notice: @escaping @Sendable (OpaquePointer) -> Void
+    ) {
+        // Without a session (in-process tests, after unmount) there is nothing to tell; the
+        // address that counts is read again on the queue.
+        guard session.withLock({ $0 }) != 0 else { return done() }
+        queue.async {
+            if let pointer = OpaquePointer(bitPattern: self.session.withLock { $0 }) { notice(pointer) }
+            done()
         }
     }
 }

@@ -20,7 +20,8 @@ public final class PostgresCatalog: Catalog {
     /// The pool's client of the moment (renewed after an outage): each call takes it once.
     var client: PostgresClient { pool.client }
     let logger: Logger
-    private let maintenance = Mutex<[Task<Void, Never>]>([])
+    /// The one task that runs the catalog's loops (`maintain()`); `close()` cancels and awaits it.
+    private let maintenance = Mutex<Task<Void, Never>?>(nil)
     let state = Mutex(SharedState())
     let cache = EntryCache(lifetime: .seconds(5))
     let idReserve = EntryIDReserve()
@@ -130,12 +131,15 @@ public final class PostgresCatalog: Catalog {
     /// Ends the session (its unfinished writes go with it) and the connections.
     public func close() async {
         state.withLock { $0.closing = true }
-        maintenance.withLock { tasks in
-            tasks.forEach { $0.cancel() }
-            tasks = []
+        let loops = maintenance.withLock { task in
+            defer { task = nil }
+            return task
         }
+        loops?.cancel()
         changeSink.finish()
         wake.finish()
+        // Each loop ends at its next suspension once cancelled: every call it makes is bounded.
+        await loops?.value
         if sessionID != 0 {
             _ = try? await withDeadline(.seconds(5), "ending the session") { try await self.endSession() }
         }
@@ -143,13 +147,21 @@ public final class PostgresCatalog: Catalog {
     }
 
     private func startMaintenance() {
-        let tasks = [
-            Task { await self.keepSessionAlive() },
-            Task { await self.listenForChanges() },
-            Task { await self.pollChanges(woken: self.wakes) },
-            Task { await self.probeWhileAway() },
-        ]
-        maintenance.withLock { $0 = tasks }
+        let loops = Task { await self.maintain() }
+        maintenance.withLock { $0 = loops }
+    }
+
+    /// The catalog's own work while it is open, each loop a child of one group: the session's
+    /// heartbeat, the change feed (LISTEN, and the change log read when woken and on a tick),
+    /// and the probe while the server is away.
+    private func maintain() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.keepSessionAlive() }
+            group.addTask { await self.listenForChanges() }
+            group.addTask { await self.pollChanges(woken: self.wakes) }
+            group.addTask { await self.tickChangePolls() }
+            group.addTask { await self.probeWhileAway() }
+        }
     }
 
     var sessionID: Int64 { state.withLock { $0.sessionID } }
@@ -160,12 +172,12 @@ public final class PostgresCatalog: Catalog {
 
     /// The fleet's one access token, in this catalog's database.
     public var tokenStore: PostgresTokenStore {
-        PostgresTokenStore(clientSource: { [pool] in pool.client }, logger: logger)
+        PostgresTokenStore(PooledClient { [pool] in pool.client }, logger: logger)
     }
 
     /// The fleet's upload pause after a 45009, in this catalog's database.
     public var uploadPause: PostgresUploadPause {
-        PostgresUploadPause(clientSource: { [pool] in pool.client }, logger: logger)
+        PostgresUploadPause(PooledClient { [pool] in pool.client }, logger: logger)
     }
 
     // MARK: Sharing

@@ -32,6 +32,9 @@ public protocol Catalog: Sendable {
     /// name, `CatalogError.folderGone` if the folder no longer exists.
     func insert(_ entry: CatalogEntry) async throws -> CatalogEntry
     func update(_ entry: CatalogEntry) async throws
+    /// Writes only the entry's mode, owner and times (chmod, chown, touch): an upload that
+    /// committed since `entry` was read keeps its state, media id and size.
+    func updateMetadata(_ entry: CatalogEntry) async throws
     /// Records a finished upload: the entry's new state and the media id it got, together.
     func update(_ entry: CatalogEntry, recording media: KnownMedia) async throws
     /// Deletes entry `id` wherever it is (housekeeping: a failed new file, an expired name taken over).

@@ -200,6 +200,12 @@ public final class SQLiteCatalog: Catalog {
         try writing { db in try entry.update(db) }
     }
 
+    public func updateMetadata(_ entry: CatalogEntry) async throws {
+        try writing { db in
+            try entry.update(db, columns: ["mode", "uid", "gid", "accessTime", "modificationTime", "changeTime"])
+        }
+    }
+
     public func update(_ entry: CatalogEntry, recording media: KnownMedia) async throws {
         try writing { db in
             try entry.update(db)

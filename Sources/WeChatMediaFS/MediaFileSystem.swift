@@ -22,6 +22,8 @@ public final class MediaFileSystem: FileSystem {
     let byID: ByIDTree
     /// Every tree, in the order the root lists their folders.
     private let trees: [any MediaTree]
+    /// The root's folders, each with its tree, in listing order.
+    private let topFolders: [(name: String, node: Node, tree: any MediaTree)]
 
     /// Transfers in flight and recent failures, for `wxmediafs status`.
     public var activity: MountActivity { context.activity }
@@ -37,7 +39,9 @@ public final class MediaFileSystem: FileSystem {
         self.context = context
         self.temporaryMedia = TemporaryMediaTree(context: context)
         self.byID = ByIDTree(context: context)
-        self.trees = [temporaryMedia, byID]
+        let trees: [any MediaTree] = [temporaryMedia, byID]
+        self.trees = trees
+        self.topFolders = trees.flatMap { tree in tree.topFolders.map { ($0.name, $0.node, tree) } }
     }
 
     /// The tree `node` belongs to; nil for the root, which is the namespace's own.
@@ -58,10 +62,6 @@ public final class MediaFileSystem: FileSystem {
     // MARK: The root
 
     private var rootAttributes: FileAttributes { context.fixedFolderAttributes(.root, permissions: 0o555) }
-
-    private var topFolders: [(name: String, node: Node, tree: any MediaTree)] {
-        trees.flatMap { tree in tree.topFolders.map { ($0.name, $0.node, tree) } }
-    }
 
     // MARK: Lookup and attributes
 

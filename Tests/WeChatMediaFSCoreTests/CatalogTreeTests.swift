@@ -40,6 +40,34 @@ struct CatalogTreeTests {
             modificationTime: time, changeTime: time)
     }
 
+    /// A chmod or touch read the entry before a queued upload committed and writes after it:
+    /// the upload stays (the reference model met this once, a truncate by path in background
+    /// mode whose setattr wrote back the entry as queued, and the sidecar never came).
+    @Test func aMetadataWriteNeverUndoesAnUploadCommittedMeanwhile() async throws {
+        try await Self.onBoth { catalog, kind in
+            let queued = try await catalog.insert(Self.row("q.jpg", in: .top(.image), .queued, at: 1_000))
+            let id = try #require(queued.id)
+            var uploaded = queued
+            uploaded.state = .uploaded
+            uploaded.mediaID = "MEDIA_ID_1"
+            uploaded.size = 9059
+            uploaded.createdAt = 1_796_000_000
+            try await catalog.update(
+                uploaded,
+                recording: KnownMedia(
+                    mediaID: "MEDIA_ID_1", type: .image, size: 9059, contentType: "image/jpeg",
+                    createdAt: 1_796_000_000, firstSeen: 1_796_000_000))
+            var touched = queued
+            touched.mode = 0o600
+            touched.modificationTime = 2_000
+            try await catalog.updateMetadata(touched)
+            let now = try #require(try await catalog.entry(id: id))
+            #expect(now.state == .uploaded && now.mediaID == "MEDIA_ID_1" && now.size == 9059, "\(kind): \(now)")
+            #expect(now.createdAt == 1_796_000_000, "\(kind)")
+            #expect(now.mode == 0o600 && now.modificationTime == 2_000, "\(kind): the metadata was written")
+        }
+    }
+
     @Test func removalsAndRenamesActOnlyWhereTheyWereAimed() async throws {
         try await Self.onBoth { catalog, kind in
             let top = CatalogFolder.top(.image)

@@ -54,15 +54,17 @@ extension PostgresCatalog {
         }
     }
 
-    /// Reads the change log whenever woken, and at least every `pollInterval`.
-    func pollChanges(woken wakes: AsyncStream<Void>) async {
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: Self.pollInterval)
-                self.wake.yield()
-            }
+    /// Wakes `pollChanges` every `pollInterval`: a notice sent while no connection listened is
+    /// lost, the change log is not.
+    func tickChangePolls() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.pollInterval)
+            wake.yield()
         }
-        defer { ticker.cancel() }
+    }
+
+    /// Reads the change log whenever woken (by a notice or by `tickChangePolls`).
+    func pollChanges(woken wakes: AsyncStream<Void>) async {
         for await _ in wakes {
             guard !Task.isCancelled else { return }
             do {

@@ -18,19 +18,13 @@ public struct PostgresUploadPause: SharedUploadPause {
         """
     ]
 
-    /// The pool's current client (a catalog renews it after an outage).
-    private let clientSource: @Sendable () -> PostgresClient
-    private var client: PostgresClient { clientSource() }
+    private let pooled: PooledClient
+    private var client: PostgresClient { pooled.client }
     private let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.init(clientSource: { client }, logger: logger)
-    }
+    public init(client: PostgresClient, logger: Logger) { self.init(PooledClient { client }, logger: logger) }
 
-    init(clientSource: @escaping @Sendable () -> PostgresClient, logger: Logger) {
-        self.clientSource = clientSource
-        self.logger = logger
-    }
+    init(_ pooled: PooledClient, logger: Logger) { (self.pooled, self.logger) = (pooled, logger) }
 
     public func remainingPause() async throws -> Duration? {
         try await PostgresFailure.telling("read the upload pause") {

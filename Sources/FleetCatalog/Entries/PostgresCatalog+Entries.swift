@@ -119,10 +119,15 @@ extension PostgresCatalog {
         try await write(entry, recording: media)
     }
 
+    public func updateMetadata(_ entry: CatalogEntry) async throws {
+        try await write(entry, recording: nil, metadataOnly: true)
+    }
+
     /// Writes everything but the location: only `move` moves an entry, so a host that changes a
     /// file's content or times cannot undo another host's rename with a stale copy. With
-    /// `media`, records it too, in the same statement.
-    private func write(_ entry: CatalogEntry, recording media: KnownMedia?) async throws {
+    /// `media`, records it too, in the same statement; with `metadataOnly`, writes only the
+    /// mode, owner and times, so an upload committed meanwhile stays.
+    private func write(_ entry: CatalogEntry, recording media: KnownMedia?, metadataOnly: Bool = false) async throws {
         guard let id = entry.id else { throw CatalogError.entryGone }
         let session = sessionID
         let hostKey = configuration.hostKey
@@ -135,15 +140,19 @@ extension PostgresCatalog {
             let rows = try await client.query(
                 """
                 WITH changed AS (
-                    UPDATE entry SET state = \(entry.state.rawValue), media_id = \(entry.mediaID),
-                        format = \(entry.format?.rawValue), size = \(entry.size), created_at = \(entry.createdAt),
+                    UPDATE entry SET
+                        state = CASE WHEN \(metadataOnly) THEN state ELSE \(entry.state.rawValue) END,
+                        media_id = CASE WHEN \(metadataOnly) THEN media_id ELSE \(entry.mediaID) END,
+                        format = CASE WHEN \(metadataOnly) THEN format ELSE \(entry.format?.rawValue) END,
+                        size = CASE WHEN \(metadataOnly) THEN size ELSE \(entry.size) END,
+                        created_at = CASE WHEN \(metadataOnly) THEN created_at ELSE \(entry.createdAt) END,
                         mode = \(Int64(entry.mode)), uid = \(Int64(entry.uid)), gid = \(Int64(entry.gid)),
                         access_time = \(entry.accessTime), modification_time = \(entry.modificationTime),
                         change_time = \(entry.changeTime),
-                        writer_session = CASE WHEN \(entry.state.rawValue) IN ('writing', 'queued') THEN \(session)
-                            ELSE writer_session END,
-                        writer_host = CASE WHEN \(entry.state.rawValue) IN ('writing', 'queued') THEN \(hostKey)
-                            ELSE writer_host END
+                        writer_session = CASE WHEN NOT \(metadataOnly) AND \(entry.state.rawValue) IN ('writing', 'queued')
+                            THEN \(session) ELSE writer_session END,
+                        writer_host = CASE WHEN NOT \(metadataOnly) AND \(entry.state.rawValue) IN ('writing', 'queued')
+                            THEN \(hostKey) ELSE writer_host END
                     WHERE id = \(id) RETURNING id, type, parent_id, name),
                 next AS (UPDATE change_counter SET last = last + 1 WHERE EXISTS (SELECT 1 FROM changed) RETURNING last),
                 logged AS (

@@ -87,10 +87,7 @@ struct MountContext: Sendable {
         let entries = (try? await catalog.forgetMediaEverywhere(mediaID)) ?? []
         await budget.remove(mediaID)
         // Not awaited: this runs inside a read, and the kernel may hold the folder's lock.
-        let cache = kernelCache
-        Task.detached {
-            for entry in entries { await cache.invalidateEntry(parent: Node.inode(of: entry.folder), name: entry.name) }
-            await cache.invalidateEntry(parent: Node.byIDFolderInode, name: mediaID)
-        }
+        for entry in entries { kernelCache.postInvalidateEntry(parent: Node.inode(of: entry.folder), name: entry.name) }
+        kernelCache.postInvalidateEntry(parent: Node.byIDFolderInode, name: mediaID)
     }
 }

@@ -113,7 +113,8 @@ extension TemporaryMediaTree {
                 entry.modificationTime = now
             }
             entry.changeTime = now
-            try await catalog.update(entry)
+            // Only what setattr sets: the upload a truncate queued may commit meanwhile.
+            try await catalog.updateMetadata(entry)
             return await currentAttributes(of: entry)
         case .typeFolder(let type):
             // Upload folders keep their attributes; rsync -a and cp -a set them and must not fail.
@@ -175,7 +176,7 @@ extension TemporaryMediaTree {
         let now = context.clock.now()
         fresh.modificationTime = now
         fresh.changeTime = now
-        try await catalog.update(fresh)
+        try await catalog.updateMetadata(fresh)
     }
 
     private func readSource(of entry: CatalogEntry) async throws -> OpenFile {
