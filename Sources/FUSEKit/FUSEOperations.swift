@@ -26,7 +26,7 @@ enum FUSEOperations {
         ops.lookup = { raw, parent, name in
             guard let (session, request) = accept(raw, "lookup") else { return }
             guard let name = string(name) else { return request.fail(ENOENT) }
-            session.dispatch(request) {
+            session.dispatch(request, immediately: true) {
                 let entry = try await session.fileSystem.lookup(parent: parent, name: name)
                 request.entry(entry)
             }
@@ -46,7 +46,7 @@ enum FUSEOperations {
         }
         ops.getattr = { raw, inode, _ in
             guard let (session, request) = accept(raw, "getattr") else { return }
-            session.dispatch(request) {
+            session.dispatch(request, immediately: true) {
                 let (attributes, timeout) = try await session.fileSystem.getattr(inode: inode)
                 request.attributes(attributes, timeout: timeout)
             }
@@ -149,6 +149,13 @@ enum FUSEOperations {
         ops.write = { raw, inode, buffer, size, offset, info in
             guard let (session, request) = accept(raw, "write"), let info else { return }
             let handle = info.pointee.fh
+            if let buffer,
+                let written = session.fileSystem.writeAtOnce(
+                    inode: inode, handle: handle, offset: Int64(offset),
+                    data: UnsafeRawBufferPointer(start: buffer, count: size))
+            {
+                return request.written(written)
+            }
             let data =
                 buffer.map { Array(UnsafeRawBufferPointer(start: $0, count: size).bindMemory(to: UInt8.self)) } ?? []
             // Bulk data: behind lookups, opens and reads, which someone is waiting on.

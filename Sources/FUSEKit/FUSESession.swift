@@ -92,6 +92,10 @@ public final class FUSESession: Sendable {
     private struct InFlightTasks {
         var next: UInt64 = 0
         var tasks: [UInt64: Task<Void, Never>] = [:]
+        /// Tickets whose task ended before it was registered.
+        var finished: Set<UInt64> = []
+        /// Set by `cancelRequestsInFlight`: a task registered later is cancelled at once.
+        var cancelled = false
     }
 
     /// Runs the loop; when it ends, lets the requests in flight be answered (within
@@ -136,42 +140,62 @@ public final class FUSESession: Sendable {
 
     /// Runs `body` in a task of its own; a thrown `FUSEError` answers with its errno, anything else with EIO.
     func dispatch(
-        _ request: PendingRequest, priority: TaskPriority? = nil, _ body: @escaping @Sendable () async throws -> Void
+        _ request: PendingRequest, priority: TaskPriority? = nil, immediately: Bool = false,
+        _ body: @escaping @Sendable () async throws -> Void
     ) {
         let logger = self.logger
         let latency = self.latency
-        // Created and registered under the lock, so the task's own removal (which takes the
-        // lock too) always comes after its registration.
-        inFlight.withLock { state in
+        let ticket = inFlight.withLock { state in
             state.next &+= 1
-            let ticket = state.next
-            state.tasks[ticket] = Task(priority: priority) {
-                let started = ContinuousClock.now
-                defer { self.inFlight.withLock { _ = $0.tasks.removeValue(forKey: ticket) } }
-                do {
-                    try await body()
-                } catch is CancellationError where Task.isCancelled {
-                    // Cancelled by a shutdown whose budget ran out: the caller learns it failed.
-                    request.fail(EIO)
-                } catch let error as FUSEError {
-                    request.fail(error.errno)
-                } catch let error as any ErrnoConvertible {
-                    logger.error("\(request.operation) failed: \(error)")
-                    request.fail(error.errno)
-                } catch {
-                    logger.error("\(request.operation) failed: \(error)")
-                    request.fail(EIO)
-                }
-                latency.record("\(request.operation)", started.duration(to: .now))
-            }
+            return state.next
         }
+        let work: @Sendable () async -> Void = {
+            let started = ContinuousClock.now
+            defer {
+                self.inFlight.withLock { state in
+                    // Done before it was registered (an immediate one that never suspended).
+                    if state.tasks.removeValue(forKey: ticket) == nil, !state.cancelled {
+                        state.finished.insert(ticket)
+                    }
+                }
+            }
+            do {
+                try await body()
+            } catch is CancellationError where Task.isCancelled {
+                // Cancelled by a shutdown whose budget ran out: the caller learns it failed.
+                request.fail(EIO)
+            } catch let error as FUSEError {
+                request.fail(error.errno)
+            } catch let error as any ErrnoConvertible {
+                logger.error("\(request.operation) failed: \(error)")
+                request.fail(error.errno)
+            } catch {
+                logger.error("\(request.operation) failed: \(error)")
+                request.fail(EIO)
+            }
+            latency.record("\(request.operation)", started.duration(to: .now))
+        }
+        // An immediate task runs on libfuse's thread until it first waits: a lookup or getattr
+        // answered from memory or the local catalog costs no thread hop.
+        let task =
+            immediately
+            ? Task.immediate(priority: priority, operation: work) : Task(priority: priority, operation: work)
+        let cancelled = inFlight.withLock { state in
+            if state.finished.remove(ticket) == nil, !state.cancelled { state.tasks[ticket] = task }
+            return state.cancelled
+        }
+        if cancelled { task.cancel() }
     }
 
     /// Cancels every request still being worked on: each then answers (EIO at the latest), so
     /// that a `close()` waiting on a held upload returns and the kernel lets the mount go.
     public func cancelRequestsInFlight() {
         let tasks = inFlight.withLock { state in
-            defer { state.tasks = [:] }
+            defer {
+                state.tasks = [:]
+                state.finished = []
+                state.cancelled = true
+            }
             return Array(state.tasks.values)
         }
         tasks.forEach { $0.cancel() }

@@ -2,7 +2,8 @@
 /// call runs in its own task and its answer is sent when it returns, so a slow call (an upload in
 /// `flush`) never holds up the others. Throw `FUSEError` to answer with an errno; any other error
 /// answers EIO. Every method has a default: most refuse with ENOSYS (EPERM for links); open,
-/// opendir, flush, release, releasedir, fsync, referenced and forget succeed doing nothing.
+/// opendir, flush, release, releasedir, fsync, referenced and forget succeed doing nothing;
+/// `writeAtOnce` leaves every write to `write`.
 public protocol FileSystem: Sendable {
     func lookup(parent: Inode, name: String) async throws -> Entry
     func getattr(inode: Inode) async throws -> (FileAttributes, timeout: Double)
@@ -23,6 +24,11 @@ public protocol FileSystem: Sendable {
     )
     func read(inode: Inode, handle: UInt64, offset: Int64, size: Int) async throws -> ReadData
     func write(inode: Inode, handle: UInt64, offset: Int64, data: [UInt8]) async throws -> Int
+    /// The write answered on libfuse's thread, when it needs no waiting (bytes to a local file,
+    /// no other work of the handle under way): nil hands it to `write`. It must not block on
+    /// anything but the local disk. It saves the many small writes of a `cp` a thread hop and a
+    /// copy of their bytes.
+    func writeAtOnce(inode: Inode, handle: UInt64, offset: Int64, data: UnsafeRawBufferPointer) -> Int?
     /// Sent on every `close()` of every copy of a descriptor (a `dup`, a child that inherited it),
     /// by `caller`.
     func flush(inode: Inode, handle: UInt64, caller: Caller) async throws
@@ -82,6 +88,9 @@ extension FileSystem {
     }
     public func write(inode: Inode, handle: UInt64, offset: Int64, data: [UInt8]) async throws -> Int {
         throw FUSEError.notImplemented
+    }
+    public func writeAtOnce(inode: Inode, handle: UInt64, offset: Int64, data: UnsafeRawBufferPointer) -> Int? {
+        nil
     }
     public func flush(inode: Inode, handle: UInt64, caller: Caller) async throws {}
     public func release(inode: Inode, handle: UInt64) async throws {}

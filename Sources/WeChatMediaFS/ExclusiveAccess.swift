@@ -28,6 +28,15 @@ final class ExclusiveAccess: Sendable {
         }
     }
 
+    /// Takes the turn if it is free, without waiting; false when someone holds it or waits.
+    func tryAcquire() -> Bool {
+        tickets.withLock { tickets in
+            guard tickets.next == tickets.serving else { return false }
+            tickets.next += 1
+            return true
+        }
+    }
+
     func release() {
         let next = tickets.withLock { tickets in
             tickets.serving += 1

@@ -21,7 +21,7 @@ extension MediaFileSystem {
         // a release or a write that swaps the spool meanwhile cannot close it under the reply.
         switch file {
         case .write(let writer):
-            let descriptor = try await writer.descriptorForReply()
+            let descriptor = try writer.descriptorForReply()
             return .file(descriptor: descriptor, offset: offset, size: size, closeAfterReply: true)
         case .cached(let cached):
             return .file(descriptor: try cached.descriptorForReply(), offset: offset, size: size, closeAfterReply: true)
@@ -69,7 +69,7 @@ extension MediaFileSystem {
         let limit = Int64(context.service.rules.profile.maxSize(for: writer.type))
         let (end, overflow) = offset.addingReportingOverflow(Int64(data.count))
         guard offset >= 0, !overflow, end <= limit else {
-            if await writer.refuseFurtherUploads(EFBIG),
+            if writer.refuseFurtherUploads(EFBIG),
                 let entry = try? await context.catalog.entry(id: writer.entryID)
             {
                 let path = await context.catalog.displayPath(of: entry)
@@ -86,7 +86,7 @@ extension MediaFileSystem {
             guard code == ENOSPC || code == EDQUOT else { throw FUSEError(code) }
             // The file can never be whole: its close fails with ENOSPC, without a rules check of
             // what was spooled, and a new name goes away.
-            if await writer.refuseFurtherUploads(ENOSPC),
+            if writer.refuseFurtherUploads(ENOSPC),
                 let entry = try? await context.catalog.entry(id: writer.entryID)
             {
                 context.reporter.report(
@@ -94,6 +94,26 @@ extension MediaFileSystem {
                     reason: "the cache dir's disk is full (\(context.cache.freeBytes()) bytes free)")
             }
             throw FUSEError(ENOSPC)
+        }
+    }
+
+    /// A write within the limit to a spool whose turn is free, on libfuse's thread; anything
+    /// else (a limit passed, a disk near its floor, a spool to copy first, an error) is left to
+    /// `write`, which waits, reports and answers.
+    public func writeAtOnce(inode: Inode, handle: UInt64, offset: Int64, data: UnsafeRawBufferPointer) -> Int? {
+        switch context.openFiles.file(handle) {
+        case .ignoredWrites: return data.count
+        case .write(let writer):
+            let limit = Int64(context.service.rules.profile.maxSize(for: writer.type))
+            let (end, overflow) = offset.addingReportingOverflow(Int64(data.count))
+            guard offset >= 0, !overflow, end <= limit else { return nil }
+            if context.settings.uploadMode == .background,
+                context.cache.freeBytes() < context.settings.minimumFreeBytes.saturatingAdd(Int64(data.count))
+            {
+                return nil
+            }
+            return writer.writeAtOnce(data, at: offset)
+        default: return nil
         }
     }
 

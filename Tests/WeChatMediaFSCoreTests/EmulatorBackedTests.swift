@@ -85,6 +85,10 @@ struct EmulatorBackedTests {
                 await core.fileSystem.status(mountpoint: "", apiBase: "", startedAt: Date()).transfers.count == 1
             }
             #expect(inFlight, "the first close's upload is in flight")
+            let atOnce = more.withUnsafeBytes {
+                core.fileSystem.writeAtOnce(inode: 0, handle: handle, offset: Int64(cat.count), data: $0)
+            }
+            #expect(atOnce == nil, "the handle's turn is the upload's: the write is not answered at once")
             let write = try await core.fileSystem.write(
                 inode: 0, handle: handle, offset: Int64(cat.count), data: more)
             #expect(write == more.count)

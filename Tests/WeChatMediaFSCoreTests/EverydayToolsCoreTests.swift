@@ -50,6 +50,38 @@ struct EverydayToolsCoreTests {
         }
     }
 
+    /// FUSE hands a write to `writeAtOnce` on its own thread first: it lands in the spool there
+    /// when nothing else of the handle is under way, and is left to the waiting `write` when
+    /// it must copy an adopted spool first or would pass the limit.
+    @Test(arguments: CatalogBackend.allCases) func aWriteIsAnsweredAtOnceOnlyWhenItNeedsNoWaiting(
+        backend: CatalogBackend
+    ) async throws {
+        try await Self.with(backend) { core, service in
+            let cat = Samples.bytes("cat.jpg")
+            let more = [UInt8](repeating: 0x5A, count: 300)
+            func writeAtOnce(_ bytes: [UInt8], _ handle: UInt64, at offset: Int64) -> Int? {
+                bytes.withUnsafeBytes {
+                    core.fileSystem.writeAtOnce(inode: 0, handle: handle, offset: offset, data: $0)
+                }
+            }
+            let handle = try await core.openForWriting("image/now.jpg")
+            #expect(writeAtOnce(cat, handle, at: 0) == cat.count, "a fresh spool takes it at once")
+            try await core.fileSystem.flush(inode: 0, handle: handle, caller: CoreFixture.caller)
+            // The upload adopted the spool as the media's cached content: the next write copies it.
+            #expect(writeAtOnce(more, handle, at: Int64(cat.count)) == nil)
+            let written = try await core.fileSystem.write(
+                inode: 0, handle: handle, offset: Int64(cat.count), data: more)
+            #expect(written == more.count)
+            #expect(writeAtOnce(more, handle, at: Int64(cat.count + more.count)) == more.count, "its own spool again")
+            #expect(writeAtOnce(more, handle, at: Int64.max - 10) == nil, "past the limit: `write` refuses it")
+            try await core.close(handle)
+
+            let id = String(decoding: try await core.read("image/now.jpg.media_id").dropLast(), as: UTF8.self)
+            #expect(service.stored(id)?.bytes == cat + more + more)
+            #expect(try await core.read("image/now.jpg") == cat + more + more)
+        }
+    }
+
     @Test(arguments: CatalogBackend.allCases) func truncateByPathDoesWhatFtruncateDoes(backend: CatalogBackend)
         async throws
     {

@@ -160,7 +160,7 @@ struct TemporaryMediaTree: MediaTree {
     func currentAttributes(of entry: CatalogEntry) async -> (FileAttributes, timeout: Double) {
         var attributes = attributes(of: entry)
         if let id = entry.id, let writer = context.openFiles.writeHandles(of: id).first {
-            if let size = await writer.spoolSize() { attributes.size = UInt64(size) }
+            if let size = writer.spoolSize() { attributes.size = UInt64(size) }
             return (attributes, 0)
         }
         if entry.state == .writing { return (attributes, 0) }
