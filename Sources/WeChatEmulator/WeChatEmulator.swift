@@ -5,7 +5,8 @@ import NIOCore
 import ServiceLifecycle
 import WeChatMedia
 
-/// A local server of the WeChat temporary-media API (token, stable_token, media/upload, media/get),
+/// A local server of the WeChat media API (token, stable_token, media/upload, media/get, the
+/// permanent material library and media/uploadimg),
 /// faithful enough that SDKs work against it unchanged apart from their base URL.
 public struct WeChatEmulator: Sendable {
     public let configuration: EmulatorConfiguration
@@ -25,6 +26,8 @@ public struct WeChatEmulator: Sendable {
             store: try MediaStore(
                 dataDirectory: configuration.dataDirectory, clock: clock,
                 lifetimeSeconds: configuration.mediaLifetimeSeconds),
+            material: try MaterialStore(
+                dataDirectory: configuration.dataDirectory, clock: clock, caps: configuration.materialCaps),
             faults: FaultInjector(),
             counters: RequestCounters(),
             quota: QuotaBook(quota: configuration.dailyQuota, clock: clock),
@@ -78,6 +81,26 @@ public struct WeChatEmulator: Sendable {
         }
         router.get("cgi-bin/openapi/quota/get") { request, context in try await api.quotaGet(request, context: context)
         }
+        router.post("cgi-bin/material/add_material") { request, context in
+            try await api.addMaterial(request, context: context)
+        }
+        router.post("cgi-bin/material/get_material") { request, context in
+            try await api.getMaterial(request, context: context)
+        }
+        router.post("cgi-bin/material/del_material") { request, context in
+            try await api.deleteMaterial(request, context: context)
+        }
+        router.post("cgi-bin/material/batchget_material") { request, context in
+            try await api.batchgetMaterial(request, context: context)
+        }
+        router.get("cgi-bin/material/get_materialcount") { request, _ in await api.materialCount(request) }
+        router.post("cgi-bin/material/get_materialcount") { request, _ in await api.materialCount(request) }
+        router.post("cgi-bin/media/uploadimg") { request, context in
+            try await api.uploadArticleImage(request, context: context)
+        }
+        router.get("cdn/material/:file") { request, context in await api.materialFile(request, context: context) }
+        router.get("mmbiz/image/:file") { request, context in await api.materialFile(request, context: context) }
+        router.get("mmbiz/article/:file") { request, context in await api.articleImage(request, context: context) }
         router.get("cdn/video/:file") { request, context in await api.video(request, context: context) }
         router.head("cdn/video/:file") { request, context in await api.video(request, context: context) }
         if configuration.testControls {

@@ -25,6 +25,7 @@ enum ErrnoMapping {
             case .notFound: return ENOENT
             case .auth, .staleToken: return EACCES
             case .quota: return EAGAIN
+            case .libraryFull: return ENOSPC
             case .retryable, .other: return EIO
             }
         case is TransportError: return EIO

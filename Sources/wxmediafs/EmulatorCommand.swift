@@ -44,6 +44,14 @@ struct EmulatorCommand: AsyncParsableCommand {
             valueName: "quota"))
     var dailyQuota: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "How many permanent materials each type may hold before add_material answers 45034.",
+            discussion:
+                "image=N,voice=N,video=N, any of them; thumbs count with images. Default: the current docs' image=100000,voice=1000,video=1000.",
+            valueName: "caps"))
+    var materialCaps: String?
+
     @Flag(help: "Serve /_emulator/ controls for tests (clock, faults, counters, whitelist, secret, reset).")
     var testControls = false
 
@@ -55,6 +63,9 @@ struct EmulatorCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--daily-quota \(dailyQuota) is not N or upload=N,download=M (whole numbers, 0 to 10^12)")
         }
+        if let materialCaps, MaterialCaps(parsing: materialCaps) == nil {
+            throw ValidationError("--material-caps \(materialCaps) is not image=N,voice=N,video=N (whole numbers)")
+        }
     }
 
     func run() async throws {
@@ -62,14 +73,16 @@ struct EmulatorCommand: AsyncParsableCommand {
         let logger = Logger(label: "wxmediafs.emulator")
         let secret = try secret.map(Secret.init) ?? SecretSource.load(file: secretFile) ?? Secret("emulator-secret")
         let dataDirectory = try dataDir ?? TemporaryFolder.make("emulator")
-        let configuration = EmulatorConfiguration(
+        var configuration = EmulatorConfiguration(
             host: host, port: port, dataDirectory: dataDirectory, appID: appid, secret: secret, limits: limits,
             testControls: testControls,
             dailyQuota: dailyQuota.flatMap { DailyQuota(parsing: $0, base: .documented(for: limits)) })
+        configuration.materialCaps = materialCaps.flatMap(MaterialCaps.init(parsing:)) ?? .documented
         let emulator = try WeChatEmulator(configuration: configuration, logger: logger)
+        let appID = configuration.appID
         try await emulator.run { url in
             // Unbuffered, so a script reading the line sees it while the server runs.
-            let line = "wxmediafs emulator listening on \(url) (appid \(configuration.appID), data \(dataDirectory))\n"
+            let line = "wxmediafs emulator listening on \(url) (appid \(appID), data \(dataDirectory))\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
     }

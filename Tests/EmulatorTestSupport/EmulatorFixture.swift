@@ -19,20 +19,23 @@ public struct EmulatorFixture: Sendable {
 
     public static func with<T>(
         limits: LimitsProfile = .seed, dataDirectory: String? = nil, dailyQuota: DailyQuota? = nil,
-        _ body: (EmulatorFixture) async throws -> T
+        materialCaps: MaterialCaps = .documented, _ body: (EmulatorFixture) async throws -> T
     ) async throws -> T {
-        let fixture = try await start(limits: limits, dataDirectory: dataDirectory, dailyQuota: dailyQuota)
+        let fixture = try await start(
+            limits: limits, dataDirectory: dataDirectory, dailyQuota: dailyQuota, materialCaps: materialCaps)
         return try await using(fixture, stop: { try await $0.stop() }, body)
     }
 
     /// Starts an emulator; `port` 0 picks a free one (give an old one to restart "the same server").
     public static func start(
-        limits: LimitsProfile = .seed, dataDirectory: String? = nil, port: Int = 0, dailyQuota: DailyQuota? = nil
+        limits: LimitsProfile = .seed, dataDirectory: String? = nil, port: Int = 0, dailyQuota: DailyQuota? = nil,
+        materialCaps: MaterialCaps = .documented
     ) async throws -> EmulatorFixture {
         let directory = try dataDirectory ?? TemporaryDirectory.make()
-        let configuration = EmulatorConfiguration(
+        var configuration = EmulatorConfiguration(
             host: "127.0.0.1", port: port, dataDirectory: directory, appID: appID, secret: secret, limits: limits,
             testControls: true, dailyQuota: dailyQuota)
+        configuration.materialCaps = materialCaps
         var logger = Logger(label: "test.emulator")
         logger.logLevel = .warning
         let emulator = try await RunningEmulator.start(configuration: configuration, logger: logger)

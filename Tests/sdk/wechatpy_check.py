@@ -92,5 +92,54 @@ try:
 except WeChatClientException as e:
     check("unknown id is 40007", e.errcode == 40007, str(e))
 
+# The permanent material library, through wechatpy's client.material, as shipped.
+def read_sample(name):
+    with open(os.path.join(samples, name), "rb") as f:
+        return f.read()
+
+
+material_ids = {}
+for media_type, name in [("image", "cat.jpg"), ("voice", "hello.mp3"), ("thumb", "thumb.jpg")]:
+    with open(os.path.join(samples, name), "rb") as f:
+        result = client.material.add(media_type, f)
+    material_ids[media_type] = result.get("media_id", "")
+    check("material.add %s" % media_type, len(material_ids[media_type]) == 64, str(result))
+    check("material.add %s has a url only for images" % media_type,
+          ("url" in result) == (media_type == "image"), str(result))
+with open(os.path.join(samples, "clip.mp4"), "rb") as f:
+    result = client.material.add("video", f, title="\u732b video", introduction="an introduction")
+material_ids["video"] = result.get("media_id", "")
+check("material.add video with title and introduction", len(material_ids["video"]) == 64, str(result))
+
+for media_type, name in [("image", "cat.jpg"), ("voice", "hello.mp3"), ("thumb", "thumb.jpg")]:
+    response = client.material.get(material_ids[media_type])
+    got = getattr(response, "content", None)
+    check("material.get %s byte-identical" % media_type, got == read_sample(name),
+          "got %r" % (got[:80] if isinstance(got, bytes) else response))
+answer = client.material.get(material_ids["video"])
+check("material.get video answers title and description",
+      isinstance(answer, dict) and answer.get("title") == "\u732b video"
+      and answer.get("description") == "an introduction", str(answer))
+down_url = answer.get("down_url", "") if isinstance(answer, dict) else ""
+check("material video down_url serves the MP4",
+      bool(down_url) and requests.get(down_url, timeout=30).content == read_sample("clip.mp4"), str(answer))
+
+listing = client.material.batchget("image", 0, 20)
+items = listing.get("item", [])
+check("material.batchget image lists the image",
+      listing.get("total_count") == 1 and listing.get("item_count") == 1
+      and items[0].get("media_id") == material_ids["image"] and items[0].get("name") == "cat.jpg", str(listing))
+counts = client.material.get_count()
+check("material.get_count", counts.get("image_count") == 1 and counts.get("voice_count") == 1
+      and counts.get("video_count") == 1, str(counts))
+
+result = client.material.delete(material_ids["voice"])
+check("material.delete", result.get("errcode") == 0, str(result))
+try:
+    client.material.get(material_ids["voice"])
+    check("a deleted material is 40007", False, "get succeeded")
+except WeChatClientException as e:
+    check("a deleted material is 40007", e.errcode == 40007, str(e))
+
 print("wechatpy (%s limits): %d check(s) failed" % (limits, failures))
 sys.exit(1 if failures else 0)

@@ -48,8 +48,19 @@ enum APIResponses {
 }
 
 extension Request {
-    /// A query parameter, percent-decoded; nil when absent.
+    /// A query parameter, decoded as a form does (`+` is a space, then percent escapes: what
+    /// Python's requests sends for wechatpy's JSON `description`); the first of its name, nil
+    /// when absent.
     func query(_ name: String) -> String? {
-        uri.queryParameters[Substring(name)].map(String.init)
+        for pair in (uri.query ?? "").split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard Self.formDecoded(parts[0]) == name else { continue }
+            return parts.count > 1 ? Self.formDecoded(parts[1]) : ""
+        }
+        return nil
+    }
+
+    private static func formDecoded(_ text: Substring) -> String? {
+        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 }

@@ -95,7 +95,14 @@ struct FaultMiddleware: RouterMiddleware {
         case "/cgi-bin/media/upload": .upload
         case "/cgi-bin/media/get": request.method == .head ? .head : .get
         case "/cgi-bin/openapi/quota/get": .quota
+        case "/cgi-bin/material/add_material": .addMaterial
+        case "/cgi-bin/material/get_material": .getMaterial
+        case "/cgi-bin/material/del_material": .deleteMaterial
+        case "/cgi-bin/material/batchget_material": .batchgetMaterial
+        case "/cgi-bin/material/get_materialcount": .materialCount
+        case "/cgi-bin/media/uploadimg": .uploadImage
         case let path where path.hasPrefix("/cdn/video/"): .video
+        case let path where path.hasPrefix("/cdn/material/") || path.hasPrefix("/mmbiz/"): .materialFile
         default: nil
         }
     }

@@ -31,26 +31,16 @@ extension EmulatorAPI {
     }
 
     private func fileResponse(_ media: StoredMedia, headOnly: Bool) async -> Response {
-        let path = await store.bytesPath(for: media.id)
         var headers: HTTPFields = [
             .contentType: media.format.contentType,
-            .date: APIResponses.httpDate(),
             .cacheControl: "no-cache, must-revalidate",
-            .contentLength: String(media.size),
         ]
         headers[APIResponses.contentDisposition] = "attachment; filename=\"\(media.id).\(media.format.fileExtension)\""
         if headOnly {
+            headers[.date] = APIResponses.httpDate()
+            headers[.contentLength] = String(media.size)
             return Response(status: .ok, headers: headers, body: ResponseBody())
         }
-        return Response(
-            status: .ok, headers: headers,
-            body: ResponseBody(contentLength: Int(media.size)) { writer in
-                try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-                    for try await chunk in handle.readChunks(in: 0..<media.size, chunkLength: .kibibytes(64)) {
-                        try await writer.write(chunk)
-                    }
-                }
-                try await writer.finish(nil)
-            })
+        return Self.fileResponse(path: await store.bytesPath(for: media.id), size: media.size, headers: headers)
     }
 }

@@ -9,6 +9,7 @@ struct EmulatorAPI: Sendable {
     let clock: EmulatorClock
     let tokens: TokenIssuer
     let store: MediaStore
+    let material: MaterialStore
     let faults: FaultInjector
     let counters: RequestCounters
     let quota: QuotaBook

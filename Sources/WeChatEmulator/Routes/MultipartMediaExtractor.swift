@@ -40,32 +40,57 @@ public final class MultipartMediaExtractor {
 
     /// The media part seen so far, if any.
     public var media: SpooledMedia? { collector.media }
+
+    /// The body's text fields (parts with a name and no file name) seen so far, by name: the
+    /// first of each name, each up to 64 KiB.
+    public var fields: [String: String] { collector.fields }
 }
 
 /// Parser events between two feeds; the parser's callbacks are synchronous.
 private final class Collector {
+    /// A text field is kept up to this size; a longer one is dropped.
+    static let fieldLimit = 64 * 1024
+
     var headers: [(String, String)] = []
+    var partStarted = false
     var inMedia = false
     var mediaDone = false
     var media: SpooledMedia?
+    /// The text field being read (a part with a name and no file name), and its bytes.
+    var field: String?
+    var fieldBytes: [UInt8] = []
+    var fields: [String: String] = [:]
     /// Body bytes since the last write, coalesced: the parser hands them over in small pieces.
     var pending = ByteBuffer()
     var partLimit: Int64 = 0
 
-    func startBody() {
-        guard !inMedia, !mediaDone, media == nil else { return }
+    func startPart() {
+        partStarted = true
         let disposition = headers.first { $0.0.lowercased() == "content-disposition" }.map {
             HeaderValue(parsing: $0.1)
         }
-        guard let disposition, disposition.parameters["name"] == "media" else { return }
-        inMedia = true
-        media = SpooledMedia(
-            filename: disposition.parameters["filename"],
-            usesExtendedFilename: disposition.parameters["filename*"] != nil)
+        guard let disposition, let name = disposition.parameters["name"] else { return }
+        if name == "media" {
+            guard !mediaDone, media == nil else { return }
+            inMedia = true
+            media = SpooledMedia(
+                filename: disposition.parameters["filename"],
+                usesExtendedFilename: disposition.parameters["filename*"] != nil)
+        } else if disposition.parameters["filename"] == nil, disposition.parameters["filename*"] == nil,
+            fields[name] == nil
+        {
+            field = name
+            fieldBytes = []
+        }
     }
 
     func body(_ buffer: ByteBuffer) {
-        if media == nil, !mediaDone { startBody() }
+        if !partStarted { startPart() }
+        if field != nil {
+            fieldBytes += buffer.readableBytesView
+            if fieldBytes.count > Self.fieldLimit { field = nil }
+            return
+        }
         guard inMedia, var current = media else { return }
         current.size += Int64(buffer.readableBytes)
         if current.size > partLimit {
@@ -79,17 +104,17 @@ private final class Collector {
     }
 
     func partComplete() {
+        // An empty part gets no body callback.
+        if !partStarted { startPart() }
         if inMedia {
             inMedia = false
             mediaDone = true
-        } else if media == nil, headers.contains(where: { $0.0.lowercased() == "content-disposition" }) {
-            // An empty media part gets no body callback: still record it.
-            startBody()
-            if inMedia {
-                inMedia = false
-                mediaDone = true
-            }
+        }
+        if let field {
+            fields[field] = String(decoding: fieldBytes, as: UTF8.self)
+            self.field = nil
         }
         headers = []
+        partStarted = false
     }
 }

@@ -4,10 +4,12 @@ import NIOCore
 import NIOFileSystem
 
 /// Streams a multipart body through MultipartKit's incremental parser, writing the first part
-/// named `media` to a spool file and never holding more than one network chunk in memory.
+/// named `media` to a spool file and never holding more than one network chunk in memory; the
+/// body's small text fields (`type`, `description`) are kept.
 struct MultipartSpool {
     enum Outcome {
-        case media(SpooledMedia)
+        /// The media part, and the body's text fields by name.
+        case media(SpooledMedia, fields: [String: String])
         case noMediaPart
         case malformed
         /// More than `bodyLimit` bytes arrived: the caller refuses without reading further.
@@ -45,6 +47,6 @@ struct MultipartSpool {
         }
         if let outcome { return outcome }
         guard let media = extractor.media else { return .noMediaPart }
-        return .media(media)
+        return .media(media, fields: extractor.fields)
     }
 }

@@ -8,10 +8,7 @@ extension EmulatorAPI {
     func quotaGet(_ request: Request, context: EmulatorRequestContext) async throws -> Response {
         guard request.method == .post else { return APIResponses.error(.requirePOST) }
         if let refusal = await refusal(of: request) { return refusal }
-        try await context.continueIfExpected(request)
-        let body = try await request.body.collect(upTo: 64 * 1024)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
-            let path = object["cgi_path"] as? String
+        guard let object = try await jsonBody(request, context: context), let path = object["cgi_path"] as? String
         else {
             return APIResponses.error(.dataFormatError)
         }

@@ -67,6 +67,7 @@ extension EmulatorAPI {
         }
         group.post("reset") { _, _ in
             await store.reset()
+            await material.reset()
             await tokens.reset()
             faults.set([])
             counters.reset()

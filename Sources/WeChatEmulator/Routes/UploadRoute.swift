@@ -33,7 +33,7 @@ extension EmulatorAPI {
         switch try await spool.run(request.body) {
         case .bodyTooLarge: return refuseAndClose(context: context)
         case .malformed, .noMediaPart: return APIResponses.error(.mediaDataMissing)
-        case .media(let spooled): media = spooled
+        case .media(let spooled, _): media = spooled
         }
 
         guard let filename = media.filename, !media.usesExtendedFilename,
@@ -66,7 +66,7 @@ extension EmulatorAPI {
     }
 
     /// Answers 45001 and closes the connection, so a body far over every limit is not read.
-    private func refuseAndClose(context: EmulatorRequestContext) -> Response {
+    func refuseAndClose(context: EmulatorRequestContext) -> Response {
         let buffer = APIResponses.jsonBuffer(APIResponses.errorObject(.mediaSizeOutOfLimit))
         let channel = context.channel
         var headers = APIResponses.jsonHeaders

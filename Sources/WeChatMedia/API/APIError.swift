@@ -16,6 +16,8 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
         case invalidMedia
         /// Daily or per-minute quota exhausted: back off.
         case quota
+        /// The permanent library of that type is full (45034): only a delete makes room.
+        case libraryFull
         /// Anything else (a request this client should not have made).
         case other
     }
@@ -49,6 +51,7 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidMediaType, .invalidFileType, .mediaDataMissing, .emptyMediaData, .voicePlaytimeOutOfLimit:
             return .invalidMedia
         case .dailyQuotaExceeded, .minuteQuotaExceeded: return .quota
+        case .materialCountOutOfLimit: return .libraryFull
         case .mediaIDMissing, .requirePOST, .dataFormatError, .cgiPathNotFound, .cgiPathNoPermission: return .other
         }
     }

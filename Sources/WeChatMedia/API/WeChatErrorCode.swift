@@ -30,6 +30,8 @@ public enum WeChatErrorCode: Int, Sendable, CaseIterable, Codable {
     case voicePlaytimeOutOfLimit = 45007
     case dailyQuotaExceeded = 45009
     case minuteQuotaExceeded = 45011
+    /// The permanent library of that type is full (images 100,000; voice and video 1,000 each).
+    case materialCountOutOfLimit = 45034
     case dataFormatError = 47001
     /// The current docs' code for a caller IP outside the whitelist (beside the older 40164).
     case clientIPNotRegistered = 61004
@@ -70,6 +72,7 @@ public enum WeChatErrorCode: Int, Sendable, CaseIterable, Codable {
         case .voicePlaytimeOutOfLimit: "voice playtime out of limit"
         case .dailyQuotaExceeded: "reach max api daily quota limit"
         case .minuteQuotaExceeded: "api minute-quota reach limit"
+        case .materialCountOutOfLimit: "media file count is out of limit"
         case .dataFormatError: "data format error"
         case .clientIPNotRegistered: "access clientip is not registered"
         case .cgiPathNotFound: "cgi_path not found, please check"

@@ -93,6 +93,16 @@ public struct APIConnection: Sendable {
 
     /// Reads a JSON reply, refusing non-200 statuses and bodies over `maxJSONReply`.
     public static func readReply(_ response: HTTPClientResponse) async throws -> APIReply {
+        try APIReply.parse(try await readBody(response).readableBytesView)
+    }
+
+    /// Reads a small reply body (by `deadline`), refusing non-200 statuses and bodies over
+    /// `maxJSONReply`: for answers of another shape than `APIReply`'s.
+    public static func readBody(_ response: HTTPClientResponse, deadline: NIODeadline) async throws -> ByteBuffer {
+        try await bounded(by: deadline) { try await readBody(response) }
+    }
+
+    private static func readBody(_ response: HTTPClientResponse) async throws -> ByteBuffer {
         guard response.status == .ok else { throw TransportError.httpStatus(Int(response.status.code)) }
         let body: ByteBuffer
         do {
@@ -102,6 +112,6 @@ public struct APIConnection: Sendable {
         } catch {
             throw TransportError.connection(Redaction.redact(String(describing: error)))
         }
-        return try APIReply.parse(body.readableBytesView)
+        return body
     }
 }

@@ -1,7 +1,8 @@
 import NIOCore
 
-/// The `multipart/form-data` body of an upload: one part named `media` whose bytes stream from a
-/// file, framed by a preamble and epilogue built here. Its length is known before the first byte.
+/// The `multipart/form-data` body of an upload: text fields first, then one part named `media`
+/// whose bytes stream from a file, framed by a preamble and epilogue built here. Its length is
+/// known before the first byte.
 struct MultipartFileBody: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
 
@@ -14,16 +15,19 @@ struct MultipartFileBody: AsyncSequence, Sendable {
     let progress: @Sendable (Int64) -> Void
 
     init(
-        fileChunks: FileChunkSequence, fileSize: Int64, filename: String,
+        fileChunks: FileChunkSequence, fileSize: Int64, filename: String, fields: [(name: String, value: String)] = [],
         progress: @escaping @Sendable (Int64) -> Void = { _ in }
     ) {
         let boundary =
             "wxmediafs-" + String(UInt64.random(in: .min ... .max), radix: 36)
             + String(UInt64.random(in: .min ... .max), radix: 36)
         self.boundary = boundary
+        let fieldParts = fields.map { field in
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(Self.quoted(field.name))\"\r\n\r\n\(field.value)\r\n"
+        }
         self.preamble = ByteBuffer(
-            string: "--\(boundary)\r\n"
-                + "Content-Disposition: form-data; name=\"media\"; filename=\"\(filename)\"; filelength=\(fileSize)\r\n"
+            string: fieldParts.joined() + "--\(boundary)\r\n"
+                + "Content-Disposition: form-data; name=\"media\"; filename=\"\(Self.quoted(filename))\"; filelength=\(fileSize)\r\n"
                 + "Content-Type: application/octet-stream\r\n\r\n")
         self.epilogue = ByteBuffer(string: "\r\n--\(boundary)--\r\n")
         self.fileChunks = fileChunks
@@ -32,6 +36,14 @@ struct MultipartFileBody: AsyncSequence, Sendable {
     }
 
     var contentType: String { "multipart/form-data; boundary=\(boundary)" }
+
+    /// A name as a quoted header parameter, raw UTF-8 kept (the platform shows it; RFC 2231's
+    /// `filename*=` is refused), with `"`, CR and LF escaped as HTML forms do: no name can end
+    /// the parameter or the header early.
+    static func quoted(_ name: String) -> String {
+        name.replacingOccurrences(of: "\"", with: "%22").replacingOccurrences(of: "\r", with: "%0D")
+            .replacingOccurrences(of: "\n", with: "%0A")
+    }
     var length: Int64 { Int64(preamble.readableBytes) + fileSize + Int64(epilogue.readableBytes) }
 
     func makeAsyncIterator() -> Iterator {

@@ -6,6 +6,10 @@ import Synchronization
 public final class RequestStatistics: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         case token, upload, head, download, video, quota
+        /// Permanent material: adds, gets, deletes, counts and article images; listings apart,
+        /// since a crawl of the library is what spends the account's quota.
+        case material
+        case materialList = "material_list"
     }
 
     public struct Count: Sendable, Equatable {

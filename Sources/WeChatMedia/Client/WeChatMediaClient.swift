@@ -176,7 +176,7 @@ public struct WeChatMediaClient: Sendable {
         }
     }
 
-    private static func stream(
+    static func stream(
         _ response: HTTPClientResponse, expected: Int64?, to path: String,
         progress: @escaping @Sendable (Int64) async -> Void
     ) async throws {

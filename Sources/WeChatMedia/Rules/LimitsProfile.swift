@@ -32,10 +32,11 @@ public enum LimitsProfile: String, Sendable, CaseIterable, Codable {
     /// The longest voice accepted, in milliseconds (inclusive).
     public var maxVoiceMilliseconds: Int { 60_000 }
 
+    /// The largest file of any type.
+    public var largestFile: Int { MediaType.allCases.map(maxSize(for:)).max() ?? 0 }
+
     /// The largest request body worth reading at all: the biggest file plus room for multipart framing.
-    public var maxRequestBodySize: Int {
-        MediaType.allCases.map(maxSize(for:)).max().map { $0 + Self.mebibyte } ?? Self.mebibyte
-    }
+    public var maxRequestBodySize: Int { largestFile + Self.mebibyte }
 
     /// Whether video downloads answer with `{"video_url": ...}` (current) or are refused (seed).
     public var servesVideoURL: Bool { self == .current }
