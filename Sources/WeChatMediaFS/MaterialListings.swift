@@ -1,4 +1,6 @@
 import CoreMetrics
+import Deadlines
+import Synchronization
 import WeChatMedia
 
 /// One page of the server's material library: what the listing needs of the client.
@@ -10,26 +12,37 @@ extension WeChatMediaClient: MaterialLister {}
 
 /// The server's listing of each material type (`batchget_material`, 20 a page), crawled whole
 /// and kept for `lifetime`: every listing spends the account's quota, so a folder listed twice in
-/// a row costs one crawl, and callers that ask while a crawl runs share it (never two crawls of
-/// one type at once). A crawl that fails is not kept: the next ask crawls again. A crawl is a
-/// task of its own, awaited by everyone who asked for it (a caller that gives up does not stop
-/// it for the others) and cancelled with the listings.
-public actor MaterialListings {
+/// a row costs one crawl, and callers that ask while a crawl runs wait for it (never two crawls
+/// of one type at once). The crawl runs in the task of the caller that started it; the others
+/// wait for its outcome with the project's one waiter. A crawl that fails (or whose caller gave
+/// up) is not kept: its waiters get the error, and the next ask crawls again.
+public final class MaterialListings: Sendable {
     /// A crawl that does not end by this many pages past what its first page announced is not
     /// the server's library (a page that never ends, a total that keeps growing): refused.
     static let slackPages = 5
     static let pageSize = 20
 
-    private struct Listing {
-        var items: [MaterialItem]
-        var takenAt: Int64
+    private struct Crawl {
+        var number: Int
+        var outcome: Result<[MaterialItem], any Error>
+        var endedAt: Int64
+        var stale = false
+    }
+
+    private struct State {
+        var nextCrawl = 0
+        /// The crawl under way per type, by number.
+        var running: [MediaType: Int] = [:]
+        /// The last crawl that ended per type: the listing while it is fresh, and the outcome a
+        /// waiter stored after that crawl's answer reads.
+        var ended: [MediaType: Crawl] = [:]
     }
 
     private let lister: any MaterialLister
     private let lifetimeNanoseconds: Int64
     private let clock: any MountClock
-    private var listings: [MediaType: Listing] = [:]
-    private var crawls: [MediaType: Task<[MaterialItem], any Error>] = [:]
+    private let state = Mutex(State())
+    private let outcomes = Waiters<MediaType, Result<[MaterialItem], any Error>>()
 
     public init(lister: any MaterialLister, lifetimeSeconds: Double, clock: any MountClock) {
         self.lister = lister
@@ -37,44 +50,55 @@ public actor MaterialListings {
         self.clock = clock
     }
 
-    deinit {
-        for crawl in crawls.values { crawl.cancel() }
-    }
-
     /// The type's materials, newest first: the kept listing while it is younger than the
     /// lifetime, else a crawl's (the one running, or a new one).
     public func items(of type: MediaType) async throws -> [MaterialItem] {
-        if let listing = listings[type], clock.now() - listing.takenAt < lifetimeNanoseconds {
-            return listing.items
+        enum Role {
+            case kept([MaterialItem])
+            case wait(Int)
+            case crawl(Int)
         }
-        let crawl: Task<[MaterialItem], any Error>
-        if let running = crawls[type] {
-            crawl = running
-        } else {
-            let lister = self.lister
-            crawl = Task { try await Self.crawl(type, with: lister) }
-            crawls[type] = crawl
+        let now = clock.now()
+        let role = state.withLock { state -> Role in
+            if let last = state.ended[type], !last.stale, now - last.endedAt < lifetimeNanoseconds,
+                case .success(let items) = last.outcome
+            {
+                return .kept(items)
+            }
+            if let running = state.running[type] { return .wait(running) }
+            state.nextCrawl += 1
+            state.running[type] = state.nextCrawl
+            return .crawl(state.nextCrawl)
         }
-        do {
-            let items = try await crawl.value
-            finish(type, crawl, with: items)
+        switch role {
+        case .kept(let items):
             return items
-        } catch {
-            finish(type, crawl, with: nil)
-            throw error
+        case .wait(let number):
+            let outcome = await outcomes.wait(for: type, until: nil, timedOut: .failure(CancellationError())) {
+                // The crawl may have ended before this waiter was stored.
+                self.state.withLock { state in state.ended[type].flatMap { $0.number == number ? $0.outcome : nil } }
+            }
+            return try outcome.get()
+        case .crawl(let number):
+            let outcome: Result<[MaterialItem], any Error>
+            do {
+                outcome = .success(try await Self.crawl(type, with: lister))
+            } catch {
+                outcome = .failure(error)
+            }
+            let endedAt = clock.now()
+            state.withLock { state in
+                state.running[type] = nil
+                state.ended[type] = Crawl(number: number, outcome: outcome, endedAt: endedAt)
+            }
+            outcomes.answerAll(type, with: outcome)
+            return try outcome.get()
         }
     }
 
     /// Forgets the type's listing: the next ask crawls (after this mount changed the library).
     public func invalidate(_ type: MediaType) {
-        listings[type] = nil
-    }
-
-    private func finish(_ type: MediaType, _ crawl: Task<[MaterialItem], any Error>, with items: [MaterialItem]?) {
-        // Only the first waiter to return stores it; a newer crawl is not overwritten.
-        guard crawls[type] == crawl else { return }
-        crawls[type] = nil
-        if let items { listings[type] = Listing(items: items, takenAt: clock.now()) }
+        state.withLock { $0.ended[type]?.stale = true }
     }
 
     /// Every page of a type, from offset 0 until the total is reached or a page comes back

@@ -69,7 +69,7 @@ struct MaterialListingsTests {
         clock.advance(seconds: 61)
         _ = try await listings.items(of: .image)
         #expect(library.pagesAsked == 6, "past it: one more crawl")
-        await listings.invalidate(.image)
+        listings.invalidate(.image)
         _ = try await listings.items(of: .image)
         #expect(library.pagesAsked == 9, "after this mount changed the library: one more")
     }

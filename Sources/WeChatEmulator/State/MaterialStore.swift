@@ -80,16 +80,8 @@ actor MaterialStore {
         for folder in [directory, imageDirectory] {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
-        let decoder = JSONDecoder()
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(".json") {
-            let id = String(name.dropLast(5))
-            guard let data = FileManager.default.contents(atPath: directory + "/" + name),
-                let material = try? decoder.decode(StoredMaterial.self, from: data), material.id == id,
-                FileManager.default.fileExists(atPath: Self.bytesPath(directory, id))
-            else { continue }
-            index[id] = material
-            nextSequence = max(nextSequence, material.sequence + 1)
-        }
+        index = try StoredRecords.load(StoredMaterial.self, in: directory, id: \.id)
+        nextSequence = (index.values.map(\.sequence).max() ?? -1) + 1
     }
 
     /// Where an upload in progress spools its bytes before it is judged.
@@ -172,6 +164,6 @@ actor MaterialStore {
     }
 
     private static func bytesPath(_ directory: String, _ id: String) -> String {
-        directory + "/" + id + ".bin"
+        StoredRecords.bytesPath(directory, id)
     }
 }

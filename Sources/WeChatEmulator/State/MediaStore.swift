@@ -23,15 +23,7 @@ actor MediaStore {
         self.clock = clock
         self.lifetime = lifetimeSeconds
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let decoder = JSONDecoder()
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(".json") {
-            let id = String(name.dropLast(5))
-            guard let data = FileManager.default.contents(atPath: directory + "/" + name),
-                let media = try? decoder.decode(StoredMedia.self, from: data), media.id == id,
-                FileManager.default.fileExists(atPath: Self.bytesPath(directory, id))
-            else { continue }
-            index[id] = media
-        }
+        index = try StoredRecords.load(StoredMedia.self, in: directory, id: \.id)
     }
 
     /// Where an upload in progress spools its bytes before it is judged.
@@ -73,6 +65,6 @@ actor MediaStore {
     }
 
     private static func bytesPath(_ directory: String, _ id: String) -> String {
-        directory + "/" + id + ".bin"
+        StoredRecords.bytesPath(directory, id)
     }
 }
