@@ -31,19 +31,19 @@ public final class SQLiteCatalog: Catalog {
     }
 
     /// GRDB's synchronous read, which an `async` caller would not pick by itself.
-    private func reading<T>(_ body: (Database) throws -> T) throws -> T {
+    func reading<T>(_ body: (Database) throws -> T) throws -> T {
         try database.read(body)
     }
 
     /// A read of a single statement, which SQLite makes consistent by itself: without the
     /// transaction GRDB wraps around `read`, the hottest lookups (every stat, open and close)
     /// cost half as much.
-    private func readingOneStatement<T>(_ body: (Database) throws -> T) throws -> T {
+    func readingOneStatement<T>(_ body: (Database) throws -> T) throws -> T {
         try database.unsafeRead(body)
     }
 
     /// GRDB's synchronous write (one transaction). A full disk is said as such.
-    private func writing<T>(_ body: (Database) throws -> T) throws -> T {
+    func writing<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try database.write(body)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
@@ -141,6 +141,28 @@ public final class SQLiteCatalog: Catalog {
                 t.column("modificationTime", .integer).notNull()
                 t.column("changeTime", .integer).notNull()
             }
+        }
+        migrator.registerMigration("v6: permanent material") { db in
+            try db.create(table: "material") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("folder", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("mediaID", .text)
+                t.column("url", .text)
+                t.column("contentHash", .text)
+                t.column("size", .integer).notNull()
+                t.column("updateTime", .integer)
+                t.column("mode", .integer).notNull()
+                t.column("uid", .integer).notNull()
+                t.column("gid", .integer).notNull()
+                t.column("accessTime", .integer).notNull()
+                t.column("modificationTime", .integer).notNull()
+                t.column("changeTime", .integer).notNull()
+                t.uniqueKey(["folder", "name"])
+            }
+            try db.create(index: "material_on_mediaID", on: "material", columns: ["folder", "mediaID"])
+            try db.create(index: "material_on_contentHash", on: "material", columns: ["folder", "contentHash"])
         }
         return migrator
     }

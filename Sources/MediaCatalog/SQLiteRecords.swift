@@ -20,3 +20,14 @@ extension KnownMedia: FetchableRecord, PersistableRecord {
 
 extension MediaType: DatabaseValueConvertible {}
 extension MediaFormat: DatabaseValueConvertible {}
+
+extension MaterialEntry: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "material"
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
+
+extension MaterialEntry.State: DatabaseValueConvertible {}
+extension MaterialFolder: DatabaseValueConvertible {}
