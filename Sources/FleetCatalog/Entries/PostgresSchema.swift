@@ -107,6 +107,32 @@ enum PostgresSchema {
                 type text PRIMARY KEY, modification_time bigint NOT NULL, change_time bigint NOT NULL)
             """,
         ],
+        // The names of /material/: kept for good (nothing expires, no subfolders), outside the change
+        // feed. A row being written holds its writer's session, as an entry's does.
+        [
+            """
+            CREATE TABLE material (
+                id bigserial PRIMARY KEY,
+                folder text NOT NULL,
+                name text NOT NULL,
+                state text NOT NULL,
+                media_id text,
+                url text,
+                content_hash text,
+                size bigint NOT NULL,
+                update_time bigint,
+                mode bigint NOT NULL,
+                uid bigint NOT NULL,
+                gid bigint NOT NULL,
+                access_time bigint NOT NULL,
+                modification_time bigint NOT NULL,
+                change_time bigint NOT NULL,
+                writer_session bigint,
+                UNIQUE (folder, name))
+            """,
+            "CREATE INDEX material_on_media_id ON material (folder, media_id)",
+            "CREATE INDEX material_on_content_hash ON material (folder, content_hash)",
+        ],
     ]
 
     /// Creates `schema` if needed and brings it to the latest version, under the migration lock.

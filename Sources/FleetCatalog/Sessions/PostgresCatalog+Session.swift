@@ -36,6 +36,7 @@ extension PostgresCatalog {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("DELETE FROM host_session WHERE id = \(session)", logger: self.logger).drain()
             _ = try await self.removeOrphanedWrites(on: connection)
+            try await self.removeOrphanedMaterial(on: connection)
         }
     }
 
@@ -96,8 +97,8 @@ extension PostgresCatalog {
         return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
     }
 
-    /// Removes sessions silent for `sessionLifetimeSeconds` and what they were writing.
-    /// (The cache needs no word of it: rows being written are never cached.)
+    /// Removes sessions silent for `sessionLifetimeSeconds` and what they were writing, entries
+    /// and material. (The cache needs no word of it: rows being written are never cached.)
     func reapDeadSessions() async throws -> [CatalogEntry] {
         let lifetime = Self.sessionLifetimeSeconds
         let minutes = Self.changeLogMinutes
@@ -111,6 +112,7 @@ extension PostgresCatalog {
                 PostgresQuery(unsafeSQL: "DELETE FROM change_log WHERE at < now() - interval '\(minutes) minutes'"),
                 logger: self.logger
             ).drain()
+            try await self.removeOrphanedMaterial(on: connection)
             return try await self.removeOrphanedWrites(on: connection)
         }
     }
