@@ -15,6 +15,18 @@ import Glibc
 /// readers share the download. Partial files are `ID.part` until complete, so a crash never
 /// leaves a partial file that looks whole.
 final class DownloadCoordinator: Sendable {
+    /// Where a content's bytes come from.
+    enum Source: Sendable {
+        /// Temporary media (`media/get`); a video's answer names its URL.
+        case temporary(isVideo: Bool)
+        /// Permanent material (`material/get_material`, a video through its `down_url`).
+        case material
+        /// A plain URL (an article image's).
+        case url(String)
+
+        var isVideo: Bool { if case .temporary(let isVideo) = self { isVideo } else { false } }
+    }
+
     private struct State {
         /// Downloads running, with the bytes on disk so far.
         var available: [String: Int64] = [:]
@@ -26,6 +38,7 @@ final class DownloadCoordinator: Sendable {
     }
 
     private let service: any MediaService
+    private let material: (any MaterialService)?
     private let cache: ContentCache
     private let budget: CacheBudget
     private let logger: Logger
@@ -37,10 +50,11 @@ final class DownloadCoordinator: Sendable {
     static let failureMemory: Duration = .seconds(600)
 
     init(
-        service: any MediaService, cache: ContentCache, budget: CacheBudget, activity: MountActivity,
-        reporter: FailureReporter, logger: Logger
+        service: any MediaService, material: (any MaterialService)?, cache: ContentCache, budget: CacheBudget,
+        activity: MountActivity, reporter: FailureReporter, logger: Logger
     ) {
         self.service = service
+        self.material = material
         self.cache = cache
         self.budget = budget
         self.activity = activity
@@ -54,7 +68,7 @@ final class DownloadCoordinator: Sendable {
     /// what arrives: a server that lies about lengths never gets a short file served as whole.
     /// `openedAt` is when the reader's file was opened (see `State.recentFailures`).
     func path(
-        forBytesOf mediaID: String, upTo: Int64, isVideo: Bool, expectedSize: Int64?,
+        forBytesOf mediaID: String, upTo: Int64, from source: Source, expectedSize: Int64?,
         openedAt: ContinuousClock.Instant
     ) async throws -> String {
         let complete = cache.contentPath(for: mediaID)
@@ -66,7 +80,7 @@ final class DownloadCoordinator: Sendable {
             case .failed(let error):
                 throw error
             case .notStarted:
-                start(mediaID, isVideo: isVideo, expectedSize: expectedSize)
+                start(mediaID, from: source, expectedSize: expectedSize)
             case .arriving:
                 await readers.wait(for: mediaID, until: nil, timedOut: ()) {
                     self.progress(of: mediaID, upTo: upTo, openedAt: openedAt).isArriving ? nil : ()
@@ -97,7 +111,7 @@ final class DownloadCoordinator: Sendable {
     }
 
     /// Starts the download unless one is running (another reader started it meanwhile).
-    private func start(_ mediaID: String, isVideo: Bool, expectedSize: Int64?) {
+    private func start(_ mediaID: String, from source: Source, expectedSize: Int64?) {
         let started = state.withLock { state in
             guard state.available[mediaID] == nil else { return false }
             state.available[mediaID] = 0
@@ -105,6 +119,8 @@ final class DownloadCoordinator: Sendable {
         }
         guard started else { return }
         let service = self.service
+        let material = self.material
+        let isVideo = source.isVideo
         let reporter = self.reporter
         let target = cache.contentPath(for: mediaID)
         let logger = self.logger
@@ -119,10 +135,18 @@ final class DownloadCoordinator: Sendable {
                     activity.progress(transfer, bytesDone: bytes)
                     self?.arrived(mediaID, bytes: bytes)
                 }
-                switch try await service.download(mediaID: mediaID, to: target + ".part", progress: progress) {
-                case .file:
-                    break
-                case .video(let url):
+                switch source {
+                case .temporary:
+                    switch try await service.download(mediaID: mediaID, to: target + ".part", progress: progress) {
+                    case .file:
+                        break
+                    case .video(let url):
+                        _ = try await service.downloadVideo(from: url, to: target + ".part", progress: progress)
+                    }
+                case .material:
+                    guard let material else { throw FUSEError.io }
+                    _ = try await material.getMaterial(mediaID: mediaID, to: target + ".part", progress: progress)
+                case .url(let url):
                     _ = try await service.downloadVideo(from: url, to: target + ".part", progress: progress)
                 }
                 var info = stat()

@@ -25,7 +25,7 @@ enum ErrnoMapping {
             case .notFound: return ENOENT
             case .auth, .staleToken: return EACCES
             case .quota: return EAGAIN
-            case .libraryFull: return ENOSPC
+            case .libraryFull: return EDQUOT
             case .retryable, .other: return EIO
             }
         case is TransportError: return EIO

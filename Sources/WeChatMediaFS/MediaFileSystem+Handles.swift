@@ -40,7 +40,7 @@ extension MediaFileSystem {
             let path: String
             do {
                 path = try await context.downloads.path(
-                    forBytesOf: mediaID, upTo: end, isVideo: remote.isVideo, expectedSize: total,
+                    forBytesOf: mediaID, upTo: end, from: remote.source, expectedSize: total,
                     openedAt: remote.openedAt)
             } catch let error as APIError where error.kind == .notFound {
                 await context.budget.unpin(mediaID)
@@ -66,13 +66,10 @@ extension MediaFileSystem {
         let file = context.openFiles.file(handle)
         if case .ignoredWrites = file { return data.count }
         guard case .write(let writer) = file else { throw FUSEError.badHandle }
-        let limit = Int64(context.service.rules.profile.maxSize(for: writer.type))
+        let limit = writer.sizeLimit
         let (end, overflow) = offset.addingReportingOverflow(Int64(data.count))
         guard offset >= 0, !overflow, end <= limit else {
-            if writer.refuseFurtherUploads(EFBIG),
-                let entry = try? await context.catalog.entry(id: writer.entryID)
-            {
-                let path = await context.catalog.displayPath(of: entry)
+            if writer.refuseFurtherUploads(EFBIG), let path = await writer.delivery.displayPath(of: writer.entryID) {
                 context.logger.error(
                     "write to \(path) refused (EFBIG): past the \(limit)-byte limit for \(writer.type.rawValue)")
             }
@@ -86,11 +83,9 @@ extension MediaFileSystem {
             guard code == ENOSPC || code == EDQUOT else { throw FUSEError(code) }
             // The file can never be whole: its close fails with ENOSPC, without a rules check of
             // what was spooled, and a new name goes away.
-            if writer.refuseFurtherUploads(ENOSPC),
-                let entry = try? await context.catalog.entry(id: writer.entryID)
-            {
+            if writer.refuseFurtherUploads(ENOSPC), let path = await writer.delivery.displayPath(of: writer.entryID) {
                 context.reporter.report(
-                    "write", of: await context.catalog.displayPath(of: entry), error, errno: ENOSPC,
+                    "write", of: path, error, errno: ENOSPC,
                     reason: "the cache dir's disk is full (\(context.cache.freeBytes()) bytes free)")
             }
             throw FUSEError(ENOSPC)
@@ -104,9 +99,8 @@ extension MediaFileSystem {
         switch context.openFiles.file(handle) {
         case .ignoredWrites: return data.count
         case .write(let writer):
-            let limit = Int64(context.service.rules.profile.maxSize(for: writer.type))
             let (end, overflow) = offset.addingReportingOverflow(Int64(data.count))
-            guard offset >= 0, !overflow, end <= limit else { return nil }
+            guard offset >= 0, !overflow, end <= writer.sizeLimit else { return nil }
             if context.settings.uploadMode == .background,
                 context.cache.freeBytes() < context.settings.minimumFreeBytes.saturatingAdd(Int64(data.count))
             {
@@ -123,14 +117,14 @@ extension MediaFileSystem {
         // processes' closes come first (a child exits, a command in a group ends) and the file
         // is not whole yet; should the opener close first, the last release uploads the rest.
         if !writer.isOpener(caller), ProcessTable.isRunning(writer.opener) { return }
-        try await writer.flush(with: temporaryMedia.uploads)
+        try await writer.flush()
     }
 
     public func release(inode: Inode, handle: UInt64) async throws {
         guard let file = context.openFiles.remove(handle) else { return }
         switch file {
         case .write(let writer):
-            await writer.release(with: temporaryMedia.uploads)
+            await writer.release()
         case .cached(let cached):
             // The descriptor closes when the last read using it is done.
             await context.budget.unpin(cached.mediaID)
@@ -155,7 +149,7 @@ extension MediaFileSystem {
     public func fsync(inode: Inode, handle: UInt64) async throws {
         guard let node = Node(inode), let tree = tree(of: node) else { return }
         if context.settings.uploadMode == .background, case .write(let writer) = context.openFiles.file(handle) {
-            try await writer.flush(with: temporaryMedia.uploads)
+            try await writer.flush()
         }
         try await tree.fsync(node)
     }

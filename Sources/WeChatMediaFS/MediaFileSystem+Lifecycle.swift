@@ -8,12 +8,13 @@ extension MediaFileSystem {
     /// downloads; then brings the cache within its budget, and resumes the uploads it left
     /// queued (closed files are not unfinished: none is lost, in either upload mode).
     public func recover() async throws {
-        let stale = try await context.catalog.removeUnfinishedWrites()
+        var stale = try await context.catalog.removeUnfinishedWrites().count
+        if let material { stale += try await material.catalog.removeUnfinishedMaterial().count }
         context.cache.removeStaleSpoolFiles()
         context.cache.removePartialDownloads()
         await context.budget.markIrreplaceable(try await context.catalog.knownMediaIDs(of: .video))
         await context.budget.evictIfNeeded()
-        if !stale.isEmpty { context.logger.notice("removed \(stale.count) file(s) left unfinished by an earlier run") }
+        if stale > 0 { context.logger.notice("removed \(stale) file(s) left unfinished by an earlier run") }
         let resumed = try await temporaryMedia.queue.resume()
         if resumed > 0 { context.logger.notice("resumed \(resumed) queued upload(s) left by an earlier run") }
     }

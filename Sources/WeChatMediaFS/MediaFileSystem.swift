@@ -11,7 +11,7 @@ import Glibc
 
 /// The mount's namespace: a root folder that composes trees (`MediaTree`), each with its own
 /// folders and rules: today the temporary-media folders `/image /voice /video /thumb` and
-/// `/by-id/`. It maps each inode to its tree (`Node`), keeps the open handles, and runs what
+/// `/by-id/`, and the permanent material library `/material/`. It maps each inode to its tree (`Node`), keeps the open handles, and runs what
 /// belongs to the mount as a whole (recovery, maintenance, shutdown, status). It knows nothing
 /// of libfuse (FUSEKit calls it with inode numbers), and reaches storage, WeChat and the time
 /// only through what it is given: a `Catalog`, a `MediaService` and a `MountClock`, so tests
@@ -20,6 +20,8 @@ public final class MediaFileSystem: FileSystem {
     let context: MountContext
     let temporaryMedia: TemporaryMediaTree
     let byID: ByIDTree
+    /// `/material/`, when the mount was given the material service and its catalog keeps material.
+    let material: MaterialTree?
     /// Every tree, in the order the root lists their folders.
     private let trees: [any MediaTree]
     /// The root's folders, each with its tree, in listing order.
@@ -31,15 +33,22 @@ public final class MediaFileSystem: FileSystem {
     public var kernelCache: KernelCache { context.kernelCache }
 
     public init(
-        catalog: any Catalog, cache: ContentCache, service: any MediaService, settings: MountSettings,
+        catalog: any Catalog, cache: ContentCache, service: any MediaService,
+        material materialService: (any MaterialService)? = nil, settings: MountSettings,
         clock: any MountClock = SystemClock(), logger: Logger
     ) {
         let context = MountContext(
-            catalog: catalog, cache: cache, service: service, settings: settings, clock: clock, logger: logger)
+            catalog: catalog, cache: cache, service: service, material: materialService, settings: settings,
+            clock: clock, logger: logger)
         self.context = context
         self.temporaryMedia = TemporaryMediaTree(context: context)
         self.byID = ByIDTree(context: context)
-        let trees: [any MediaTree] = [temporaryMedia, byID]
+        if let materialService, let materialCatalog = catalog as? any MaterialCatalog {
+            self.material = MaterialTree(context: context, service: materialService, catalog: materialCatalog)
+        } else {
+            self.material = nil
+        }
+        let trees: [any MediaTree] = [temporaryMedia, byID] + (material.map { [$0] } ?? [])
         self.trees = trees
         self.topFolders = trees.flatMap { tree in tree.topFolders.map { ($0.name, $0.node, tree) } }
     }

@@ -30,6 +30,10 @@ public struct MountSettings: Sendable {
     /// Catalog entries read per `readdir` call (each may add a sidecar to the page); tests set a
     /// small one to list folders over many pages.
     public var listingPageSize: Int = 64
+    /// How long the server's listing of a material type is kept (`--material-list-ttl`).
+    public var materialListSeconds: Double = 60
+    /// Whether `rm` of a permanent material deletes it from the account (`--allow-delete`).
+    public var allowDelete = false
 
     public init(
         mediaLifetimeSeconds: Int64 = 3 * 24 * 3600, cacheTimeout: Double = 1, uid: UInt32, gid: UInt32,

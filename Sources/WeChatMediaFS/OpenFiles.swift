@@ -62,9 +62,10 @@ final class LocalFileHandle: Sendable {
 /// Media read through a download. `openedAt` lets a download that failed after the open fail
 /// this file's later reads at once (see `DownloadCoordinator.recentFailures`).
 struct RemoteContent: Sendable {
+    /// Its key in the content cache (a media id, or an article image's content key).
     let mediaID: String
     let size: Int64?
-    let isVideo: Bool
+    let source: DownloadCoordinator.Source
     let openedAt = ContinuousClock.now
 }
 
@@ -73,8 +74,8 @@ struct RemoteContent: Sendable {
 final class OpenFiles: Sendable {
     private struct State {
         var files: [UInt64: OpenFile] = [:]
-        /// The handles writing each entry: asked on every lookup and getattr of a file.
-        var writers: [Int64: Set<UInt64>] = [:]
+        /// The handles writing each inode: asked on every lookup and getattr of a file.
+        var writers: [Inode: Set<UInt64>] = [:]
         var nextHandle: UInt64 = 1
     }
 
@@ -86,7 +87,7 @@ final class OpenFiles: Sendable {
             let handle = state.nextHandle
             state.nextHandle += 1
             state.files[handle] = file
-            if case .write(let writer) = file { state.writers[writer.entryID, default: []].insert(handle) }
+            if case .write(let writer) = file { state.writers[writer.inode, default: []].insert(handle) }
             return handle
         }
     }
@@ -97,17 +98,17 @@ final class OpenFiles: Sendable {
         state.withLock { state in
             let file = state.files.removeValue(forKey: handle)
             if case .write(let writer) = file {
-                state.writers[writer.entryID]?.remove(handle)
-                if state.writers[writer.entryID]?.isEmpty == true { state.writers[writer.entryID] = nil }
+                state.writers[writer.inode]?.remove(handle)
+                if state.writers[writer.inode]?.isEmpty == true { state.writers[writer.inode] = nil }
             }
             return file
         }
     }
 
-    /// The handles writing to entry `id`.
-    func writeHandles(of id: Int64) -> [WriteHandle] {
+    /// The handles writing to `inode`.
+    func writeHandles(of inode: Inode) -> [WriteHandle] {
         state.withLock { state in
-            (state.writers[id] ?? []).compactMap { handle in
+            (state.writers[inode] ?? []).compactMap { handle in
                 if case .write(let writer) = state.files[handle] { writer } else { nil }
             }
         }

@@ -4,7 +4,7 @@ import WeChatMedia
 
 /// Where a closed file's bytes go: to the server before `close()` returns (`sync`), or, once
 /// the local rules accept them, into the durable queue (`background`).
-struct UploadRoute: Sendable {
+struct UploadRoute: SpoolDelivery {
     let uploader: Uploader
     let queue: UploadQueue?
 
@@ -37,5 +37,10 @@ struct UploadRoute: Sendable {
 
     func settleUnwritten(entryID: Int64) async throws {
         try await uploader.settleUnwritten(entryID: entryID)
+    }
+
+    func displayPath(of entryID: Int64) async -> String? {
+        guard let entry = try? await uploader.catalog.entry(id: entryID) else { return nil }
+        return await uploader.catalog.displayPath(of: entry)
     }
 }

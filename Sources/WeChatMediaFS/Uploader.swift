@@ -14,7 +14,7 @@ import Glibc
 /// report. On success the entry names the new media id; on failure a new entry goes away and an
 /// overwritten one keeps its previous upload. Nothing is committed that the server did not accept.
 final class Uploader: Sendable {
-    private let catalog: any Catalog
+    let catalog: any Catalog
     private let cache: ContentCache
     private let service: any MediaService
     private let budget: CacheBudget

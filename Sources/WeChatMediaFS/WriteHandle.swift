@@ -35,7 +35,13 @@ final class WriteHandle: Sendable {
     }
 
     let entryID: Int64
+    /// The inode it writes: entry ids of different trees may be equal, inodes never are.
+    let inode: Inode
     let type: MediaType
+    /// Bytes past this offset are refused (EFBIG): the type's limit where it is written.
+    let sizeLimit: Int64
+    /// Where `flush` and the last close send the bytes.
+    let delivery: any SpoolDelivery
     /// The process that opened it, and the thread FUSE named: its `close()` uploads; a flush from
     /// another process (a child that inherited the descriptor, a `{ head; tail; } > file` group)
     /// is not the end yet.
@@ -46,11 +52,14 @@ final class WriteHandle: Sendable {
     private let turns = ExclusiveAccess()
 
     init(
-        entryID: Int64, type: MediaType, openerThread: Int32, cache: ContentCache, spool: SpoolFile, dirty: Bool,
-        isNew: Bool
+        entryID: Int64, inode: Inode, type: MediaType, sizeLimit: Int64, delivery: any SpoolDelivery,
+        openerThread: Int32, cache: ContentCache, spool: SpoolFile, dirty: Bool, isNew: Bool
     ) {
         self.entryID = entryID
+        self.inode = inode
         self.type = type
+        self.sizeLimit = sizeLimit
+        self.delivery = delivery
         self.openerThread = openerThread
         self.opener = ProcessTable.process(ofThread: openerThread)
         self.cache = cache
@@ -134,21 +143,21 @@ final class WriteHandle: Sendable {
     }
 
     /// Uploads what changed since the last upload; a file closed without changes settles.
-    func flush(with uploads: UploadRoute) async throws {
+    func flush() async throws {
         try await inTurn {
             let (failure, dirty, spool, isNew) = state.withLock { state in
                 defer { state.dirty = false }
                 return (state.failure, state.dirty, state.spool, state.isNew)
             }
             if let failure {
-                await uploads.abandon(entryID: entryID, isNew: isNew)
+                await delivery.abandon(entryID: entryID, isNew: isNew)
                 throw FUSEError(failure)
             }
             guard dirty else {
-                try await uploads.settleUnwritten(entryID: entryID)
+                try await delivery.settleUnwritten(entryID: entryID)
                 return
             }
-            let adopted = try await uploads.deliver(spool: spool, entryID: entryID, type: type, isNew: isNew)
+            let adopted = try await delivery.deliver(spool: spool, entryID: entryID, type: type, isNew: isNew)
             state.withLock { state in
                 state.isNew = false
                 state.sharesCachedContent = adopted
@@ -160,7 +169,7 @@ final class WriteHandle: Sendable {
     /// the descriptor wrote more) are uploaded now, reported by the uploader if they fail; then
     /// the spool goes (unless it became cached content), and a file never uploaded settles as a
     /// placeholder, or goes if its writes failed.
-    func release(with uploads: UploadRoute) async {
+    func release() async {
         await turns.acquire()
         defer { turns.release() }
         let pending = state.withLock { state -> (spool: SpoolFile, isNew: Bool)? in
@@ -170,7 +179,7 @@ final class WriteHandle: Sendable {
         }
         guard !state.withLock({ $0.released }) else { return }
         if let pending,
-            let adopted = try? await uploads.deliver(
+            let adopted = try? await delivery.deliver(
                 spool: pending.spool, entryID: entryID, type: type, isNew: pending.isNew)
         {
             state.withLock { state in
@@ -186,9 +195,9 @@ final class WriteHandle: Sendable {
         guard !sharesCachedContent else { return }
         unlink(spool.path)
         if failure != nil {
-            await uploads.abandon(entryID: entryID, isNew: isNew)
+            await delivery.abandon(entryID: entryID, isNew: isNew)
         } else {
-            try? await uploads.settleUnwritten(entryID: entryID)
+            try? await delivery.settleUnwritten(entryID: entryID)
         }
     }
 

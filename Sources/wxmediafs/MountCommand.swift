@@ -112,6 +112,18 @@ struct MountCommand: AsyncParsableCommand {
     @Flag(help: "Allow a --metrics-address that is not loopback (the metrics would be open to the network).")
     var allowRemoteMetrics = false
 
+    @Option(
+        help:
+            "How long the server's listing of a /material/ folder is kept before the next listing asks again (batchget_material spends the daily quota): 30s, 5m (0s to 1d)."
+    )
+    var materialListTTL = DurationArgument(seconds: 60)
+
+    @Flag(
+        help:
+            "Let rm of a /material/ file delete the material from the account (del_material); without it, rm there fails with EPERM."
+    )
+    var allowDelete = false
+
     /// How often the daily quota may be asked of the server (tests use a short one).
     @Option(help: .hidden)
     var quotaInterval = DurationArgument(seconds: 60)
@@ -156,6 +168,7 @@ struct MountCommand: AsyncParsableCommand {
         try logFileMaxSize.check(within: Self.logFileMaxSizeRange, option: "--log-file-max-size")
         try quotaInterval.check(within: 1...86400, option: "--quota-interval")
         try queueDrainTimeout.check(within: 1...3600, option: "--queue-drain-timeout")
+        try materialListTTL.check(within: 0...86400, option: "--material-list-ttl")
         guard (1...64).contains(uploadConcurrency) else {
             throw ValidationError("--upload-concurrency \(uploadConcurrency) is out of range: 1 to 64")
         }

@@ -255,16 +255,18 @@ struct MountRunner {
             } else {
                 SystemClock()
             }
+        var settings = MountSettings(
+            mediaLifetimeSeconds: command.mediaTTL.seconds, uid: getuid(), gid: getgid(),
+            cacheMaxBytes: command.cacheMaxSize.bytes, minimumFreeBytes: floor,
+            statusSocketPath: cacheDirectory + "/status.sock", uploadMode: command.uploads,
+            uploadConcurrency: command.uploadConcurrency,
+            queuedUploadWait: .seconds(command.requestTimeout.seconds), sidecars: command.sidecars)
+        settings.materialListSeconds = Double(command.materialListTTL.seconds)
+        settings.allowDelete = command.allowDelete
         let fileSystem = MediaFileSystem(
             catalog: catalog, cache: cache,
-            service: MeteredMediaService(client) { try? await catalog.knownMedia($0)?.type },
-            settings: MountSettings(
-                mediaLifetimeSeconds: command.mediaTTL.seconds, uid: getuid(), gid: getgid(),
-                cacheMaxBytes: command.cacheMaxSize.bytes, minimumFreeBytes: floor,
-                statusSocketPath: cacheDirectory + "/status.sock", uploadMode: command.uploads,
-                uploadConcurrency: command.uploadConcurrency,
-                queuedUploadWait: .seconds(command.requestTimeout.seconds), sidecars: command.sidecars),
-            clock: clock, logger: logger)
+            service: MeteredMediaService(client) { try? await catalog.knownMedia($0)?.type }, material: client,
+            settings: settings, clock: clock, logger: logger)
         try await fileSystem.recover()
         return fileSystem
     }

@@ -93,7 +93,7 @@ struct CoreFixture {
         logger.logLevel = .critical
         let fileSystem = MediaFileSystem(
             catalog: catalog, cache: try ContentCache(root: directory + "/cache"), service: service,
-            settings: mountSettings, clock: clock, logger: logger)
+            material: service as? any MaterialService, settings: mountSettings, clock: clock, logger: logger)
         try await fileSystem.recover()
         return CoreFixture(
             fileSystem: fileSystem, clock: clock, catalog: catalog, backend: backend, database: database,

@@ -104,7 +104,8 @@ struct ByIDTree: MediaTree {
             return OpenedFile(handle: context.openFiles.register(local), keepCache: true)
         }
         // A size the server did not tell (videos) is learnt by reading to the end.
-        let file = OpenFile.remote(RemoteContent(mediaID: mediaID, size: media.size, isVideo: media.type == .video))
+        let file = OpenFile.remote(
+            RemoteContent(mediaID: mediaID, size: media.size, source: .temporary(isVideo: media.type == .video)))
         return OpenedFile(
             handle: context.openFiles.register(file), directIO: media.size == nil, keepCache: media.size != nil)
     }

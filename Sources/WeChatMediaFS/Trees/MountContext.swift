@@ -15,6 +15,8 @@ struct MountContext: Sendable {
     let catalog: any Catalog
     let cache: ContentCache
     let service: any MediaService
+    /// The permanent material library, when the mount has `/material/`.
+    let material: (any MaterialService)?
     let settings: MountSettings
     let clock: any MountClock
     let logger: Logger
@@ -29,12 +31,13 @@ struct MountContext: Sendable {
     let mountedAt: timespec
 
     init(
-        catalog: any Catalog, cache: ContentCache, service: any MediaService, settings: MountSettings,
-        clock: any MountClock, logger: Logger
+        catalog: any Catalog, cache: ContentCache, service: any MediaService, material: (any MaterialService)?,
+        settings: MountSettings, clock: any MountClock, logger: Logger
     ) {
         self.catalog = catalog
         self.cache = cache
         self.service = service
+        self.material = material
         self.settings = settings
         self.clock = clock
         self.logger = logger
@@ -51,7 +54,8 @@ struct MountContext: Sendable {
             cache: cache, maxBytes: settings.cacheMaxBytes, minimumFreeBytes: settings.minimumFreeBytes,
             reporter: reporter)
         self.downloads = DownloadCoordinator(
-            service: service, cache: cache, budget: budget, activity: activity, reporter: reporter, logger: logger)
+            service: service, material: material, cache: cache, budget: budget, activity: activity, reporter: reporter,
+            logger: logger)
     }
 
     func entry(_ attributes: FileAttributes, timeout: Double? = nil) -> Entry {

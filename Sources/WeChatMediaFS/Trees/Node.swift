@@ -13,12 +13,21 @@ enum Node: Equatable {
     case entry(Int64)
     case sidecar(Int64)
     case byID(UInt64)
+    case materialRoot
+    case materialFolder(MaterialFolder)
+    case material(Int64)
+    case materialSidecar(Int64)
 
     static let rootInode: Inode = 1
     static let byIDFolderInode: Inode = 6
+    static let materialRootInode: Inode = 7
+    /// `/material/`'s folders: 8, 9, ... in `MaterialFolder`'s order.
+    private static let materialFolderInodes: ClosedRange<Inode> = 8...Inode(7 + MaterialFolder.allCases.count)
     private static let entryBase: UInt64 = 1000
     private static let sidecarBase: UInt64 = 1 << 48
     private static let byIDBase: UInt64 = 1 << 49
+    private static let materialBase: UInt64 = 1 << 50
+    private static let materialSidecarBase: UInt64 = 1 << 51
     /// Catalog ids that have an inode (SQLite hands out 1, 2, 3, ...: far below this).
     static let entryIDs: ClosedRange<Int64> = 1...Int64(sidecarBase - entryBase - 1)
 
@@ -29,7 +38,13 @@ enum Node: Equatable {
         case Self.byIDFolderInode: self = .byIDFolder
         case Self.entryBase..<Self.sidecarBase: self = .entry(Int64(inode - Self.entryBase))
         case Self.sidecarBase..<Self.byIDBase: self = .sidecar(Int64(inode - Self.sidecarBase))
-        case Self.byIDBase...: self = .byID(inode - Self.byIDBase)
+        case Self.byIDBase..<Self.materialBase: self = .byID(inode - Self.byIDBase)
+        case Self.materialRootInode: self = .materialRoot
+        case Self.materialFolderInodes:
+            self = .materialFolder(MaterialFolder.allCases[Int(inode - Self.materialFolderInodes.lowerBound)])
+        case Self.materialBase..<Self.materialSidecarBase: self = .material(Int64(inode - Self.materialBase))
+        case Self.materialSidecarBase..<(Self.materialSidecarBase << 1):
+            self = .materialSidecar(Int64(inode - Self.materialSidecarBase))
         default: return nil
         }
     }
@@ -41,7 +56,12 @@ enum Node: Equatable {
         case .byIDFolder: Self.byIDFolderInode
         case .entry(let id): Self.entryBase + Self.offset(id)
         case .sidecar(let id): Self.sidecarBase + Self.offset(id)
-        case .byID(let number): Self.byIDBase &+ number
+        case .byID(let number): Self.byIDBase &+ min(number, Self.materialBase - Self.byIDBase - 1)
+        case .materialRoot: Self.materialRootInode
+        case .materialFolder(let folder):
+            Self.materialFolderInodes.lowerBound + UInt64(MaterialFolder.allCases.firstIndex(of: folder) ?? 0)
+        case .material(let id): Self.materialBase + Self.offset(id)
+        case .materialSidecar(let id): Self.materialSidecarBase + Self.offset(id)
         }
     }
 

@@ -50,8 +50,8 @@ extension TemporaryMediaTree {
             throw error
         }
         let handle = WriteHandle(
-            entryID: created.id ?? 0, type: folder.type, openerThread: caller.pid,
-            cache: context.cache,
+            entryID: created.id ?? 0, inode: Node.entryInode(created.id ?? 0), type: folder.type,
+            sizeLimit: sizeLimit(of: folder.type), delivery: uploads, openerThread: caller.pid, cache: context.cache,
             spool: SpoolFile(path: spoolPath, descriptor: descriptor), dirty: false, isNew: true)
         // Not cached: the name's size and bytes change when this handle's close uploads them.
         return (
@@ -155,7 +155,9 @@ extension TemporaryMediaTree {
         if source == nil, !truncate, entry.state == .uploaded, let mediaID = entry.mediaID {
             // Rewriting part of an upload starts from its bytes (downloaded if not cached).
             let path = try await context.downloads.path(
-                forBytesOf: mediaID, upTo: .max, isVideo: entry.type == .video, expectedSize: entry.size, openedAt: .now
+                forBytesOf: mediaID, upTo: .max, from: .temporary(isVideo: entry.type == .video),
+                expectedSize: entry.size,
+                openedAt: .now
             )
             let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else { throw FUSEError.io }
@@ -164,7 +166,8 @@ extension TemporaryMediaTree {
         defer { if let source { close(source) } }
         let (spoolPath, descriptor) = try spoolFile(copyingFrom: source)
         let handle = WriteHandle(
-            entryID: entry.id ?? 0, type: entry.type, openerThread: caller.pid, cache: context.cache,
+            entryID: entry.id ?? 0, inode: Node.entryInode(entry.id ?? 0), type: entry.type,
+            sizeLimit: sizeLimit(of: entry.type), delivery: uploads, openerThread: caller.pid, cache: context.cache,
             spool: SpoolFile(path: spoolPath, descriptor: descriptor),
             dirty: truncate && (entry.state == .uploaded || entry.state == .queued), isNew: false)
         return OpenedFile(handle: context.openFiles.register(.write(handle)))
@@ -194,7 +197,13 @@ extension TemporaryMediaTree {
         }
         guard entry.state == .uploaded, let mediaID = entry.mediaID else { return .bytes([]) }
         if let local = try? await context.openCached(mediaID) { return local }
-        return .remote(RemoteContent(mediaID: mediaID, size: entry.size, isVideo: entry.type == .video))
+        return .remote(
+            RemoteContent(mediaID: mediaID, size: entry.size, source: .temporary(isVideo: entry.type == .video)))
+    }
+
+    /// The most a file of `type` may hold here (the mount's limits profile).
+    private func sizeLimit(of type: MediaType) -> Int64 {
+        Int64(context.service.rules.profile.maxSize(for: type))
     }
 
     /// A new spool file; a disk that is full or refuses answers with its errno (ENOSPC, EROFS).
@@ -213,7 +222,7 @@ extension TemporaryMediaTree {
             return try await writer.truncate(to: Int64(size))
         }
         // truncate(2) by path while the file is open for writing: change what is being written.
-        let writers = context.openFiles.writeHandles(of: entry.id ?? 0)
+        let writers = context.openFiles.writeHandles(of: Node.entryInode(entry.id ?? 0))
         if !writers.isEmpty {
             for writer in writers { try await writer.truncate(to: Int64(size)) }
             return
@@ -227,11 +236,11 @@ extension TemporaryMediaTree {
         defer { _ = context.openFiles.remove(opened.handle) }
         do {
             try await writer.truncate(to: Int64(size))
-            try await writer.flush(with: uploads)
+            try await writer.flush()
         } catch {
-            await writer.release(with: uploads)
+            await writer.release()
             throw error
         }
-        await writer.release(with: uploads)
+        await writer.release()
     }
 }

@@ -159,7 +159,7 @@ struct TemporaryMediaTree: MediaTree {
     /// show at once), and nothing is cached by the kernel, since the next close changes it.
     func currentAttributes(of entry: CatalogEntry) async -> (FileAttributes, timeout: Double) {
         var attributes = attributes(of: entry)
-        if let id = entry.id, let writer = context.openFiles.writeHandles(of: id).first {
+        if let id = entry.id, let writer = context.openFiles.writeHandles(of: Node.entryInode(id)).first {
             if let size = writer.spoolSize() { attributes.size = UInt64(size) }
             return (attributes, 0)
         }

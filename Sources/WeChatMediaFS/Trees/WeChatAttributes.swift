@@ -18,6 +18,24 @@ enum WeChatAttributes {
         return attributes
     }
 
+    /// What tells a permanent material: its id (none for an article image), its URL (images),
+    /// and when the server last changed it.
+    static func material(mediaID: String?, url: String?, updateTime: Int64?) -> [String: String] {
+        var attributes: [String: String] = [:]
+        if let mediaID { attributes[prefix + "media_id"] = mediaID }
+        if let url { attributes[prefix + "url"] = url }
+        if let updateTime { attributes[prefix + "update_time"] = iso8601(updateTime) }
+        return attributes
+    }
+
+    /// A material folder's fill: how many the library holds and its cap.
+    static func materialFolder(count: Int?, limit: Int?) -> [String: String] {
+        var attributes: [String: String] = [:]
+        if let count { attributes[prefix + "count"] = String(count) }
+        if let limit { attributes[prefix + "limit"] = String(limit) }
+        return attributes
+    }
+
     /// "EIO (errcode 45009, reach max api daily quota limit)": the upload's errno and the
     /// server's words, as `wxmediafs status` shows them.
     static func describe(_ failure: MountStatus.Failure) -> String {

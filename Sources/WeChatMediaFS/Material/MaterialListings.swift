@@ -3,13 +3,6 @@ import Deadlines
 import Synchronization
 import WeChatMedia
 
-/// One page of the server's material library: what the listing needs of the client.
-public protocol MaterialLister: Sendable {
-    func listMaterial(_ type: MediaType, offset: Int, count: Int) async throws -> MaterialPage
-}
-
-extension WeChatMediaClient: MaterialLister {}
-
 /// The server's listing of each material type (`batchget_material`, 20 a page), crawled whole
 /// and kept for `lifetime`: every listing spends the account's quota, so a folder listed twice in
 /// a row costs one crawl, and callers that ask while a crawl runs wait for it (never two crawls
@@ -24,7 +17,7 @@ public final class MaterialListings: Sendable {
 
     private struct Crawl {
         var number: Int
-        var outcome: Result<[MaterialItem], any Error>
+        var outcome: Result<MaterialListing, any Error>
         var endedAt: Int64
         var stale = false
     }
@@ -42,7 +35,7 @@ public final class MaterialListings: Sendable {
     private let lifetimeNanoseconds: Int64
     private let clock: any MountClock
     private let state = Mutex(State())
-    private let outcomes = Waiters<MediaType, Result<[MaterialItem], any Error>>()
+    private let outcomes = Waiters<MediaType, Result<MaterialListing, any Error>>()
 
     public init(lister: any MaterialLister, lifetimeSeconds: Double, clock: any MountClock) {
         self.lister = lister
@@ -53,17 +46,23 @@ public final class MaterialListings: Sendable {
     /// The type's materials, newest first: the kept listing while it is younger than the
     /// lifetime, else a crawl's (the one running, or a new one).
     public func items(of type: MediaType) async throws -> [MaterialItem] {
+        try await listing(of: type).items
+    }
+
+    /// `items(of:)` with when the crawl that read them started: what was added after that
+    /// moment may be missing from them.
+    public func listing(of type: MediaType) async throws -> MaterialListing {
         enum Role {
-            case kept([MaterialItem])
+            case kept(MaterialListing)
             case wait(Int)
             case crawl(Int)
         }
         let now = clock.now()
         let role = state.withLock { state -> Role in
             if let last = state.ended[type], !last.stale, now - last.endedAt < lifetimeNanoseconds,
-                case .success(let items) = last.outcome
+                case .success(let listing) = last.outcome
             {
-                return .kept(items)
+                return .kept(listing)
             }
             if let running = state.running[type] { return .wait(running) }
             state.nextCrawl += 1
@@ -71,8 +70,8 @@ public final class MaterialListings: Sendable {
             return .crawl(state.nextCrawl)
         }
         switch role {
-        case .kept(let items):
-            return items
+        case .kept(let listing):
+            return listing
         case .wait(let number):
             let outcome = await outcomes.wait(for: type, until: nil, timedOut: .failure(CancellationError())) {
                 // The crawl may have ended before this waiter was stored.
@@ -80,9 +79,9 @@ public final class MaterialListings: Sendable {
             }
             return try outcome.get()
         case .crawl(let number):
-            let outcome: Result<[MaterialItem], any Error>
+            let outcome: Result<MaterialListing, any Error>
             do {
-                outcome = .success(try await Self.crawl(type, with: lister))
+                outcome = .success(MaterialListing(items: try await Self.crawl(type, with: lister), startedAt: now))
             } catch {
                 outcome = .failure(error)
             }
@@ -130,4 +129,11 @@ public final class MaterialListings: Sendable {
         Counter(label: "wxmediafs_material_list_crawls_total", dimensions: [("type", type.rawValue)]).increment()
         return items
     }
+}
+
+/// A type's materials as one crawl read them, newest first.
+public struct MaterialListing: Sendable {
+    public var items: [MaterialItem]
+    /// When the crawl began (ns since 1970).
+    public var startedAt: Int64
 }
