@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The mount beside direct API calls, side by side in one run (issue 6, workloads W1–W7).
+"""The mount beside direct API calls, side by side in one run (issue 6's workloads W1–W7, and
+issue 23's M1–M2 on /material/).
 
 Starts `wxmediafs emulator` and `wxmediafs mount` on loopback, runs every workload `--runs`
 times alternating with its baseline, prints a table of medians (min, max) with the ratio and
@@ -84,7 +85,7 @@ class Emulator:
 
 
 class Mount:
-    def __init__(self, binary, work, emulator):
+    def __init__(self, binary, work, emulator, extra=()):
         self.binary = binary
         self.path = os.path.join(work, "mnt")
         os.makedirs(self.path)
@@ -92,7 +93,7 @@ class Mount:
         os.chmod(secret_file, 0o600)
         output = subprocess.run(
             [binary, "mount", self.path, "--appid", APPID, "--secret-file", secret_file, "--api-base", emulator.url,
-             "--cache-dir", os.path.join(work, "cache"), "--limits", "current", "--cache-max-size", "4G"],
+             "--cache-dir", os.path.join(work, "cache"), "--limits", "current", "--cache-max-size", "4G"] + list(extra),
             check=True, capture_output=True, text=True)
         self.pid = self.find_daemon()
 
@@ -182,6 +183,47 @@ class KeepAliveUploader:
             if "media_id" not in reply:
                 raise RuntimeError("upload refused: %r" % reply)
         connection.close()
+
+
+class KeepAliveMaterial:
+    """The permanent-material calls over one HTTP/1.1 connection, as an SDK script would make them."""
+
+    def __init__(self, emulator, token):
+        self.emulator, self.token = emulator, token
+        self.connection = http.client.HTTPConnection(emulator.host, emulator.port, timeout=120)
+
+    def add(self, path, kind, name, description=None):
+        boundary = uuid.uuid4().hex.encode()
+        with open(path, "rb") as f:
+            content = f.read()
+        body = b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"media\"; filename=\"" + \
+            name.encode() + b"\"\r\nContent-Type: application/octet-stream\r\n\r\n" + content + b"\r\n"
+        if description is not None:
+            body += b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n" + \
+                json.dumps(description).encode() + b"\r\n"
+        body += b"--" + boundary + b"--\r\n"
+        self.connection.request("POST", "/cgi-bin/material/add_material?access_token=%s&type=%s" % (self.token, kind),
+                                body, {"Content-Type": "multipart/form-data; boundary=" + boundary.decode()})
+        reply = json.loads(self.connection.getresponse().read())
+        if "media_id" not in reply:
+            raise RuntimeError("add_material refused: %r" % reply)
+        return reply["media_id"]
+
+    def crawl(self, kind):
+        """Every page of `kind`, 20 at a time: what `ls` of the folder asks of the server."""
+        seen = 0
+        while True:
+            body = json.dumps({"type": kind, "offset": seen, "count": 20})
+            self.connection.request("POST", "/cgi-bin/material/batchget_material?access_token=%s" % self.token, body,
+                                    {"Content-Type": "application/json"})
+            reply = json.loads(self.connection.getresponse().read())
+            items = reply.get("item", [])
+            seen += len(items)
+            if not items or seen >= reply.get("total_count", 0):
+                return seen
+
+    def close(self):
+        self.connection.close()
 
 
 def read_latencies(path, seconds):
@@ -400,6 +442,49 @@ class Bench:
         self.record("W7", "read 50 KiB cached: 4 uploads in flight vs idle", self.summary(busy, 1e3),
                     self.summary(idle, 1e3), "ms", ratio, "<= 2", ratio <= 2)
 
+    # M1: ls -l of a 1,000-image /material/ folder: cold (the listing crawled, 50 pages) against
+    # the same 50 batchget_material calls over one keep-alive connection; warm (within the TTL).
+    def m1(self):
+        direct = KeepAliveMaterial(self.emulator, self.token)
+        image = os.path.join(self.source, "m1")
+        os.makedirs(image, exist_ok=True)
+        for i in range(1000):
+            direct.add(write(os.path.join(image, "m%04d.jpg" % i), jpeg(2048)), "image", "m%04d.jpg" % i)
+        cold_mount = Mount(self.binary, os.path.join(self.work, "m1"), self.emulator, ["--material-list-ttl", "0s"])
+        try:
+            folder = os.path.join(cold_mount.path, "material", "image")
+            run(["ls", "-l", folder])  # the first listing names the 1,000 materials in the catalog
+            if len([n for n in os.listdir(folder) if not n.endswith(".media_id")]) != 1000:
+                raise RuntimeError("the listing does not show the 1,000 materials")
+            mine, theirs = alternate(self.runs, lambda i: run(["ls", "-l", folder]), lambda i: direct.crawl("image"))
+        finally:
+            cold_mount.unmount()
+        ratio = statistics.median(mine) / statistics.median(theirs)
+        self.record("M1", "ls -l 1,000 materials cold vs 50 direct pages", self.summary(mine, 1e3),
+                    self.summary(theirs, 1e3), "ms", ratio, "<= 1.5", ratio <= 1.5)
+        warm = os.path.join(self.mount.path, "material", "image")
+        run(["ls", "-l", warm])
+        mine, theirs = alternate(self.runs, lambda i: run(["ls", "-l", warm]), lambda i: direct.crawl("image"))
+        ratio = statistics.median(mine) / statistics.median(theirs)
+        self.record("M1", "ls -l 1,000 materials warm vs 50 direct pages", self.summary(mine, 1e3),
+                    self.summary(theirs, 1e3), "ms", ratio, "(context)", True)
+        direct.close()
+
+    # M2: cp of a 10 MiB MP4 into /material/video/ against add_material over a keep-alive connection
+    # (new bytes each run: the same bytes would be added once, without a request).
+    def m2(self):
+        direct = KeepAliveMaterial(self.emulator, self.token)
+        target = os.path.join(self.mount.path, "material", "video")
+        mine, theirs = alternate(
+            self.runs,
+            lambda i: run(["cp", self.video("m2-mount-%d.mp4" % i), os.path.join(target, "m2-%d.mp4" % i)]),
+            lambda i: direct.add(self.video("m2-direct-%d.mp4" % i), "video", "m2-%d.mp4" % i,
+                                 {"title": "m2-%d" % i, "introduction": ""}))
+        direct.close()
+        ratio = statistics.median(mine) / statistics.median(theirs)
+        self.record("M2", "add 10 MiB MP4: cp vs keep-alive add_material", self.summary(mine, 1e3),
+                    self.summary(theirs, 1e3), "ms", ratio, "<= 1.25", ratio <= 1.25)
+
     def peak_during(self, workloads):
         self.mount.reset_peak_memory()
         for workload in workloads:
@@ -424,7 +509,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=".build/release/wxmediafs")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6,W7")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6,W7,M1,M2")
     parser.add_argument("--tsv", default="Benchmarks/results.tsv")
     args = parser.parse_args()
     only = set(args.only.upper().split(","))
@@ -439,7 +524,8 @@ def main():
         else:
             for workload in early:
                 workload()
-        for name, workload in (("W4", bench.w4), ("W5", bench.w5_parallel), ("W6", bench.w6), ("W7", bench.w7)):
+        for name, workload in (("W4", bench.w4), ("W5", bench.w5_parallel), ("W6", bench.w6), ("W7", bench.w7),
+                               ("M1", bench.m1), ("M2", bench.m2)):
             if name in only:
                 workload()
     finally:

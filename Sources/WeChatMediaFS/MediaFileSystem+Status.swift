@@ -24,6 +24,11 @@ extension MediaFileSystem {
             }, catalog: catalogHealth, uploadMode: context.settings.uploadMode,
             uploadQueue: temporaryMedia.queue.snapshot())
         status.stoppedHostsQueues = stoppedQueues
+        if let fill = material?.caps.snapshot(), !fill.isEmpty {
+            status.material = fill.map {
+                MountStatus.MaterialFill(type: $0.type.rawValue, count: $0.count, limit: $0.limit)
+            }
+        }
         return status
     }
 }

@@ -54,6 +54,11 @@ struct StatusReport {
             )
         }
         if let quota = status.quota { lines.append(Self.quotaLine(quota, now: now)) }
+        if let material = status.material {
+            // "Material library: image 3 of 100000, voice 1 of 1000, video 0 of 1000".
+            lines.append(
+                "Material library: " + material.map { "\($0.type) \($0.count) of \($0.limit)" }.joined(separator: ", "))
+        }
         if let url = status.metricsURL { lines.append("Metrics: \(url)") }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -32,6 +32,8 @@ struct CoreFixture {
     let database: TestDatabase?
     let directory: String
     let service: any MediaService
+    /// The material library's service: the media service itself when it is the real client.
+    let material: (any MaterialService)?
     let settings: MountSettings
 
     static let caller = Caller(uid: 1000, gid: 1000, pid: 4242)
@@ -45,8 +47,9 @@ struct CoreFixture {
 
     /// A fixture in a new temporary folder, or on the catalog at `catalogPath` (a fixture file).
     static func make(
-        clock: ManualClock, service: any MediaService, catalogPath: String? = nil,
-        settings: MountSettings = CoreFixture.defaultSettings, backend: CatalogBackend = .sqlite
+        clock: ManualClock, service: any MediaService, material: (any MaterialService)? = nil,
+        catalogPath: String? = nil, settings: MountSettings = CoreFixture.defaultSettings,
+        backend: CatalogBackend = .sqlite
     ) async throws -> CoreFixture {
         let directory = try TemporaryDirectory.make()
         if let catalogPath {
@@ -54,7 +57,8 @@ struct CoreFixture {
         }
         let database = backend == .postgres ? try await TestPostgres.cluster().makeDatabase() : nil
         return try await make(
-            in: directory, clock: clock, service: service, settings: settings, backend: backend, database: database)
+            in: directory, clock: clock, service: service, material: material ?? service as? any MaterialService,
+            settings: settings, backend: backend, database: database)
     }
 
     /// A new filesystem on this one's catalog and cache: what a remount sees (the PostgreSQL
@@ -63,7 +67,8 @@ struct CoreFixture {
     func reopened(service: (any MediaService)? = nil, closing: Bool = true) async throws -> CoreFixture {
         if closing, let shared = catalog as? PostgresCatalog { await shared.close() }
         return try await Self.make(
-            in: directory, clock: clock, service: service ?? self.service, settings: settings, backend: backend,
+            in: directory, clock: clock, service: service ?? self.service, material: material, settings: settings,
+            backend: backend,
             database: database)
     }
 
@@ -71,12 +76,13 @@ struct CoreFixture {
     func otherHost() async throws -> CoreFixture {
         let directory = try TemporaryDirectory.make()
         return try await Self.make(
-            in: directory, clock: clock, service: service, settings: settings, backend: backend, database: database)
+            in: directory, clock: clock, service: service, material: material, settings: settings, backend: backend,
+            database: database)
     }
 
     private static func make(
-        in directory: String, clock: ManualClock, service: any MediaService, settings: MountSettings,
-        backend: CatalogBackend, database: TestDatabase?
+        in directory: String, clock: ManualClock, service: any MediaService, material: (any MaterialService)?,
+        settings: MountSettings, backend: CatalogBackend, database: TestDatabase?
     ) async throws -> CoreFixture {
         let catalog: any Catalog =
             if let database {
@@ -93,11 +99,11 @@ struct CoreFixture {
         logger.logLevel = .critical
         let fileSystem = MediaFileSystem(
             catalog: catalog, cache: try ContentCache(root: directory + "/cache"), service: service,
-            material: service as? any MaterialService, settings: mountSettings, clock: clock, logger: logger)
+            material: material, settings: mountSettings, clock: clock, logger: logger)
         try await fileSystem.recover()
         return CoreFixture(
             fileSystem: fileSystem, clock: clock, catalog: catalog, backend: backend, database: database,
-            directory: directory, service: service, settings: settings)
+            directory: directory, service: service, material: material, settings: settings)
     }
 
     /// Removes the temporary folder; a PostgreSQL catalog is closed and its database dropped

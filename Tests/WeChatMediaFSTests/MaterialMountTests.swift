@@ -49,6 +49,11 @@ struct MaterialMountTests {
             #expect(copied.stdout.contains("rmdir refused"))
             #expect(lines.suffix(2) == ["cover.jpg", "cover.jpg.media_id"], "\(lines)")
             #expect(mount.exists("material/image/猫 cat.jpg"))
+            // Thumbs count with images.
+            let status = try await mount.status()
+            #expect(
+                status.stdout.contains("Material library: image 2 of 100000, voice 1 of 1000, video 1 of 1000"),
+                "\(status.stdout)")
             try await mount.stop()
 
             // Another cache dir: nothing cached, no catalog; the listing names what the server holds.

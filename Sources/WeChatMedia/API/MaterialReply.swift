@@ -190,13 +190,19 @@ public struct MaterialReply: Decodable, Sendable {
     }
 
     private static func httpURL(_ value: JSONScalar, named name: String) throws(TransportError) -> String {
-        guard case .text(let text) = value, text.utf8.count <= maxURLBytes,
-            let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", components.host?.isEmpty == false
-        else {
+        guard case .text(let text) = value, isHTTPURL(text) else {
             throw .invalidResponse("\(name) \(value) is not an http(s) URL")
         }
         return text
+    }
+
+    /// An absolute http(s) URL with a host, of a plausible length: what a `url` or `down_url`
+    /// must be before anything fetches it or shows it.
+    public static func isHTTPURL(_ text: String) -> Bool {
+        guard text.utf8.count <= maxURLBytes, let components = URLComponents(string: text),
+            let scheme = components.scheme?.lowercased()
+        else { return false }
+        return (scheme == "http" || scheme == "https") && components.host?.isEmpty == false
     }
 }
 

@@ -8,6 +8,11 @@ import Synchronization
 public struct AddedMaterial: Sendable, Equatable {
     public var mediaID: String
     public var url: String?
+
+    public init(mediaID: String, url: String?) {
+        self.mediaID = mediaID
+        self.url = url
+    }
 }
 
 /// What `get_material` gave: the bytes' headers, and a video's title and description (a video's
@@ -16,6 +21,12 @@ public struct FetchedMaterial: Sendable, Equatable {
     public var file: RemoteFile
     public var videoTitle: String?
     public var videoDescription: String?
+
+    public init(file: RemoteFile, videoTitle: String? = nil, videoDescription: String? = nil) {
+        self.file = file
+        self.videoTitle = videoTitle
+        self.videoDescription = videoDescription
+    }
 }
 
 /// The permanent material library and article images, under the rules of temporary media: the

@@ -46,11 +46,16 @@ final class MaterialCaps: Sendable {
     }
 
     func record(_ counts: MaterialCounts) {
+        // Whatever service answered, a count is a count: held between none and far past any cap.
+        let plausible = { (count: Int) in max(0, min(count, 1 << 40)) }
+        let recorded: [MediaType: Int] = [
+            .image: plausible(counts.image), .voice: plausible(counts.voice), .video: plausible(counts.video),
+        ]
         state.withLock { state in
-            state.counts = [.image: counts.image, .voice: counts.voice, .video: counts.video]
+            state.counts = recorded
             state.full = []
         }
-        for (type, count) in [(MediaType.image, counts.image), (.voice, counts.voice), (.video, counts.video)] {
+        for (type, count) in recorded {
             Gauge(label: "wxmediafs_material_count", dimensions: [("type", type.rawValue)]).record(count)
             Gauge(label: "wxmediafs_material_limit", dimensions: [("type", type.rawValue)])
                 .record(Self.limits[type] ?? 0)

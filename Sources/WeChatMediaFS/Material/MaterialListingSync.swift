@@ -74,7 +74,10 @@ final class MaterialListingSync: Sendable {
                 parent: folderInode, name: MaterialTree.sidecar(of: row.name, in: folder))
         }
         let held = Set(kept.compactMap(\.mediaID))
-        let fresh = listing.items.filter { !held.contains($0.mediaID) }
+        // Whatever service listed them, an id that is no id names no file.
+        let fresh = listing.items.filter {
+            !held.contains($0.mediaID) && OpaqueID.isWellFormed($0.mediaID, maxLength: 128)
+        }
         guard !fresh.isEmpty else { return }
         // Names held by rows with no id (placeholders, files being written) are reserved too.
         var reserved: [String: String] = [:]
@@ -84,7 +87,8 @@ final class MaterialListingSync: Sendable {
             guard let name = names[item.mediaID] else { continue }
             let time = timespec(seconds: item.updateTime).nanoseconds
             let row = MaterialEntry(
-                folder: folder, name: name, state: .uploaded, mediaID: item.mediaID, url: item.url,
+                folder: folder, name: name, state: .uploaded, mediaID: item.mediaID,
+                url: item.url.flatMap { MaterialReply.isHTTPURL($0) ? $0 : nil },
                 size: MaterialTree.unknownSize, updateTime: item.updateTime, mode: 0o644, uid: context.settings.uid,
                 gid: context.settings.gid, accessTime: time, modificationTime: time, changeTime: time)
             do {

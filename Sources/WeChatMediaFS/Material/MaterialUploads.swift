@@ -76,6 +76,16 @@ struct MaterialUploads: SpoolDelivery {
             await abandon(entry, isNew: isNew)
             throw failure
         }
+        // Whatever service answered, an id that is no id or a URL that is no URL is never stored.
+        guard mediaID.map({ OpaqueID.isWellFormed($0, maxLength: 128) }) ?? true,
+            url.map(MaterialReply.isHTTPURL) ?? (entry.folder != .articleImages)
+        else {
+            let failure = context.reporter.report(
+                "upload", of: path, TransportError.invalidResponse("an answer without a usable media_id or url"),
+                errno: EIO)
+            await abandon(entry, isNew: isNew)
+            throw failure
+        }
         caps.added(to: entry.folder)
         let adopted = try await commit(
             &entry, mediaID: mediaID, url: url, hash: hash, size: size, updateTime: context.clock.seconds, spool: spool)

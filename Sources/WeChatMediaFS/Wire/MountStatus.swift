@@ -48,6 +48,13 @@ public struct MountStatus: Codable, Sendable {
         public var error: String?
     }
 
+    /// How full one type of the permanent material library is (thumbs count with images).
+    public struct MaterialFill: Codable, Sendable, Equatable {
+        public var type: String
+        public var count: Int
+        public var limit: Int
+    }
+
     public struct Requests: Codable, Sendable {
         public var kind: String
         public var sent: Int
@@ -78,6 +85,9 @@ public struct MountStatus: Codable, Sendable {
     public var uploadQueue: UploadQueueStatus? = nil
     /// Queued files of fleet hosts that stopped (nil from a version before it).
     public var stoppedHostsQueues: [ForeignQueue]? = nil
+    /// The material library's counts and caps, once the mount asked (nil before, or from a
+    /// version without `/material/`).
+    public var material: [MaterialFill]? = nil
 }
 
 /// The JSON the status socket sends (`WireFormat`).
