@@ -97,6 +97,7 @@ public protocol MaterialCatalog: Sendable {
     func materialEntry(in folder: MaterialFolder, contentHash: String) async throws -> MaterialEntry?
     /// Inserts `entry` and returns it with its id; `CatalogError.nameTaken` if the name is held.
     func insertMaterial(_ entry: MaterialEntry) async throws -> MaterialEntry
+    /// Writes every column but the folder and the name (only `renameMaterial` renames).
     func updateMaterial(_ entry: MaterialEntry) async throws
     func deleteMaterial(id: Int64) async throws
     /// Renames entry `id` to `name` in its folder, deleting `replacing` first, together.

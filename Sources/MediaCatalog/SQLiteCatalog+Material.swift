@@ -53,13 +53,20 @@ extension SQLiteCatalog: MaterialCatalog {
         }
     }
 
+    /// Every column but the folder and the name: only a rename renames, so an upload that read
+    /// the entry before a rename commits without undoing it.
     public func updateMaterial(_ entry: MaterialEntry) async throws {
         do {
-            try writing { db in try entry.update(db) }
+            try writing { db in try entry.update(db, columns: Self.materialContentColumns) }
         } catch is RecordError {
             throw CatalogError.entryGone
         }
     }
+
+    private static let materialContentColumns = [
+        "state", "mediaID", "url", "contentHash", "size", "updateTime", "mode", "uid", "gid", "accessTime",
+        "modificationTime", "changeTime",
+    ]
 
     public func deleteMaterial(id: Int64) async throws {
         try writing { db in _ = try MaterialEntry.deleteOne(db, key: id) }

@@ -128,7 +128,9 @@ extension MediaFileSystem {
         case .cached(let cached):
             // The descriptor closes when the last read using it is done.
             await context.budget.unpin(cached.mediaID)
-        case .remote, .bytes, .ignoredWrites, .local:
+        case .remote(let remote):
+            if let node = remote.sizeLearntBy { await material?.learnSize(of: node, fromContent: remote.mediaID) }
+        case .bytes, .ignoredWrites, .local:
             break
         }
     }

@@ -66,6 +66,8 @@ struct RemoteContent: Sendable {
     let mediaID: String
     let size: Int64?
     let source: DownloadCoordinator.Source
+    /// A material whose size the server never told: read whole, its size is learnt.
+    var sizeLearntBy: Node? = nil
     let openedAt = ContinuousClock.now
 }
 

@@ -153,6 +153,11 @@ struct MaterialCatalogTests {
             try await catalog.updateMaterial(entry)
             #expect(try await catalog.materialEntry(id: try #require(entry.id)) == entry, "\(kind)")
             #expect(try await catalog.materialEntry(in: .video, contentHash: "f00d") == entry, "\(kind)")
+            // Only a rename renames: an update carrying an older name leaves the name alone.
+            var stale = entry
+            stale.name = "an older name.mp4"
+            try await catalog.updateMaterial(stale)
+            #expect(try await catalog.materialEntry(id: try #require(entry.id))?.name == "v.mp4", "\(kind)")
 
             let id = try #require(entry.id)
             try await catalog.deleteMaterial(id: id)

@@ -122,7 +122,10 @@ struct MaterialTreeTests {
             #expect(names.filter { $0.hasPrefix("shared~") }.count == 8)
             #expect(names.contains("猫咪 照片.jpg"))
             #expect(Self.text(try await core.read("material/image/猫咪 照片.jpg.media_id")) == chinese.mediaID)
+            // The listing tells no size: 0 until the file was read whole, then its size.
+            #expect(try await core.attributes("material/image/猫咪 照片.jpg")?.size == 0)
             #expect(try await core.read("material/image/猫咪 照片.jpg") == Samples.bytes("cat.jpg"))
+            #expect(try await core.attributes("material/image/猫咪 照片.jpg")?.size == 9059)
             // Within the TTL a second listing asks nothing.
             _ = try await core.list("material/image")
             #expect(Self.materialListRequests(core) - before == 3)
@@ -251,6 +254,32 @@ struct MaterialTreeTests {
             // The listing after the TTL keeps the local name: the row holds the id.
             core.clock.advance(seconds: 61)
             #expect(try await core.list("material/image") == ["b.jpg", "b.jpg.media_id"])
+        }
+    }
+
+    /// Two hosts on one PostgreSQL catalog: a name one adds the other lists and reads; the same
+    /// bytes copied on the other get the same id without an add; a material goes from the
+    /// library only with the last name, whichever host removes it.
+    @Test func aFleetSharesNamesAndTheSameBytesAcrossHosts() async throws {
+        try await Self.with(.postgres, allowDelete: true) { core, emulator in
+            let other = try await core.otherHost()
+            let client = emulator.makeClient()
+            try await core.copy(Samples.bytes("cat.jpg"), to: "material/image/a.jpg")
+            let mediaID = Self.text(try await core.read("material/image/a.jpg.media_id"))
+            #expect(try await other.list("material/image") == ["a.jpg", "a.jpg.media_id"])
+            #expect(Self.text(try await other.read("material/image/a.jpg.media_id")) == mediaID)
+            #expect(try await other.read("material/image/a.jpg") == Samples.bytes("cat.jpg"))
+            let count = try await client.materialCounts().image
+            try await other.copy(Samples.bytes("cat.jpg"), to: "material/image/b.jpg")
+            #expect(Self.text(try await other.read("material/image/b.jpg.media_id")) == mediaID)
+            #expect(try await client.materialCounts().image == count)
+            try await other.unlink("material/image/a.jpg")
+            #expect(try await Self.serverBytes(emulator, mediaID) == Samples.bytes("cat.jpg"))
+            #expect(try await core.list("material/image") == ["b.jpg", "b.jpg.media_id"])
+            try await core.unlink("material/image/b.jpg")
+            #expect(try await other.list("material/image") == [])
+            await #expect(throws: APIError.self) { try await Self.serverBytes(emulator, mediaID) }
+            await other.leave()
         }
     }
 

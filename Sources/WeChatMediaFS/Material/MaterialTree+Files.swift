@@ -79,6 +79,12 @@ extension MaterialTree {
             return OpenedFile(handle: context.openFiles.register(.bytes([])))
         }
         if context.cache.hasContent(for: key), let local = try? await context.openCached(key) {
+            // Read once whole: the size the listing did not tell is known now, and kept.
+            if entry.size < 0, let size = knownSize(of: entry) {
+                var sized = entry
+                sized.size = size
+                try? await catalog.updateMaterial(sized)
+            }
             return OpenedFile(handle: context.openFiles.register(local), keepCache: true)
         }
         let source: DownloadCoordinator.Source
@@ -90,9 +96,22 @@ extension MaterialTree {
             throw FUSEError.io
         }
         let size = entry.size >= 0 ? entry.size : nil
-        let file = OpenFile.remote(RemoteContent(mediaID: key, size: size, source: source))
+        let file = OpenFile.remote(
+            RemoteContent(
+                mediaID: key, size: size, source: source, sizeLearntBy: size == nil ? .material(entry.id ?? 0) : nil))
         // A size the server never told is learnt by reading to the end.
         return OpenedFile(handle: context.openFiles.register(file), directIO: size == nil, keepCache: size != nil)
+    }
+
+    /// A material the listing gave no size was read to its end: its cached bytes tell the size,
+    /// which the catalog keeps, and the kernel forgets the 0 it was told.
+    func learnSize(of node: Node, fromContent key: String) async {
+        guard case .material(let id) = node, context.cache.hasContent(for: key),
+            var entry = try? await catalog.materialEntry(id: id), entry.size < 0, let size = knownSize(of: entry)
+        else { return }
+        entry.size = size
+        try? await catalog.updateMaterial(entry)
+        await context.kernelCache.invalidateInode(node.inode)
     }
 
     private func openForWriting(_ entry: MaterialEntry, truncate: Bool, caller: Caller) async throws -> OpenedFile {
@@ -178,9 +197,10 @@ extension MaterialTree {
                 context.logger.notice("deleted \(path) (media_id \(mediaID)) from the library")
             }
         }
-        // The kernel drops the name itself; sidecars are never cached (their timeout is 0), and
-        // telling the kernel here would wait on the folder's lock, which this `rm` holds.
         try await catalog.deleteMaterial(id: id)
+        // The kernel drops the name itself, not its sidecar's; told once this `rm` lets go of
+        // the folder's lock (awaiting it here would wait for that lock).
+        context.kernelCache.postInvalidateEntry(parent: parent.inode, name: Self.sidecar(of: name, in: folder))
     }
 
     func rmdir(_ name: String, in parent: Node) async throws {
@@ -231,6 +251,9 @@ extension MaterialTree {
         } catch CatalogError.nameTaken {
             throw FUSEError.exists
         }
+        for stale in [name, newName] {
+            context.kernelCache.postInvalidateEntry(parent: parent.inode, name: Self.sidecar(of: stale, in: folder))
+        }
     }
 
     // MARK: Attributes
@@ -277,16 +300,7 @@ extension MaterialTree {
         }
     }
 
-    func getxattr(_ name: String, of node: Node) async throws -> [UInt8] {
-        guard let value = try await wechatAttributes(of: node)[name] else { throw FUSEError.noAttribute }
-        return Array(value.utf8)
-    }
-
-    func listxattr(of node: Node) async throws -> [String] {
-        try await wechatAttributes(of: node).keys.sorted()
-    }
-
-    private func wechatAttributes(of node: Node) async throws -> [String: String] {
+    func wechatAttributes(of node: Node) async throws -> [String: String] {
         switch node {
         case .material(let id):
             guard let entry = try await catalog.materialEntry(id: id), entry.state == .uploaded else { return [:] }

@@ -12,7 +12,7 @@ import Glibc
 /// the names are the catalog's, kept in step with the server's listing (`MaterialListingSync`),
 /// so what the console or another tool added is listed too; nothing expires; deleting from the
 /// library takes `--allow-delete`.
-struct MaterialTree: MediaTree {
+struct MaterialTree: MediaTree, DerivedAttributes {
     let context: MountContext
     let service: any MaterialService
     let catalog: any MaterialCatalog
@@ -91,7 +91,7 @@ struct MaterialTree: MediaTree {
             if let owner = Self.owner(ofSidecar: name, in: folder) {
                 guard let entry = try await find(owner, in: folder), let content = Self.sidecarContent(of: entry)
                 else { return context.negative }
-                return context.entry(sidecarAttributes(of: entry, content: content), timeout: 0)
+                return context.entry(sidecarAttributes(of: entry, content: content))
             }
             guard let entry = try await find(name, in: folder) else { return context.negative }
             let (attributes, timeout) = currentAttributes(of: entry)
@@ -122,7 +122,7 @@ struct MaterialTree: MediaTree {
         case .materialSidecar(let id):
             guard let entry = try await catalog.materialEntry(id: id), let content = Self.sidecarContent(of: entry)
             else { throw FUSEError.notFound }
-            return (sidecarAttributes(of: entry, content: content), 0)
+            return (sidecarAttributes(of: entry, content: content), context.settings.cacheTimeout)
         default:
             throw FUSEError.notFound
         }
@@ -133,7 +133,8 @@ struct MaterialTree: MediaTree {
     }
 
     /// An entry's attributes now: while it is written, the spool's size, uncached; a size the
-    /// server never told, the cached bytes' if read once, uncached until then.
+    /// server never told, the cached bytes' if read once, else 0 (such a file is read to its end,
+    /// whatever its size says: `directIO`).
     func currentAttributes(of entry: MaterialEntry) -> (FileAttributes, timeout: Double) {
         var attributes = attributes(of: entry)
         let id = entry.id ?? 0
@@ -141,7 +142,7 @@ struct MaterialTree: MediaTree {
             if let size = writer.spoolSize() { attributes.size = UInt64(size) }
             return (attributes, 0)
         }
-        if entry.state == .writing || entry.size < 0 { return (attributes, 0) }
+        if entry.state == .writing { return (attributes, 0) }
         return (attributes, context.settings.cacheTimeout)
     }
 
@@ -213,7 +214,8 @@ struct MaterialTree: MediaTree {
             names.append(
                 DirectoryEntry(
                     name: Self.sidecar(of: entry.name, in: entry.folder),
-                    attributes: sidecarAttributes(of: entry, content: content), offset: position + 1, cacheTimeout: 0))
+                    attributes: sidecarAttributes(of: entry, content: content), offset: position + 1,
+                    cacheTimeout: context.settings.cacheTimeout))
         }
     }
 }

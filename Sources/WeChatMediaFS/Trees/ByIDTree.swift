@@ -8,7 +8,7 @@ import Glibc
 
 /// `/by-id/`: every live media id the catalog knows, and any other id, looked up with HEAD.
 /// Read-only; its files' inodes are numbered as long as the kernel holds them.
-struct ByIDTree: MediaTree {
+struct ByIDTree: MediaTree, DerivedAttributes {
     let context: MountContext
     let inodes = ByIDInodes()
 
@@ -134,16 +134,7 @@ struct ByIDTree: MediaTree {
         return try await attributes(of: node)
     }
 
-    func getxattr(_ name: String, of node: Node) async throws -> [UInt8] {
-        guard let value = try await wechatAttributes(of: node)[name] else { throw FUSEError.noAttribute }
-        return Array(value.utf8)
-    }
-
-    func listxattr(of node: Node) async throws -> [String] {
-        try await wechatAttributes(of: node).keys.sorted()
-    }
-
-    private func wechatAttributes(of node: Node) async throws -> [String: String] {
+    func wechatAttributes(of node: Node) async throws -> [String: String] {
         guard case .byID(let number) = node, let mediaID = inodes.mediaID(for: number),
             let media = try await context.expiry.knownMedia(mediaID)
         else { return [:] }
