@@ -65,6 +65,10 @@ check "python shutil.copy2 uploads and keeps mtime" \
     'python3 -c "import shutil,sys; shutil.copy2(sys.argv[1], sys.argv[2])" "$work/src/a.jpg" "$M/image/py.jpg" && [[ $(stat -c %Y "$work/src/a.jpg") == $(stat -c %Y "$M/image/py.jpg") ]]'
 check "writing into by-id is refused" '! cp "$samples/cat.jpg" "$M/by-id/x" 2>/dev/null'
 check "an unknown id is not found" '! cat "$M/by-id/NoSuchMediaId" 2>/dev/null'
+check "cp into /material/ adds a permanent material, read back the same" \
+    'cp "$samples/cat.jpg" "$M/material/image/" && [[ -s $M/material/image/cat.jpg.media_id ]] && cmp "$samples/cat.jpg" "$M/material/image/cat.jpg"'
+check "rm of a material is refused without --allow-delete" \
+    '! rm "$M/material/image/cat.jpg" 2>/dev/null && [[ -e $M/material/image/cat.jpg ]]'
 check "unmount detaches the mount" '"$bin" unmount "$M" && ! mountpoint -q "$M"'
 check "the secret never reached a log" '! grep -rq e2e-secret "$work/cache/wxmediafs.log" "$work/emulator.log"'
 

@@ -25,6 +25,15 @@ final class DownloadCoordinator: Sendable {
         case url(String)
 
         var isVideo: Bool { if case .temporary(let isVideo) = self { isVideo } else { false } }
+
+        /// How `status` and the log name a download of `key` from here.
+        func name(of key: String) -> String {
+            switch self {
+            case .temporary: "by-id/" + key
+            case .material: "material media_id " + key
+            case .url(let url): "article image " + url
+            }
+        }
     }
 
     private struct State {
@@ -128,7 +137,8 @@ final class DownloadCoordinator: Sendable {
         let activity = self.activity
         Task {
             let started = ContinuousClock.now
-            let transfer = activity.begin(.download, name: "by-id/" + mediaID, total: expectedSize)
+            let name = source.name(of: mediaID)
+            let transfer = activity.begin(.download, name: name, total: expectedSize)
             defer { activity.end(transfer) }
             do {
                 let progress: @Sendable (Int64) async -> Void = { [weak self] bytes in
@@ -161,12 +171,12 @@ final class DownloadCoordinator: Sendable {
             } catch let error as APIError where isVideo && error.kind == .invalidMedia {
                 unlink(target + ".part")
                 let failure = reporter.report(
-                    "download", of: "by-id/" + mediaID, error, errno: ENOTSUP,
+                    "download", of: name, error, errno: ENOTSUP,
                     reason: "cannot read video: the API does not serve video downloads and there is no local copy")
                 finish(mediaID, with: failure)
             } catch {
                 unlink(target + ".part")
-                reporter.report("download", of: "by-id/" + mediaID, error)
+                reporter.report("download", of: name, error)
                 finish(mediaID, with: error)
             }
         }

@@ -18,12 +18,13 @@ import Glibc
 struct MaterialTreeTests {
     static func with<T>(
         _ backend: CatalogBackend = .sqlite, allowDelete: Bool = false, caps: MaterialCaps = .documented,
-        _ body: (CoreFixture, EmulatorFixture) async throws -> T
+        uploads: UploadMode = .sync, _ body: (CoreFixture, EmulatorFixture) async throws -> T
     ) async throws -> T {
         try await EmulatorFixture.with(limits: .current, materialCaps: caps) { emulator in
             var settings = CoreFixture.defaultSettings
             settings.allowDelete = allowDelete
             settings.materialListSeconds = 60
+            settings.uploadMode = uploads
             let clock = ManualClock(seconds: Int64(Date().timeIntervalSince1970))
             let core = try await CoreFixture.make(
                 clock: clock, service: emulator.makeClient(rules: .current), settings: settings, backend: backend)
@@ -280,6 +281,19 @@ struct MaterialTreeTests {
             #expect(try await other.list("material/image") == [])
             await #expect(throws: APIError.self) { try await Self.serverBytes(emulator, mediaID) }
             await other.leave()
+        }
+    }
+
+    /// With `--uploads background` temporary media queue; material is still added before
+    /// `close()` returns, and a refusal still fails the close.
+    @Test func materialIsAddedBeforeCloseReturnsAlsoInBackgroundMode() async throws {
+        try await Self.with(uploads: .background) { core, emulator in
+            try await core.copy(Samples.bytes("cat.jpg"), to: "material/image/a.jpg")
+            let mediaID = Self.text(try await core.read("material/image/a.jpg.media_id"))
+            #expect(try await Self.serverBytes(emulator, mediaID) == Samples.bytes("cat.jpg"))
+            let bad = Array("not an image".utf8)
+            #expect(await CoreFixture.errno { try await core.copy(bad, to: "material/image/b.jpg") } == EINVAL)
+            #expect(try await core.inode("material/image/b.jpg") == nil)
         }
     }
 

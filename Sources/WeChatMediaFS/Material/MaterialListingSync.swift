@@ -14,7 +14,7 @@ import Glibc
 /// after the crawl began: an upload the crawl could not see yet). Rows make the names stable
 /// across remounts and hosts, and give each material an inode.
 final class MaterialListingSync: Sendable {
-    let listings: MaterialListings
+    private let listings: MaterialListings
     private let catalog: any MaterialCatalog
     private let service: any MaterialService
     private let caps: MaterialCaps
@@ -106,11 +106,5 @@ final class MaterialListingSync: Sendable {
     func refreshIfNeverApplied(_ folder: MaterialFolder) async -> Bool {
         guard let type = folder.listedType, applied.withLock({ $0[type] }) == nil else { return false }
         return (try? await refresh(folder)) != nil
-    }
-
-    /// Forgets the applied crawl and the kept listing of `folder`'s type: the next ask crawls.
-    func invalidate(_ folder: MaterialFolder) {
-        guard let type = folder.listedType else { return }
-        listings.invalidate(type)
     }
 }
