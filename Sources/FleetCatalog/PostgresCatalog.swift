@@ -24,7 +24,8 @@ public final class PostgresCatalog: Catalog {
     private let maintenance = Mutex<Task<Void, Never>?>(nil)
     let state = Mutex(SharedState())
     let cache = EntryCache(lifetime: .seconds(5))
-    let idReserve = EntryIDReserve()
+    let entryIDs = RowIDReserve(for: .entry)
+    let materialIDs = RowIDReserve(for: .material)
     /// What this host last read, answered from while the database is away.
     let lastView = LastView()
     let changeStream: AsyncStream<CatalogChange>

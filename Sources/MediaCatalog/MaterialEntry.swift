@@ -99,6 +99,11 @@ public protocol MaterialCatalog: Sendable {
     func insertMaterial(_ entry: MaterialEntry) async throws -> MaterialEntry
     /// Writes every column but the folder and the name (only `renameMaterial` renames).
     func updateMaterial(_ entry: MaterialEntry) async throws
+    /// Writes only the entry's mode, owner and times (chmod, chown, touch): an upload that
+    /// committed since `entry` was read keeps its state, id and size.
+    func updateMaterialMetadata(_ entry: MaterialEntry) async throws
+    /// Sets the size of entry `id` if it has none yet (a listed material, read whole).
+    func recordMaterialSize(id: Int64, size: Int64) async throws
     func deleteMaterial(id: Int64) async throws
     /// Renames entry `id` to `name` in its folder, deleting `replacing` first, together.
     func renameMaterial(id: Int64, to name: String, replacing: Int64?) async throws

@@ -63,6 +63,24 @@ extension SQLiteCatalog: MaterialCatalog {
         }
     }
 
+    public func updateMaterialMetadata(_ entry: MaterialEntry) async throws {
+        do {
+            try writing { db in try entry.update(db, columns: Self.materialMetadataColumns) }
+        } catch is RecordError {
+            throw CatalogError.entryGone
+        }
+    }
+
+    public func recordMaterialSize(id: Int64, size: Int64) async throws {
+        try writing { db in
+            try db.execute(sql: "UPDATE material SET size = ? WHERE id = ? AND size < 0", arguments: [size, id])
+        }
+    }
+
+    private static let materialMetadataColumns = [
+        "mode", "uid", "gid", "accessTime", "modificationTime", "changeTime",
+    ]
+
     private static let materialContentColumns = [
         "state", "mediaID", "url", "contentHash", "size", "updateTime", "mode", "uid", "gid", "accessTime",
         "modificationTime", "changeTime",

@@ -129,7 +129,7 @@ extension MediaFileSystem {
             // The descriptor closes when the last read using it is done.
             await context.budget.unpin(cached.mediaID)
         case .remote(let remote):
-            if let node = remote.sizeLearntBy { await material?.learnSize(of: node, fromContent: remote.mediaID) }
+            if let node = remote.sizeLearntBy { await material?.learnSize(of: node) }
         case .bytes, .ignoredWrites, .local:
             break
         }

@@ -219,4 +219,10 @@ final class WriteHandle: Sendable {
 struct SpoolFile: Sendable {
     var path: String
     var descriptor: Int32
+
+    /// Closes and removes it: the file it was for was never created.
+    func discard() {
+        close(descriptor)
+        unlink(path)
+    }
 }

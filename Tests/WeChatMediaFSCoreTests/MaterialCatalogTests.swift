@@ -167,6 +167,39 @@ struct MaterialCatalogTests {
         }
     }
 
+    /// A chmod or touch read the entry before an upload committed and writes after it: the
+    /// upload's id and size stay. A size learnt from a whole read is kept only where none was.
+    @Test func metadataAndLearntSizesNeverUndoAnUpload() async throws {
+        try await Self.onBoth { catalog, kind in
+            let listed = try await catalog.insertMaterial(Self.row("l.jpg", .uploaded, mediaID: "OLD"))
+            let id = try #require(listed.id)
+            var listedUnsized = listed
+            listedUnsized.size = -1
+            try await catalog.updateMaterial(listedUnsized)
+            var uploaded = listedUnsized
+            uploaded.mediaID = "NEW"
+            uploaded.size = 9059
+            try await catalog.updateMaterial(uploaded)
+            var chmodded = listedUnsized
+            chmodded.mode = 0o600
+            chmodded.modificationTime = 5_000
+            try await catalog.updateMaterialMetadata(chmodded)
+            try await catalog.recordMaterialSize(id: id, size: 12)
+            let now = try #require(try await catalog.materialEntry(id: id))
+            #expect(now.mediaID == "NEW" && now.size == 9059, "\(kind): \(now)")
+            #expect(now.mode == 0o600 && now.modificationTime == 5_000, "\(kind): \(now)")
+
+            var unsized = try await catalog.insertMaterial(Self.row("u.jpg", .uploaded, mediaID: "U"))
+            unsized.size = -1
+            try await catalog.updateMaterial(unsized)
+            try await catalog.recordMaterialSize(id: try #require(unsized.id), size: 12)
+            #expect(try await catalog.materialEntry(id: try #require(unsized.id))?.size == 12, "\(kind)")
+            var gone = unsized
+            gone.id = 999_999
+            await #expect(throws: CatalogError.entryGone, "\(kind)") { try await catalog.updateMaterialMetadata(gone) }
+        }
+    }
+
     @Test func renamesMoveTheNameReplaceAndRefuse() async throws {
         try await Self.onBoth { catalog, kind in
             let a = try await catalog.insertMaterial(Self.row("a.jpg", .uploaded, mediaID: "A"))

@@ -88,11 +88,11 @@ extension PostgresCatalog: MaterialCatalog {
     public func insertMaterial(_ entry: MaterialEntry) async throws -> MaterialEntry {
         let writer: Int64? = entry.state == .writing ? sessionID : nil
         let logger = self.logger
-        let id = try await newMaterialID()
+        let id = try await newID(from: materialIDs)
         let inserted = try await call("insert material \(entry.name)") { client, mayHaveCommitted in
             // The id is this insert's alone: a row with it is this insert's, committed (run
             // again, the insert would find its own name taken).
-            if mayHaveCommitted, try await Self.materialExists(id, on: client, logger: logger) { return true }
+            if mayHaveCommitted, try await Self.exists(id, in: .material, on: client, logger: logger) { return true }
             let rows = try await client.query(
                 """
                 INSERT INTO material (id, folder, name, state, media_id, url, content_hash, size, update_time, mode,
@@ -111,27 +111,6 @@ extension PostgresCatalog: MaterialCatalog {
         var added = entry
         added.id = id
         return added
-    }
-
-    /// An id for a new material row, drawn before its insert so that a rerun of the insert can
-    /// tell whether its first run committed: a read, safe to run again.
-    private func newMaterialID() async throws -> Int64 {
-        let found = try await call("reserving a material id") { client in
-            let rows = try await client.query(
-                "SELECT nextval(pg_get_serial_sequence('material', 'id'))", logger: self.logger)
-            var id: Int64?
-            for try await value in rows.decode(Int64.self) { id = value }
-            return id
-        }
-        guard let found, found > 0 else { throw CatalogError.malformedRow("the material sequence gave no id") }
-        return found
-    }
-
-    private static func materialExists(_ id: Int64, on client: PostgresClient, logger: Logger) async throws -> Bool {
-        let rows = try await client.query("SELECT id FROM material WHERE id = \(id)", logger: logger)
-        var found = false
-        for try await _ in rows.decode(Int64.self) { found = true }
-        return found
     }
 
     /// Writes everything but the folder and the name: only `renameMaterial` renames, so a host
@@ -155,6 +134,31 @@ extension PostgresCatalog: MaterialCatalog {
             return found
         }
         guard found else { throw CatalogError.entryGone }
+    }
+
+    public func updateMaterialMetadata(_ entry: MaterialEntry) async throws {
+        guard let id = entry.id else { throw CatalogError.entryGone }
+        let found = try await call("update material \(entry.name)") { client in
+            let rows = try await client.query(
+                """
+                UPDATE material SET mode = \(Int64(entry.mode)), uid = \(Int64(entry.uid)), gid = \(Int64(entry.gid)),
+                    access_time = \(entry.accessTime), modification_time = \(entry.modificationTime),
+                    change_time = \(entry.changeTime)
+                WHERE id = \(id) RETURNING id
+                """, logger: self.logger)
+            var found = false
+            for try await _ in rows.decode(Int64.self) { found = true }
+            return found
+        }
+        guard found else { throw CatalogError.entryGone }
+    }
+
+    public func recordMaterialSize(id: Int64, size: Int64) async throws {
+        try await call("size of material \(id)") { client in
+            try await client.query(
+                "UPDATE material SET size = \(size) WHERE id = \(id) AND size < 0", logger: self.logger
+            ).drain()
+        }
     }
 
     public func deleteMaterial(id: Int64) async throws {

@@ -26,10 +26,10 @@ extension PostgresCatalog {
         lastView.forget(
             CatalogChange(entryID: 0, location: .init(folder: entry.folder, name: entry.name), previousLocation: nil))
         let logger = self.logger
-        let id = try await newEntryID()
+        let id = try await newID(from: entryIDs)
         let inserted = try await call("insert \(entry.name)", conflict: .folderGone) { client, mayHaveCommitted in
             // The id is this insert's alone: a row with it is this insert's, committed.
-            if mayHaveCommitted, try await Self.exists(id, on: client, logger: logger) { return true }
+            if mayHaveCommitted, try await Self.exists(id, in: .entry, on: client, logger: logger) { return true }
             let rows = try await client.query(
                 """
                 WITH added AS (
@@ -64,23 +64,24 @@ extension PostgresCatalog {
         return added
     }
 
-    /// An id for a new entry, from this host's reserve (`EntryIDReserve`), drawing a block from
-    /// the sequence when it is empty: a read, safe to run again.
-    private func newEntryID() async throws -> Int64 {
-        if let id = idReserve.take() { return id }
+    /// An id for a new row of `reserve`'s table, from this host's reserve, drawing a block from
+    /// the table's sequence when it is empty: a read, safe to run again.
+    func newID(from reserve: RowIDReserve) async throws -> Int64 {
+        if let id = reserve.take() { return id }
         let logger = self.logger
-        let block = try await call("reserving ids") { client in
+        let table = reserve.table.rawValue
+        let block = try await call("reserving \(table) ids") { client in
             let rows = try await client.query(
                 """
-                SELECT nextval(pg_get_serial_sequence('entry', 'id'))
-                FROM generate_series(1, \(EntryIDReserve.blockSize))
+                SELECT nextval(pg_get_serial_sequence(\(table), 'id'))
+                FROM generate_series(1, \(RowIDReserve.blockSize))
                 """, logger: logger)
             var block: [Int64] = []
             for try await id in rows.decode(Int64.self) where id > 0 { block.append(id) }
             return block
         }
-        guard let id = block.first else { throw CatalogError.malformedRow("the entry sequence gave no id") }
-        idReserve.keep(Array(block.dropFirst()))
+        guard let id = block.first else { throw CatalogError.malformedRow("the \(table) sequence gave no id") }
+        reserve.keep(Array(block.dropFirst()))
         return id
     }
 
@@ -137,7 +138,7 @@ extension PostgresCatalog {
             var removed = false
             for try await _ in rows.decode(Int64.self) { removed = true }
             // A first run that committed before its connection was lost removed it.
-            if !removed, mayHaveCommitted { return try await !Self.exists(id, on: client, logger: logger) }
+            if !removed, mayHaveCommitted { return try await !Self.exists(id, in: .entry, on: client, logger: logger) }
             return removed
         }
         guard removed else { throw CatalogError.notThere }

@@ -67,10 +67,11 @@ extension PostgresCatalog {
         }
     }
 
-    /// Whether entry `id` exists: how a rerun insert or removal learns whether its first run
-    /// committed.
-    static func exists(_ id: Int64, on client: PostgresClient, logger: Logger) async throws -> Bool {
-        let rows = try await client.query("SELECT id FROM entry WHERE id = \(id)", logger: logger)
+    /// Whether row `id` of `table` exists: how a rerun insert or removal learns whether its first
+    /// run committed.
+    static func exists(_ id: Int64, in table: IDTable, on client: PostgresClient, logger: Logger) async throws -> Bool {
+        let rows = try await client.query(
+            "SELECT id FROM \(unescaped: table.rawValue) WHERE id = \(id)", logger: logger)
         var found = false
         for try await _ in rows.decode(Int64.self) { found = true }
         return found

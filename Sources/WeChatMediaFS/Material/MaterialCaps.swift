@@ -45,6 +45,11 @@ final class MaterialCaps: Sendable {
         return state.withLock { state in state.full.contains(type) || (state.counts[type] ?? 0) >= limit }
     }
 
+    /// Why a copy into a full `folder` is refused, as the log and `status` say it.
+    func fullReason(_ folder: MaterialFolder) -> String {
+        "the library's \(folder.rawValue) material is at its cap (\(limit(of: folder) ?? 0)): nothing sent"
+    }
+
     func record(_ counts: MaterialCounts) {
         // Whatever service answered, a count is a count: held between none and far past any cap.
         let plausible = { (count: Int) in max(0, min(count, 1 << 40)) }

@@ -21,10 +21,10 @@ extension MaterialTree {
         if caps.isFull(folder) {
             throw context.reporter.report(
                 "upload", of: "material/\(folder.rawValue)/\(name)", FUSEError(EDQUOT), errno: EDQUOT,
-                reason: "the library's \(folder.rawValue) material is at its cap (\(caps.limit(of: folder) ?? 0))")
+                reason: caps.fullReason(folder))
         }
         let now = context.clock.now()
-        let (spoolPath, descriptor) = try spoolFile()
+        let spool = try context.newSpoolFile()
         let created: MaterialEntry
         do {
             created = try await catalog.insertMaterial(
@@ -32,8 +32,7 @@ extension MaterialTree {
                     folder: folder, name: name, state: .writing, mode: permissions, uid: caller.uid, gid: caller.gid,
                     accessTime: now, modificationTime: now, changeTime: now))
         } catch CatalogError.nameTaken {
-            close(descriptor)
-            Glibc.unlink(spoolPath)
+            spool.discard()
             guard flags & O_EXCL == 0 else { throw FUSEError.exists }
             guard let existing = try await catalog.materialEntry(in: folder, named: name) else {
                 throw FUSEError(EBUSY)
@@ -42,13 +41,10 @@ extension MaterialTree {
             let (attributes, timeout) = currentAttributes(of: existing)
             return (context.entry(attributes, timeout: timeout), opened)
         } catch {
-            close(descriptor)
-            Glibc.unlink(spoolPath)
+            spool.discard()
             throw error
         }
-        let handle = writeHandle(
-            for: created, spool: SpoolFile(path: spoolPath, descriptor: descriptor), dirty: false, isNew: true,
-            caller: caller)
+        let handle = writeHandle(for: created, spool: spool, dirty: false, isNew: true, caller: caller)
         return (
             context.entry(attributes(of: created), timeout: 0),
             OpenedFile(handle: context.openFiles.register(.write(handle)))
@@ -78,22 +74,11 @@ extension MaterialTree {
         guard entry.state == .uploaded, let key = Self.contentKey(of: entry) else {
             return OpenedFile(handle: context.openFiles.register(.bytes([])))
         }
+        guard let source = Self.source(of: entry) else { throw FUSEError.io }
         if context.cache.hasContent(for: key), let local = try? await context.openCached(key) {
-            // Read once whole: the size the listing did not tell is known now, and kept.
-            if entry.size < 0, let size = knownSize(of: entry) {
-                var sized = entry
-                sized.size = size
-                try? await catalog.updateMaterial(sized)
-            }
+            // Downloaded whole by an earlier reader that let go before the end: the size is known.
+            _ = await keepSize(of: entry)
             return OpenedFile(handle: context.openFiles.register(local), keepCache: true)
-        }
-        let source: DownloadCoordinator.Source
-        if entry.mediaID != nil {
-            source = .material
-        } else if let url = entry.url {
-            source = .url(url)
-        } else {
-            throw FUSEError.io
         }
         let size = entry.size >= 0 ? entry.size : nil
         let file = OpenFile.remote(
@@ -105,30 +90,37 @@ extension MaterialTree {
 
     /// A material the listing gave no size was read to its end: its cached bytes tell the size,
     /// which the catalog keeps, and the kernel forgets the 0 it was told.
-    func learnSize(of node: Node, fromContent key: String) async {
-        guard case .material(let id) = node, context.cache.hasContent(for: key),
-            var entry = try? await catalog.materialEntry(id: id), entry.size < 0, let size = knownSize(of: entry)
+    func learnSize(of node: Node) async {
+        guard case .material(let id) = node, let entry = try? await catalog.materialEntry(id: id),
+            await keepSize(of: entry)
         else { return }
-        entry.size = size
-        try? await catalog.updateMaterial(entry)
         await context.kernelCache.invalidateInode(node.inode)
+    }
+
+    /// Records the size of a material the listing gave none, once its bytes are cached whole;
+    /// whether it did.
+    private func keepSize(of entry: MaterialEntry) async -> Bool {
+        guard entry.size < 0, let id = entry.id, let size = knownSize(of: entry) else { return false }
+        return (try? await catalog.recordMaterialSize(id: id, size: size)) != nil
+    }
+
+    /// Where a material's bytes are fetched from: the library by id, an article image by URL.
+    static func source(of entry: MaterialEntry) -> DownloadCoordinator.Source? {
+        if entry.mediaID != nil { return .material }
+        return entry.url.map { .url($0) }
     }
 
     private func openForWriting(_ entry: MaterialEntry, truncate: Bool, caller: Caller) async throws -> OpenedFile {
         var source: Int32?
-        if !truncate, entry.state == .uploaded, let key = Self.contentKey(of: entry) {
+        if !truncate, entry.state == .uploaded, let key = Self.contentKey(of: entry), let from = Self.source(of: entry)
+        {
             // Changing part of a material starts from its bytes (downloaded if not cached).
-            let path = try await context.downloads.path(
-                forBytesOf: key, upTo: .max, from: entry.mediaID != nil ? .material : .url(entry.url ?? ""),
-                expectedSize: entry.size >= 0 ? entry.size : nil, openedAt: .now)
-            let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw FUSEError.io }
-            source = descriptor
+            source = try await context.openWholeContent(
+                key, from: from, expectedSize: entry.size >= 0 ? entry.size : nil)
         }
         defer { if let source { close(source) } }
-        let (spoolPath, descriptor) = try spoolFile(copyingFrom: source)
         let handle = writeHandle(
-            for: entry, spool: SpoolFile(path: spoolPath, descriptor: descriptor),
+            for: entry, spool: try context.newSpoolFile(copyingFrom: source),
             dirty: truncate && entry.state == .uploaded, isNew: false, caller: caller)
         return OpenedFile(handle: context.openFiles.register(.write(handle)))
     }
@@ -149,14 +141,6 @@ extension MaterialTree {
         folder == .articleImages
             ? Int64(WeChatMediaClient.articleImageLimit)
             : Int64(WeChatMediaClient.materialRules.profile.maxSize(for: folder.mediaType))
-    }
-
-    private func spoolFile(copyingFrom source: Int32? = nil) throws -> (path: String, descriptor: Int32) {
-        do {
-            return try context.cache.openSpoolFile(copyingFrom: source)
-        } catch {
-            throw FUSEError(ErrnoMapping.errno(for: error))
-        }
     }
 
     // MARK: Removing and renaming
@@ -277,24 +261,10 @@ extension MaterialTree {
                 guard !writers.isEmpty || Int64(size) == knownSize(of: entry) else { throw FUSEError(EPERM) }
                 for writer in writers { try await writer.truncate(to: Int64(size)) }
             }
-            if let permissions = changes.permissions { entry.mode = permissions }
-            if let uid = changes.uid { entry.uid = uid }
-            if let gid = changes.gid { entry.gid = gid }
-            if let time = changes.accessTime { entry.accessTime = time.nanoseconds }
-            let now = context.clock.now()
-            if let time = changes.modificationTime {
-                entry.modificationTime = time.nanoseconds
-            } else if changes.size != nil {
-                entry.modificationTime = now
-            }
-            entry.changeTime = now
-            // Read again: only these fields change, an upload that committed meanwhile stays.
-            guard var fresh = try await catalog.materialEntry(id: id) else { throw FUSEError.notFound }
-            (fresh.mode, fresh.uid, fresh.gid) = (entry.mode, entry.uid, entry.gid)
-            (fresh.accessTime, fresh.modificationTime, fresh.changeTime) =
-                (entry.accessTime, entry.modificationTime, entry.changeTime)
-            try await catalog.updateMaterial(fresh)
-            return currentAttributes(of: fresh)
+            entry.apply(changes, now: context.clock.now())
+            // Only what setattr sets: an upload that commits meanwhile keeps its id and size.
+            try await catalog.updateMaterialMetadata(entry)
+            return currentAttributes(of: entry)
         default:
             throw FUSEError.accessDenied
         }

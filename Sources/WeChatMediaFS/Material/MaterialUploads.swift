@@ -47,9 +47,7 @@ struct MaterialUploads: SpoolDelivery {
         if entry.folder != .articleImages, caps.isFull(entry.folder) {
             let failure = context.reporter.report(
                 "upload", of: path, FUSEError(EDQUOT), errno: EDQUOT,
-                reason:
-                    "the library's \(entry.folder.rawValue) material is at its cap (\(caps.limit(of: entry.folder) ?? 0)): nothing sent"
-            )
+                reason: caps.fullReason(entry.folder))
             await abandon(entry, isNew: isNew)
             throw failure
         }

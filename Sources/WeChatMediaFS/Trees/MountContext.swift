@@ -85,6 +85,29 @@ struct MountContext: Sendable {
         return .cached(CachedContentHandle(mediaID: mediaID, descriptor: descriptor))
     }
 
+    /// A new spool file, empty or a copy of `source`; a disk that is full or refuses answers
+    /// with its errno (ENOSPC, EROFS).
+    func newSpoolFile(copyingFrom source: Int32? = nil) throws -> SpoolFile {
+        do {
+            let (path, descriptor) = try cache.openSpoolFile(copyingFrom: source)
+            return SpoolFile(path: path, descriptor: descriptor)
+        } catch {
+            throw FUSEError(ErrnoMapping.errno(for: error))
+        }
+    }
+
+    /// The whole bytes of `key` (downloaded from `source` if not cached), open for reading: what
+    /// rewriting part of an uploaded file starts from. The caller closes the descriptor.
+    func openWholeContent(_ key: String, from source: DownloadCoordinator.Source, expectedSize: Int64?) async throws
+        -> Int32
+    {
+        let path = try await downloads.path(
+            forBytesOf: key, upTo: .max, from: source, expectedSize: expectedSize, openedAt: .now)
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FUSEError.io }
+        return descriptor
+    }
+
     /// The server answered 40007 for media the catalog believed alive: the server wins.
     func serverForgot(_ mediaID: String) async {
         logger.notice("the server no longer has \(mediaID) (errcode 40007): hiding it")

@@ -22,7 +22,7 @@ extension TemporaryMediaTree {
         let folder = try await uploadFolder(parent, forCreating: name)
         try Self.checkFileName(name)
         let now = context.clock.now()
-        let (spoolPath, descriptor) = try spoolFile()
+        let spool = try context.newSpoolFile()
         let created: CatalogEntry
         do {
             // The kernel asks create only for a name it found missing: insert first, and look
@@ -32,8 +32,7 @@ extension TemporaryMediaTree {
                     folder: folder, name: name, state: .writing, mode: permissions, uid: caller.uid, gid: caller.gid,
                     accessTime: now, modificationTime: now, changeTime: now))
         } catch CatalogError.nameTaken {
-            close(descriptor)
-            Glibc.unlink(spoolPath)
+            spool.discard()
             guard flags & O_EXCL == 0 else { throw FUSEError.exists }
             guard let existing = try await expiry.entry(in: folder, named: name) else {
                 // Held by a file another host is writing or has queued: POSIX allows EEXIST only
@@ -45,14 +44,13 @@ extension TemporaryMediaTree {
             let (attributes, timeout) = await currentAttributes(of: existing)
             return (context.entry(attributes, timeout: timeout), opened)
         } catch {
-            close(descriptor)
-            Glibc.unlink(spoolPath)
+            spool.discard()
             throw error
         }
         let handle = WriteHandle(
             entryID: created.id ?? 0, inode: Node.entryInode(created.id ?? 0), type: folder.type,
             sizeLimit: sizeLimit(of: folder.type), delivery: uploads, openerThread: caller.pid, cache: context.cache,
-            spool: SpoolFile(path: spoolPath, descriptor: descriptor), dirty: false, isNew: true)
+            spool: spool, dirty: false, isNew: true)
         // Not cached: the name's size and bytes change when this handle's close uploads them.
         return (
             context.entry(attributes(of: created), timeout: 0),
@@ -101,18 +99,7 @@ extension TemporaryMediaTree {
                 guard let truncated = try await expiry.entry(id: id) else { throw FUSEError.notFound }
                 entry = truncated
             }
-            if let permissions = changes.permissions { entry.mode = permissions }
-            if let uid = changes.uid { entry.uid = uid }
-            if let gid = changes.gid { entry.gid = gid }
-            if let time = changes.accessTime { entry.accessTime = time.nanoseconds }
-            let now = context.clock.now()
-            if let time = changes.modificationTime {
-                entry.modificationTime = time.nanoseconds
-            } else if changes.size != nil {
-                // truncate(2) and ftruncate(2) change the file: its mtime says so (POSIX).
-                entry.modificationTime = now
-            }
-            entry.changeTime = now
+            entry.apply(changes, now: context.clock.now())
             // Only what setattr sets: the upload a truncate queued may commit meanwhile.
             try await catalog.updateMetadata(entry)
             return await currentAttributes(of: entry)
@@ -154,21 +141,15 @@ extension TemporaryMediaTree {
         var source = truncate ? nil : try openQueuedBytes(of: entry.id ?? 0)
         if source == nil, !truncate, entry.state == .uploaded, let mediaID = entry.mediaID {
             // Rewriting part of an upload starts from its bytes (downloaded if not cached).
-            let path = try await context.downloads.path(
-                forBytesOf: mediaID, upTo: .max, from: .temporary(isVideo: entry.type == .video),
-                expectedSize: entry.size,
-                openedAt: .now
-            )
-            let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw FUSEError.io }
-            source = descriptor
+            source = try await context.openWholeContent(
+                mediaID, from: .temporary(isVideo: entry.type == .video), expectedSize: entry.size)
         }
         defer { if let source { close(source) } }
-        let (spoolPath, descriptor) = try spoolFile(copyingFrom: source)
+        let spool = try context.newSpoolFile(copyingFrom: source)
         let handle = WriteHandle(
             entryID: entry.id ?? 0, inode: Node.entryInode(entry.id ?? 0), type: entry.type,
             sizeLimit: sizeLimit(of: entry.type), delivery: uploads, openerThread: caller.pid, cache: context.cache,
-            spool: SpoolFile(path: spoolPath, descriptor: descriptor),
+            spool: spool,
             dirty: truncate && (entry.state == .uploaded || entry.state == .queued), isNew: false)
         return OpenedFile(handle: context.openFiles.register(.write(handle)))
     }
@@ -204,15 +185,6 @@ extension TemporaryMediaTree {
     /// The most a file of `type` may hold here (the mount's limits profile).
     private func sizeLimit(of type: MediaType) -> Int64 {
         Int64(context.service.rules.profile.maxSize(for: type))
-    }
-
-    /// A new spool file; a disk that is full or refuses answers with its errno (ENOSPC, EROFS).
-    private func spoolFile(copyingFrom source: Int32? = nil) throws -> (path: String, descriptor: Int32) {
-        do {
-            return try context.cache.openSpoolFile(copyingFrom: source)
-        } catch {
-            throw FUSEError(ErrnoMapping.errno(for: error))
-        }
     }
 
     private func truncate(_ entry: CatalogEntry, to size: UInt64, handle: UInt64?, caller: Caller) async throws {
