@@ -4,10 +4,17 @@ import Foundation
 import Glibc
 #endif
 
-/// The upload queue's files: `queue/ENTRY.GENERATION` holds the bytes of catalog entry ENTRY as
-/// closed for the GENERATION-th time, and `queue/ENTRY.GENERATION.failed` why its upload failed.
-/// A file is in the queue only once it and its folder are on disk (fsync), so a crash after
-/// `close()` returned loses nothing.
+/// The upload queues' folders: the temporary-media folders' uploads, and the material
+/// library's adds, numbered by their own tables' ids.
+public enum QueueFolder: String, CaseIterable, Sendable {
+    case media = "queue"
+    case material = "material-queue"
+}
+
+/// The upload queues' files: `queue/ENTRY.GENERATION` holds the bytes of catalog entry ENTRY as
+/// closed for the GENERATION-th time, and `queue/ENTRY.GENERATION.failed` why its upload failed
+/// (`material-queue/` likewise for material). A file is in a queue only once it and its folder
+/// are on disk (fsync), so a crash after `close()` returned loses nothing.
 extension ContentCache {
     /// One queued file found on disk.
     public struct QueuedFile: Sendable, Equatable {
@@ -20,17 +27,19 @@ extension ContentCache {
         public var failure: Data?
     }
 
-    public func queuePath(entryID: Int64, generation: UInt64) -> String {
-        root + "/queue/\(entryID).\(generation)"
+    public func queuePath(_ folder: QueueFolder, entryID: Int64, generation: UInt64) -> String {
+        root + "/\(folder.rawValue)/\(entryID).\(generation)"
     }
 
     /// Makes the spool file open at `descriptor` (at `spoolPath`) durable, then moves it into
-    /// the queue; returns its path there.
-    public func enqueue(spoolPath: String, descriptor: Int32, entryID: Int64, generation: UInt64) throws -> String {
+    /// queue `folder`; returns its path there.
+    public func enqueue(
+        spoolPath: String, descriptor: Int32, into folder: QueueFolder, entryID: Int64, generation: UInt64
+    ) throws -> String {
         guard fsync(descriptor) == 0 else { throw Self.posixError() }
-        let path = queuePath(entryID: entryID, generation: generation)
+        let path = queuePath(folder, entryID: entryID, generation: generation)
         guard rename(spoolPath, path) == 0 else { throw Self.posixError() }
-        guard syncFolder(root + "/queue") else {
+        guard syncFolder(root + "/" + folder.rawValue) else {
             let error = Self.posixError()
             rename(path, spoolPath)
             throw error
@@ -55,10 +64,10 @@ extension ContentCache {
         unlink(path + ".failed")
     }
 
-    /// The queued files on disk, one per entry (its newest generation: older ones are removed),
-    /// oldest first.
-    public func queuedFiles() -> [QueuedFile] {
-        let folder = root + "/queue"
+    /// The files of queue `queue` on disk, one per entry (its newest generation: older ones are
+    /// removed), oldest first.
+    public func queuedFiles(in queue: QueueFolder) -> [QueuedFile] {
+        let folder = root + "/" + queue.rawValue
         var newest: [Int64: QueuedFile] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
             let path = folder + "/" + name
@@ -91,9 +100,11 @@ extension ContentCache {
     /// which has a `.failed` record, does not); read only, for `wxmediafs unmount` once the
     /// daemon has exited.
     public static func pendingQueuedFiles(in root: String) -> Int {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/queue")) ?? []
-        let failed = Set(names.filter { $0.hasSuffix(".failed") }.map { String($0.dropLast(".failed".count)) })
-        return names.filter { $0.split(separator: ".").count == 2 && !failed.contains($0) }.count
+        QueueFolder.allCases.reduce(0) { count, queue in
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + queue.rawValue)) ?? []
+            let failed = Set(names.filter { $0.hasSuffix(".failed") }.map { String($0.dropLast(".failed".count)) })
+            return count + names.filter { $0.split(separator: ".").count == 2 && !failed.contains($0) }.count
+        }
     }
 
     private func syncFolder(_ path: String) -> Bool {

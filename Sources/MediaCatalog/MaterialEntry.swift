@@ -36,6 +36,10 @@ public struct MaterialEntry: Codable, Sendable, Equatable {
         case writing
         /// Closed empty: listed, never uploaded.
         case placeholder
+        /// Closed in background mode, its bytes in this host's upload queue, never yet in the
+        /// library: hidden from other hosts until uploaded. (An uploaded file written again stays
+        /// `uploaded` while its new bytes wait: the queue tells that.)
+        case queued
         /// In the library (or, for an article image, at `url`).
         case uploaded
     }
@@ -109,4 +113,7 @@ public protocol MaterialCatalog: Sendable {
     func renameMaterial(id: Int64, to name: String, replacing: Int64?) async throws
     /// Removes entries left `writing` by a process that died, returning them.
     func removeUnfinishedMaterial() async throws -> [MaterialEntry]
+    /// Queued entries of this cache dir's earlier runs (found in its upload queue) become this
+    /// run's again: on a fleet, visible to it and still hidden from the other hosts.
+    func adoptQueuedMaterial(_ ids: [Int64]) async throws
 }

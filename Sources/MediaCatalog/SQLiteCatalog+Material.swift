@@ -109,4 +109,7 @@ extension SQLiteCatalog: MaterialCatalog {
             return unfinished
         }
     }
+
+    /// One host: its queued rows are its own already.
+    public func adoptQueuedMaterial(_ ids: [Int64]) async throws {}
 }

@@ -15,7 +15,8 @@ extension MediaFileSystem {
         await context.budget.markIrreplaceable(try await context.catalog.knownMediaIDs(of: .video))
         await context.budget.evictIfNeeded()
         if stale > 0 { context.logger.notice("removed \(stale) file(s) left unfinished by an earlier run") }
-        let resumed = try await temporaryMedia.queue.resume()
+        var resumed = try await temporaryMedia.queue.resume()
+        if let material { resumed += try await material.queue.resume() }
         if resumed > 0 { context.logger.notice("resumed \(resumed) queued upload(s) left by an earlier run") }
     }
 
@@ -31,9 +32,11 @@ extension MediaFileSystem {
     public func shutdown(drainingUntil drainEnd: ContinuousClock.Instant, deadline: ContinuousClock.Instant) async
         -> Int
     {
-        let queue = temporaryMedia.queue
-        let left = await queue.waitUntilSettled(timeout: max(.zero, ContinuousClock.now.duration(to: drainEnd)))
-        if await !queue.stop(until: deadline) {
+        var left = 0
+        for queue in queues {
+            left += await queue.waitUntilSettled(timeout: max(.zero, ContinuousClock.now.duration(to: drainEnd)))
+        }
+        for queue in queues where await !queue.stop(until: deadline) {
             context.logger.warning("queued uploads still running at the shutdown's deadline: their files stay queued")
         }
         return left
@@ -42,7 +45,19 @@ extension MediaFileSystem {
     /// What `wxmediafs sync` answers: waits until every queued upload has ended, then tells the
     /// failures.
     public func syncQueuedUploads() async -> UploadQueueStatus {
-        await temporaryMedia.queue.waitUntilSettled(timeout: nil)
-        return temporaryMedia.queue.snapshot()
+        for queue in queues { await queue.waitUntilSettled(timeout: nil) }
+        return queuedUploads()
+    }
+
+    /// The upload folders' queue and the material library's, in that order.
+    var queues: [UploadQueue] { [temporaryMedia.queue] + (material.map { [$0.queue] } ?? []) }
+
+    /// Both queues as one, for `status` and `sync`.
+    func queuedUploads() -> UploadQueueStatus {
+        queues.map { $0.snapshot() }.reduce(UploadQueueStatus(queued: 0, uploading: 0, queuedBytes: 0, failed: [])) {
+            UploadQueueStatus(
+                queued: $0.queued + $1.queued, uploading: $0.uploading + $1.uploading,
+                queuedBytes: $0.queuedBytes + $1.queuedBytes, failed: $0.failed + $1.failed)
+        }
     }
 }

@@ -22,7 +22,7 @@ extension MediaFileSystem {
             requests: context.service.requestCounts().map {
                 MountStatus.Requests(kind: $0.kind.rawValue, sent: $0.count.sent, failed: $0.count.failed)
             }, catalog: catalogHealth, uploadMode: context.settings.uploadMode,
-            uploadQueue: temporaryMedia.queue.snapshot())
+            uploadQueue: queuedUploads())
         status.stoppedHostsQueues = stoppedQueues
         if let fill = material?.caps.snapshot(), !fill.isEmpty {
             status.material = fill.map {

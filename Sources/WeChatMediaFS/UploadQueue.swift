@@ -16,7 +16,8 @@ import Glibc
 /// to `concurrency` at once, oldest first (a file someone waits for first of all). One entry has
 /// at most one queued file, its newest bytes; an entry written again while its older bytes
 /// upload waits for that upload to end, and the older answer is dropped. A failed upload stays
-/// (its bytes, its reason, on disk) until the file is removed or written again.
+/// (its bytes, its reason, on disk) until the file is removed or written again. What an upload
+/// is belongs to `uploads`: the temporary-media folders and the material library have a queue each.
 ///
 /// One scheduler loop starts the uploads, each a child task of its task group, so stopping the
 /// queue cancels and awaits them all; the next upload is taken from a heap (O(log n) over a
@@ -108,9 +109,8 @@ final class UploadQueue: Sendable {
 
     private let state: Mutex<State>
     private let concurrency: Int
-    private let catalog: any Catalog
     private let cache: ContentCache
-    private let uploader: Uploader
+    private let uploads: any QueuedUploads
     private let entryWaiters = Waiters<Int64, Outcome>()
     private let settledWaiters = Waiters<Everything, Void>()
     private let stoppedWaiters = Waiters<Everything, Bool>()
@@ -118,11 +118,10 @@ final class UploadQueue: Sendable {
     /// The scheduler loop; `stop` ends it.
     private let loop: Mutex<Task<Void, Never>?>
 
-    init(concurrency: Int, catalog: any Catalog, cache: ContentCache, uploader: Uploader) {
+    init(concurrency: Int, cache: ContentCache, uploads: any QueuedUploads) {
         self.concurrency = max(1, concurrency)
-        self.catalog = catalog
         self.cache = cache
-        self.uploader = uploader
+        self.uploads = uploads
         // Generations name files on disk: starting from the clock keeps them growing across restarts.
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
@@ -152,28 +151,17 @@ final class UploadQueue: Sendable {
         }
         let path: String
         do {
-            let cache = self.cache
+            let (cache, folder) = (self.cache, uploads.queueFolder)
             path = try await BlockingIO.run {
                 try cache.enqueue(
-                    spoolPath: spool.path, descriptor: spool.descriptor, entryID: entryID, generation: generation)
+                    spoolPath: spool.path, descriptor: spool.descriptor, into: folder, entryID: entryID,
+                    generation: generation)
             }
         } catch {
             throw FUSEError(ErrnoMapping.errno(for: error))
         }
         do {
-            guard var entry = try await catalog.entry(id: entryID) else { throw FUSEError.notFound }
-            if entry.state == .uploaded {
-                // An uploaded file keeps its id (and other hosts its bytes) until the new upload;
-                // its old media's expiry no longer applies, so the sweep cannot take the new bytes.
-                if entry.createdAt != nil {
-                    entry.createdAt = nil
-                    try await catalog.update(entry)
-                }
-            } else {
-                entry.state = .queued
-                entry.size = size
-                try await catalog.update(entry)
-            }
+            try await uploads.markQueued(entryID: entryID, size: size)
         } catch {
             // Not queued: the bytes go back to the handle, which fails its close.
             rename(path, spool.path)
@@ -258,13 +246,12 @@ final class UploadQueue: Sendable {
     /// Takes up what an earlier run of this cache dir left queued (a crash, a SIGKILL, an
     /// unmount that did not wait for all): its files and failures are on disk.
     func resume() async throws -> Int {
-        let files = cache.queuedFiles()
+        let files = cache.queuedFiles(in: uploads.queueFolder)
         guard !files.isEmpty else { return 0 }
-        try await catalog.adoptQueuedEntries(files.map(\.entryID))
+        let types = try await uploads.resumable(files.map(\.entryID))
         var resumed: [Item] = []
         for file in files {
-            guard let entry = try await catalog.entry(id: file.entryID), !entry.isDirectory, entry.state != .writing
-            else {
+            guard let type = types[file.entryID] else {
                 // Its file was removed meanwhile (or never finished): nothing to upload.
                 cache.removeQueued(file.path)
                 continue
@@ -274,7 +261,7 @@ final class UploadQueue: Sendable {
             let failure = file.failure.flatMap { QueuedUploadFailure.decode(Array($0)) }
             resumed.append(
                 Item(
-                    entryID: file.entryID, generation: file.generation, type: entry.type, path: file.path,
+                    entryID: file.entryID, generation: file.generation, type: type, path: file.path,
                     size: Int64(info.st_size), order: 0, phase: failure == nil ? .queued : .failed, failure: failure))
         }
         state.withLock { state in
@@ -311,7 +298,7 @@ final class UploadQueue: Sendable {
     }
 
     private func run(_ item: Item) async {
-        let outcome = await uploader.uploadQueued(
+        let outcome = await uploads.uploadQueued(
             at: item.path, size: item.size, entryID: item.entryID, type: item.type,
             isCurrent: { self.isCurrent(item) })
         if Task.isCancelled {
@@ -343,7 +330,16 @@ final class UploadQueue: Sendable {
         state.withLock { $0.items[item.entryID]?.generation == item.generation }
     }
 
-    private func finish(_ item: Item, _ outcome: Uploader.QueuedOutcome) async {
+    private func finish(_ item: Item, _ outcome: QueuedOutcome) async {
+        if case .failed(let failure, let code) = outcome, isCurrent(item),
+            let bytes = try? QueuedUploadFailure(failure, errno: code).encoded()
+        {
+            // On disk before the queue counts it failed: whoever learns it settled (`sync`, a
+            // waiter, a remount) finds why. Should the file be written again meanwhile, the
+            // record goes with the older bytes.
+            let cache = self.cache
+            _ = try? await BlockingIO.run { cache.recordFailure(Data(bytes), ofQueued: item.path) }
+        }
         var record: QueuedUploadFailure?
         let current = state.withLock { state -> Bool in
             state.running[item.entryID] = nil
@@ -373,14 +369,7 @@ final class UploadQueue: Sendable {
             if current { entryWaiters.answerAll(item.entryID, with: .nothingQueued) }
         case .failed:
             if !current { cache.removeQueued(item.path) }
-            if let record {
-                // On disk before anyone is told: a remount still knows why.
-                if let bytes = try? record.encoded() {
-                    let cache = self.cache
-                    _ = try? await BlockingIO.run { cache.recordFailure(Data(bytes), ofQueued: item.path) }
-                }
-                entryWaiters.answerAll(item.entryID, with: .failed(errno: record.errno))
-            }
+            if let record { entryWaiters.answerAll(item.entryID, with: .failed(errno: record.errno)) }
         }
         depthChanged()
         answerSettledWaitersIfSettled()
@@ -392,6 +381,9 @@ final class UploadQueue: Sendable {
 
     private func depthChanged() {
         let depth = state.withLock { $0.pendingCount }
-        Gauge(label: "wxmediafs_upload_queue_depth").record(depth)
+        // Each queue its own gauge: the material library's adds are counted apart.
+        let label =
+            uploads.queueFolder == .media ? "wxmediafs_upload_queue_depth" : "wxmediafs_material_upload_queue_depth"
+        Gauge(label: label).record(depth)
     }
 }

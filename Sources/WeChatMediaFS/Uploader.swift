@@ -13,7 +13,7 @@ import Glibc
 /// Takes one spool file to the server and the catalog: validate → upload → adopt → commit →
 /// report. On success the entry names the new media id; on failure a new entry goes away and an
 /// overwritten one keeps its previous upload. Nothing is committed that the server did not accept.
-final class Uploader: Sendable {
+final class Uploader: QueuedUploads {
     let catalog: any Catalog
     private let cache: ContentCache
     private let service: any MediaService
@@ -69,20 +69,40 @@ final class Uploader: Sendable {
         return try await commit(uploaded, of: spool.path, to: &entry, path: path, began: began)
     }
 
-    /// The end of a queued upload.
-    enum QueuedOutcome: Sendable {
-        /// On the server and in the catalog; `adopted` tells whether the file became cached content.
-        case uploaded(adopted: Bool)
-        case failed(MountStatus.Failure, errno: Int32)
-        /// Removed or written again meanwhile: nothing was committed.
-        case superseded
+    // MARK: Queued uploads
+
+    let queueFolder = QueueFolder.media
+
+    func markQueued(entryID: Int64, size: Int64) async throws {
+        guard var entry = try await catalog.entry(id: entryID) else { throw FUSEError.notFound }
+        if entry.state == .uploaded {
+            // An uploaded file keeps its id (and other hosts its bytes) until the new upload;
+            // its old media's expiry no longer applies, so the sweep cannot take the new bytes.
+            if entry.createdAt != nil {
+                entry.createdAt = nil
+                try await catalog.update(entry)
+            }
+        } else {
+            entry.state = .queued
+            entry.size = size
+            try await catalog.update(entry)
+        }
     }
 
-    /// Uploads the queued file at `queuedPath` as entry `entryID`'s content. `isCurrent` is asked
-    /// once the server answered: an entry removed or written again meanwhile is left alone (an
-    /// upload never lands on a name it was not queued for).
+    func resumable(_ entryIDs: [Int64]) async throws -> [Int64: MediaType] {
+        try await catalog.adoptQueuedEntries(entryIDs)
+        var types: [Int64: MediaType] = [:]
+        for id in entryIDs {
+            guard let entry = try await catalog.entry(id: id), !entry.isDirectory, entry.state != .writing else {
+                continue
+            }
+            types[id] = entry.type
+        }
+        return types
+    }
+
     func uploadQueued(
-        at queuedPath: String, size: Int64, entryID: Int64, type: MediaType, isCurrent: @Sendable () -> Bool
+        at queuedPath: String, size: Int64, entryID: Int64, type: MediaType, isCurrent: @escaping @Sendable () -> Bool
     ) async -> QueuedOutcome {
         let path: String
         do {

@@ -62,12 +62,15 @@ struct CoreFixture {
     }
 
     /// A new filesystem on this one's catalog and cache: what a remount sees (the PostgreSQL
-    /// catalog of this one is closed first, as a mount's ends with it). `service` replaces the
-    /// media service (a crashed mount's requests then never land).
-    func reopened(service: (any MediaService)? = nil, closing: Bool = true) async throws -> CoreFixture {
+    /// catalog of this one is closed first, as a mount's ends with it). `service` and `material`
+    /// replace the media and material services (a crashed mount's requests then never land).
+    func reopened(
+        service: (any MediaService)? = nil, material: (any MaterialService)? = nil, closing: Bool = true
+    ) async throws -> CoreFixture {
         if closing, let shared = catalog as? PostgresCatalog { await shared.close() }
         return try await Self.make(
-            in: directory, clock: clock, service: service ?? self.service, material: material, settings: settings,
+            in: directory, clock: clock, service: service ?? self.service, material: material ?? self.material,
+            settings: settings,
             backend: backend,
             database: database)
     }

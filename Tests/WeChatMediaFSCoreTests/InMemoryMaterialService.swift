@@ -18,14 +18,34 @@ final class InMemoryMaterialService: MaterialService {
         var library: [String: Stored] = [:]
         var nextID = 1
         var listPages = 0
+        /// Adds the service answers with these errors, in order, before any other.
+        var failures: [any Error] = []
+        var adds = 0
     }
 
     private let clock: ManualClock
     private let state = Mutex(State())
+    /// Holds adds (after the rules) when told.
+    private let gate = HoldGate()
 
     init(clock: ManualClock) { self.clock = clock }
 
     var listPages: Int { state.withLock { $0.listPages } }
+
+    /// `add_material` calls that reached the library (failed ones too).
+    var addCount: Int { state.withLock { $0.adds } }
+
+    /// The next add fails with `error`.
+    func failNextAdd(with error: any Error) { state.withLock { $0.failures.append(error) } }
+
+    /// Adds from now on wait, as if the server took its time, until `releaseAdds()`.
+    func holdAdds() { gate.hold() }
+
+    /// Lets the held adds go on, and the next ones run at once.
+    func releaseAdds() { gate.release() }
+
+    /// Adds waiting for `releaseAdds()`.
+    var heldAdds: Int { gate.waiting }
 
     func stored(_ mediaID: String) -> Stored? { state.withLock { $0.library[mediaID] } }
 
@@ -49,7 +69,12 @@ final class InMemoryMaterialService: MaterialService {
         progress: @escaping @Sendable (Int64) -> Void
     ) async throws -> AddedMaterial {
         _ = try WeChatMediaClient.materialRules.check(fileAt: path, as: type)
+        await gate.pass()
         let bytes = Array(FileManager.default.contents(atPath: path) ?? Data())
+        try state.withLock { state in
+            state.adds += 1
+            if !state.failures.isEmpty { throw state.failures.removeFirst() }
+        }
         let id = addDirectly(bytes, as: type, name: name)
         return AddedMaterial(mediaID: id, url: type == .image ? "http://mmbiz.test/\(id)" : nil)
     }

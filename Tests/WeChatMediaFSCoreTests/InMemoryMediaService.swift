@@ -20,14 +20,13 @@ final class InMemoryMediaService: MediaService {
         var forgedAnswers: [(mediaID: String, createdAt: Int64)] = []
         var downloads = 0
         var downloadFailure: (any Error)?
-        /// While set, uploads wait (after the rules) until `releaseUploads`.
-        var holding = false
-        var held: [CheckedContinuation<Void, Never>] = []
     }
 
     let rules: MediaRules
     private let clock: ManualClock
     private let state = Mutex(State())
+    /// Holds uploads (after the rules) when told.
+    private let gate = HoldGate()
 
     init(rules: MediaRules = MediaRules(profile: .current), clock: ManualClock) {
         self.rules = rules
@@ -53,20 +52,13 @@ final class InMemoryMediaService: MediaService {
     func forget(_ mediaID: String) { _ = state.withLock { $0.media.removeValue(forKey: mediaID) } }
 
     /// Uploads from now on wait, as if the server took its time, until `releaseUploads()`.
-    func holdUploads() { state.withLock { $0.holding = true } }
+    func holdUploads() { gate.hold() }
 
     /// Lets the held uploads go on, and the next ones run at once.
-    func releaseUploads() {
-        let held = state.withLock { state in
-            state.holding = false
-            defer { state.held = [] }
-            return state.held
-        }
-        held.forEach { $0.resume() }
-    }
+    func releaseUploads() { gate.release() }
 
     /// Uploads waiting for `releaseUploads()`.
-    var heldUploads: Int { state.withLock { $0.held.count } }
+    var heldUploads: Int { gate.waiting }
 
     func stored(_ mediaID: String) -> Stored? { state.withLock { $0.media[mediaID] } }
 
@@ -76,13 +68,7 @@ final class InMemoryMediaService: MediaService {
         -> UploadedMedia
     {
         let format = try rules.check(fileAt: path, as: type)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let wait = state.withLock { state in
-                if state.holding { state.held.append(continuation) }
-                return state.holding
-            }
-            if !wait { continuation.resume() }
-        }
+        await gate.pass()
         let bytes = Array(FileManager.default.contents(atPath: path) ?? Data())
         let now = clock.seconds
         let forged = state.withLock { state in state.forgedAnswers.isEmpty ? nil : state.forgedAnswers.removeFirst() }

@@ -284,19 +284,6 @@ struct MaterialTreeTests {
         }
     }
 
-    /// With `--uploads background` temporary media queue; material is still added before
-    /// `close()` returns, and a refusal still fails the close.
-    @Test func materialIsAddedBeforeCloseReturnsAlsoInBackgroundMode() async throws {
-        try await Self.with(uploads: .background) { core, emulator in
-            try await core.copy(Samples.bytes("cat.jpg"), to: "material/image/a.jpg")
-            let mediaID = Self.text(try await core.read("material/image/a.jpg.media_id"))
-            #expect(try await Self.serverBytes(emulator, mediaID) == Samples.bytes("cat.jpg"))
-            let bad = Array("not an image".utf8)
-            #expect(await CoreFixture.errno { try await core.copy(bad, to: "material/image/b.jpg") } == EINVAL)
-            #expect(try await core.inode("material/image/b.jpg") == nil)
-        }
-    }
-
     @Test func temporaryMediaBecomePermanentByACopy() async throws {
         try await Self.with { core, emulator in
             try await core.copy(Samples.bytes("cat.jpg"), to: "image/a.jpg")

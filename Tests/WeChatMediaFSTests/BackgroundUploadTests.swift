@@ -231,6 +231,36 @@ struct BackgroundUploadTests {
         }
     }
 
+    /// Material queues as temporary media do (issue 23): `cp` returns while the add is held by
+    /// the emulator, the sidecar appears once the library has the file, and `sync` tells a
+    /// refused add by name and errno.
+    @Test func materialIsQueuedAndSyncTellsItsFailures() async throws {
+        try await MountFixture.with(arguments: Self.background) { mount in
+            let hold = #"{"rules":[{"endpoint":"add_material","kind":"delay","fraction":1,"delay_ms":3000}]}"#
+            try await mount.emulator.setFaults(hold)
+            let copy = try await mount.shell(#"cp "$S/cat.jpg" "$M/material/image/" && ls "$M/material/image""#)
+            #expect(copy.status == 0, "\(copy.stderr)")
+            #expect(copy.stdout == "cat.jpg\n", "no sidecar while the add is held: \(copy.stdout)")
+            let id = try await mount.shell(#"cat "$M/material/image/cat.jpg.media_id""#)
+            #expect(id.status == 0, "the sidecar waits for the add: \(id.stderr)")
+            let token = try await mount.emulator.legacyToken()
+            let media = id.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let fetched = try await mount.emulator.request(
+                .POST, "/cgi-bin/material/get_material?access_token=\(token)",
+                body: Array(#"{"media_id":"\#(media)"}"#.utf8))
+            #expect(fetched.body == Samples.bytes("cat.jpg"), "the library holds the bytes")
+
+            try await mount.emulator.setFaults(#"{"rules":[{"endpoint":"add_material","kind":"quota","fraction":1}]}"#)
+            let refused = try await mount.shell(#"cp "$S/thumb.jpg" "$M/material/image/t.jpg""#)
+            #expect(refused.status == 0, "queued: \(refused.stderr)")
+            let sync = try await Self.sync(mount)
+            #expect(sync.status == 1, "\(sync.stderr)")
+            #expect(sync.stderr.contains("upload material/image/t.jpg: EAGAIN ("), "\(sync.stderr)")
+            let state = try await mount.shell(#"getfattr --only-values -n user.wechat.state "$M/material/image/t.jpg""#)
+            #expect(state.stdout == "failed", "\(state.stdout) \(state.stderr)")
+        }
+    }
+
     @Test func anUnmountWaitsForTheQueue() async throws {
         let source = try Self.sourceFolder(4)
         defer { try? FileManager.default.removeItem(atPath: source) }

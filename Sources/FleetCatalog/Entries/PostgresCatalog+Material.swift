@@ -15,10 +15,10 @@ extension PostgresCatalog: MaterialCatalog {
         Int64
     )
 
-    /// A row another host is writing is not there for this one; its name is still held (the
-    /// unique key), so an insert of it fails with `nameTaken`.
+    /// A row another host is writing or holds queued is not there for this one; its name is
+    /// still held (the unique key), so an insert of it fails with `nameTaken`.
     static func materialVisible(to session: Int64) -> String {
-        "(state <> 'writing' OR writer_session = \(session))"
+        "(state NOT IN ('writing', 'queued') OR writer_session = \(session))"
     }
 
     public func materialEntry(id: Int64) async throws -> MaterialEntry? {
@@ -86,7 +86,8 @@ extension PostgresCatalog: MaterialCatalog {
     }
 
     public func insertMaterial(_ entry: MaterialEntry) async throws -> MaterialEntry {
-        let writer: Int64? = entry.state == .writing ? sessionID : nil
+        let writer: Int64? = entry.state == .writing || entry.state == .queued ? sessionID : nil
+        let host: String? = writer == nil ? nil : configuration.hostKey
         let logger = self.logger
         let id = try await newID(from: materialIDs)
         let inserted = try await call("insert material \(entry.name)") { client, mayHaveCommitted in
@@ -96,11 +97,11 @@ extension PostgresCatalog: MaterialCatalog {
             let rows = try await client.query(
                 """
                 INSERT INTO material (id, folder, name, state, media_id, url, content_hash, size, update_time, mode,
-                    uid, gid, access_time, modification_time, change_time, writer_session)
+                    uid, gid, access_time, modification_time, change_time, writer_session, writer_host)
                 VALUES (\(id), \(entry.folder.rawValue), \(entry.name), \(entry.state.rawValue), \(entry.mediaID),
                     \(entry.url), \(entry.contentHash), \(entry.size), \(entry.updateTime), \(Int64(entry.mode)),
                     \(Int64(entry.uid)), \(Int64(entry.gid)), \(entry.accessTime), \(entry.modificationTime),
-                    \(entry.changeTime), \(writer))
+                    \(entry.changeTime), \(writer), \(host))
                 RETURNING id
                 """, logger: logger)
             var inserted = false
@@ -118,6 +119,7 @@ extension PostgresCatalog: MaterialCatalog {
     public func updateMaterial(_ entry: MaterialEntry) async throws {
         guard let id = entry.id else { throw CatalogError.entryGone }
         let session = sessionID
+        let hostKey = configuration.hostKey
         let found = try await call("update material \(entry.name)") { client in
             let rows = try await client.query(
                 """
@@ -126,7 +128,8 @@ extension PostgresCatalog: MaterialCatalog {
                     mode = \(Int64(entry.mode)), uid = \(Int64(entry.uid)), gid = \(Int64(entry.gid)),
                     access_time = \(entry.accessTime), modification_time = \(entry.modificationTime),
                     change_time = \(entry.changeTime),
-                    writer_session = CASE WHEN \(entry.state.rawValue) = 'writing' THEN \(session) END
+                    writer_session = CASE WHEN \(entry.state.rawValue) IN ('writing', 'queued') THEN \(session) END,
+                    writer_host = CASE WHEN \(entry.state.rawValue) IN ('writing', 'queued') THEN \(hostKey) END
                 WHERE id = \(id) RETURNING id
                 """, logger: self.logger)
             var found = false
@@ -202,6 +205,17 @@ extension PostgresCatalog: MaterialCatalog {
                 RETURNING \(unescaped: Self.materialColumns)
                 """, logger: self.logger)
             return try await Self.materialEntries(rows)
+        }
+    }
+
+    public func adoptQueuedMaterial(_ ids: [Int64]) async throws {
+        guard !ids.isEmpty else { return }
+        let session = sessionID
+        try await call("adopting queued material") { client in
+            try await client.query(
+                "UPDATE material SET writer_session = \(session) WHERE id = ANY(\(ids)) AND state = 'queued'",
+                logger: self.logger
+            ).drain()
         }
     }
 

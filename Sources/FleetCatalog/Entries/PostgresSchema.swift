@@ -133,6 +133,8 @@ enum PostgresSchema {
             "CREATE INDEX material_on_media_id ON material (folder, media_id)",
             "CREATE INDEX material_on_content_hash ON material (folder, content_hash)",
         ],
+        // Material queued in background mode, as entries are: which host holds it, named once it stops.
+        ["ALTER TABLE material ADD COLUMN writer_host text"],
     ]
 
     /// Creates `schema` if needed and brings it to the latest version, under the migration lock.

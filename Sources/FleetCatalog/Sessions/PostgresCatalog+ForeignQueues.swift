@@ -5,7 +5,8 @@ import PostgresNIO
 /// hidden from the other hosts. A host that dies with files queued keeps their names (and
 /// their folders non-empty) for the fleet: once its session is gone they are listed on every
 /// host, saying whose they are, and only an operator gives them up (`releaseQueue`), since the
-/// host may come back and upload them.
+/// host may come back and upload them. Material queued there holds its names the same way, hidden
+/// (a material row has no listing of its own to show it in) but counted and released with them.
 extension PostgresCatalog {
     public func queueHolder(of entryID: Int64) async throws -> ForeignQueue? {
         let session = sessionID
@@ -27,10 +28,17 @@ extension PostgresCatalog {
         try await call("stopped hosts' queues") { client in
             let rows = try await client.query(
                 """
-                SELECT COALESCE(writer_host, 'session ' || writer_session::text), count(*) FROM entry
-                WHERE state = 'queued'
-                    AND NOT EXISTS (SELECT 1 FROM host_session WHERE host_session.id = entry.writer_session)
-                GROUP BY 1 ORDER BY 1
+                SELECT host, sum(files)::bigint FROM (
+                    SELECT COALESCE(writer_host, 'session ' || writer_session::text) AS host, count(*) AS files
+                    FROM entry WHERE state = 'queued'
+                        AND NOT EXISTS (SELECT 1 FROM host_session WHERE host_session.id = entry.writer_session)
+                    GROUP BY 1
+                    UNION ALL
+                    SELECT COALESCE(writer_host, 'session ' || writer_session::text), count(*)
+                    FROM material WHERE state = 'queued'
+                        AND NOT EXISTS (SELECT 1 FROM host_session WHERE host_session.id = material.writer_session)
+                    GROUP BY 1
+                ) AS queued GROUP BY host ORDER BY host
                 """, logger: self.logger)
             var queues: [ForeignQueue] = []
             for try await (host, files) in rows.decode((String, Int64).self) {
@@ -52,9 +60,19 @@ extension PostgresCatalog {
                     state = 'queued' AND COALESCE(writer_host, 'session ' || writer_session::text) = \(Self.literal(host))
                     AND NOT EXISTS (SELECT 1 FROM host_session WHERE host_session.id = entry.writer_session)
                     """, on: connection)
-            guard !released.isEmpty else { throw CatalogError.noSuchQueue(host) }
+            // Material queued there goes too: never added, its names are given up the same way.
+            let material = try await connection.query(
+                """
+                DELETE FROM material WHERE state = 'queued'
+                    AND COALESCE(writer_host, 'session ' || writer_session::text) = \(host)
+                    AND NOT EXISTS (SELECT 1 FROM host_session WHERE host_session.id = material.writer_session)
+                RETURNING id
+                """, logger: self.logger)
+            var releasedMaterial = 0
+            for try await _ in material.decode(Int64.self) { releasedMaterial += 1 }
+            guard !released.isEmpty || releasedMaterial > 0 else { throw CatalogError.noSuchQueue(host) }
             try await self.recordChanges(released.map(Self.removal), on: connection)
-            return released.count
+            return released.count + releasedMaterial
         }
     }
 

@@ -60,7 +60,8 @@ extension MaterialTree {
             return try await openForReading(entry)
         case .materialSidecar(let id):
             guard !writing else { throw FUSEError.accessDenied }
-            guard let entry = try await catalog.materialEntry(id: id), let content = Self.sidecarContent(of: entry)
+            guard let owner = try await catalog.materialEntry(id: id), let entry = try await uploadedEntry(owner),
+                let content = Self.sidecarContent(of: entry)
             else { throw FUSEError.notFound }
             return OpenedFile(handle: context.openFiles.register(.bytes(content)))
         default:
@@ -71,6 +72,10 @@ extension MaterialTree {
     /// Cached bytes if there are any; else a download (`get_material`, a video through its
     /// `down_url`, an article image from its URL), read as it arrives.
     private func openForReading(_ entry: MaterialEntry) async throws -> OpenedFile {
+        if let descriptor = try openQueuedBytes(of: entry.id ?? 0) {
+            // Not in the library yet (or its add failed): its local bytes.
+            return OpenedFile(handle: context.openFiles.register(.local(LocalFileHandle(descriptor: descriptor))))
+        }
         guard entry.state == .uploaded, let key = Self.contentKey(of: entry) else {
             return OpenedFile(handle: context.openFiles.register(.bytes([])))
         }
@@ -111,8 +116,10 @@ extension MaterialTree {
     }
 
     private func openForWriting(_ entry: MaterialEntry, truncate: Bool, caller: Caller) async throws -> OpenedFile {
-        var source: Int32?
-        if !truncate, entry.state == .uploaded, let key = Self.contentKey(of: entry), let from = Self.source(of: entry)
+        // Queued bytes are the file's newest: a rewrite starts from them.
+        var source = truncate ? nil : try openQueuedBytes(of: entry.id ?? 0)
+        if source == nil, !truncate, entry.state == .uploaded, let key = Self.contentKey(of: entry),
+            let from = Self.source(of: entry)
         {
             // Changing part of a material starts from its bytes (downloaded if not cached).
             source = try await context.openWholeContent(
@@ -131,7 +138,7 @@ extension MaterialTree {
         let id = entry.id ?? 0
         return WriteHandle(
             entryID: id, inode: Node.material(id).inode, type: entry.folder.mediaType,
-            sizeLimit: Self.sizeLimit(of: entry.folder), delivery: uploads, openerThread: caller.pid,
+            sizeLimit: Self.sizeLimit(of: entry.folder), delivery: route, openerThread: caller.pid,
             cache: context.cache, spool: spool, dirty: dirty, isNew: isNew)
     }
 
@@ -182,6 +189,7 @@ extension MaterialTree {
             }
         }
         try await catalog.deleteMaterial(id: id)
+        queue.forget(id)
         // The kernel drops the name itself, not its sidecar's; told once this `rm` lets go of
         // the folder's lock (awaiting it here would wait for that lock).
         context.kernelCache.postInvalidateEntry(parent: parent.inode, name: Self.sidecar(of: name, in: folder))
@@ -230,6 +238,7 @@ extension MaterialTree {
         if existing != nil, flags.contains(.noReplace) { throw FUSEError.exists }
         do {
             try await catalog.renameMaterial(id: id, to: newName, replacing: existing?.id)
+            if let replaced = existing?.id { queue.forget(replaced) }
         } catch CatalogError.notThere {
             throw FUSEError.notFound
         } catch CatalogError.nameTaken {
@@ -273,6 +282,8 @@ extension MaterialTree {
     func wechatAttributes(of node: Node) async throws -> [String: String] {
         switch node {
         case .material(let id):
+            // A queued file tells its queue state; its media id only once its current bytes are added.
+            if let queued = queuedState(of: id) { return queued }
             guard let entry = try await catalog.materialEntry(id: id), entry.state == .uploaded else { return [:] }
             return WeChatAttributes.material(mediaID: entry.mediaID, url: entry.url, updateTime: entry.updateTime)
         case .materialFolder(let folder):

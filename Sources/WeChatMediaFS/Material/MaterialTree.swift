@@ -19,6 +19,10 @@ struct MaterialTree: MediaTree, DerivedAttributes {
     let caps: MaterialCaps
     let sync: MaterialListingSync
     let uploads: MaterialUploads
+    /// Files closed in `background` mode (and any an earlier run left queued), until added.
+    let queue: UploadQueue
+    /// Where a closed file's bytes go: added at once (sync) or into `queue` (background).
+    let route: MaterialRoute
 
     /// The size of a material the listing showed and nobody read yet: the API tells none.
     static let unknownSize: Int64 = -1
@@ -30,7 +34,11 @@ struct MaterialTree: MediaTree, DerivedAttributes {
         let caps = MaterialCaps()
         self.caps = caps
         self.sync = MaterialListingSync(catalog: catalog, service: service, caps: caps, context: context)
-        self.uploads = MaterialUploads(catalog: catalog, service: service, caps: caps, context: context)
+        let uploads = MaterialUploads(catalog: catalog, service: service, caps: caps, context: context)
+        self.uploads = uploads
+        let queue = UploadQueue(concurrency: context.settings.uploadConcurrency, cache: context.cache, uploads: uploads)
+        self.queue = queue
+        self.route = MaterialRoute(uploads: uploads, queue: context.settings.uploadMode == .background ? queue : nil)
     }
 
     var topFolders: [(name: String, node: Node)] { [("material", .materialRoot)] }
@@ -89,7 +97,8 @@ struct MaterialTree: MediaTree, DerivedAttributes {
         case .materialFolder(let folder):
             guard name.utf8.count <= 255 else { throw FUSEError.nameTooLong }
             if let owner = Self.owner(ofSidecar: name, in: folder) {
-                guard let entry = try await find(owner, in: folder), let content = Self.sidecarContent(of: entry)
+                guard let owned = try await find(owner, in: folder), let entry = try await uploadedEntry(owned),
+                    let content = Self.sidecarContent(of: entry)
                 else { return context.negative }
                 return context.entry(sidecarAttributes(of: entry, content: content))
             }
@@ -120,7 +129,8 @@ struct MaterialTree: MediaTree, DerivedAttributes {
             guard let entry = try await catalog.materialEntry(id: id) else { throw FUSEError.notFound }
             return currentAttributes(of: entry)
         case .materialSidecar(let id):
-            guard let entry = try await catalog.materialEntry(id: id), let content = Self.sidecarContent(of: entry)
+            guard let owner = try await catalog.materialEntry(id: id), let entry = try await uploadedEntry(owner),
+                let content = Self.sidecarContent(of: entry)
             else { throw FUSEError.notFound }
             return (sidecarAttributes(of: entry, content: content), context.settings.cacheTimeout)
         default:
@@ -155,8 +165,10 @@ struct MaterialTree: MediaTree, DerivedAttributes {
             changeTime: .init(nanoseconds: entry.changeTime))
     }
 
-    /// The entry's size, or its cached bytes' when the server never told it; nil if unknown.
+    /// The entry's size (its queued bytes' while they wait), or its cached bytes' when the
+    /// server never told it; nil if unknown.
     func knownSize(of entry: MaterialEntry) -> Int64? {
+        if let queued = queuedSize(of: entry.id ?? 0) { return queued }
         if entry.size >= 0 { return entry.size }
         guard let key = Self.contentKey(of: entry), context.cache.hasContent(for: key) else { return nil }
         var info = stat()
@@ -210,7 +222,8 @@ struct MaterialTree: MediaTree, DerivedAttributes {
             names.append(
                 DirectoryEntry(name: entry.name, attributes: attributes, offset: position, cacheTimeout: timeout))
         }
-        if position + 1 > offset, let content = Self.sidecarContent(of: entry) {
+        // Listing never waits: a queued file's sidecar appears once its add succeeded.
+        if position + 1 > offset, queue.item(id) == nil, let content = Self.sidecarContent(of: entry) {
             names.append(
                 DirectoryEntry(
                     name: Self.sidecar(of: entry.name, in: entry.folder),
