@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/JohnSundell/Ink.git", from: "0.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -74,6 +76,13 @@ let package = Package(
             ]
         ),
         .target(name: "LocalByteStore", dependencies: ["WeChatMedia"]),
+        .target(
+            name: "Articles",
+            dependencies: [
+                .product(name: "Ink", package: "Ink"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .target(
             name: "WeChatMediaFS",
             dependencies: [
@@ -177,6 +186,7 @@ let package = Package(
             ],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "ArticlesTests", dependencies: ["Articles"]),
         .testTarget(
             name: "WeChatEmulatorTests",
             dependencies: [
