@@ -74,6 +74,23 @@ struct FolderPlanTests {
         #expect(draft.pictures.map(\.use) == [.body, [.body, .cover]])
     }
 
+    @Test("pictures in subfolders are named by their path, as the listing gives them")
+    func subfolders() {
+        let result = plan(
+            ["1.md": "---\ntitle: t\ncover: img/c.jpg\n---\n![](img/a%20b.png) ![](./img/../img/a%20b.png)\n"],
+            others: ["img/a b.png"])
+        #expect(result == .waiting(for: ["img/c.jpg"]))
+        guard
+            case .ready(let draft) = plan(
+                ["1.md": "---\ntitle: t\ncover: img/c.jpg\n---\n![](img/a%20b.png)\n"],
+                others: ["img/a b.png", "img/c.jpg"])
+        else {
+            Issue.record("not ready")
+            return
+        }
+        #expect(draft.pictures.map(\.path) == ["img/a b.png", "img/c.jpg"])
+    }
+
     @Test("eight articles make a draft, a ninth is an error naming them")
     func atMostEightArticles() {
         var articles: [String: String] = [:]

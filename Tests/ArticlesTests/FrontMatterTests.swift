@@ -115,6 +115,9 @@ struct FrontMatterTests {
         #expect(problem("title: true") == .fieldNotText(.title, found: "true or false"))
         #expect(problem("title: [a, b]") == .fieldNotText(.title, found: "a list"))
         #expect(problem("title: {a: b}") == .fieldNotText(.title, found: "a mapping"))
+        // An alias reads as what it points to.
+        #expect(problem("x-base: &t [a]\ntitle: *t") == .fieldNotText(.title, found: "a list"))
+        #expect((try? parse("x-base: &t Hello\ntitle: *t"))?.fields.title == "Hello")
         #expect(problem("title: t\nauthor: 42") == .fieldNotText(.author, found: "a number"))
         #expect(
             "\(ArticleProblem.fieldNotText(.title, found: "a number"))"

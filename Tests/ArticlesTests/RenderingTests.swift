@@ -92,6 +92,19 @@ struct RenderingTests {
             ])
     }
 
+    @Test("code that shows HTML is escaped by Ink, so it is shown, never stripped or taken for a picture")
+    func codeShowingHTML() throws {
+        let rendered = ArticleRenderer.render(
+            "```html\n<script src=\"a.js\"></script>\n<img src=\"x.png\" onerror=\"y()\">\n```\n\n`<style>`",
+            as: .markdown)
+        #expect(
+            rendered.html
+                == "<pre><code class=\"language-html\">&lt;script src=\"a.js\"&gt;&lt;/script&gt;\n"
+                + "&lt;img src=\"x.png\" onerror=\"y()\"&gt;\n</code></pre><p><code>&lt;style&gt;</code></p>")
+        #expect(rendered.removed.isEmpty)
+        #expect(try PictureReferences.find(in: rendered.html).isEmpty)
+    }
+
     @Test("the sanitizer gives back untouched HTML byte for byte")
     func untouched() {
         let html = "<p class='a'  data-x=1>a < b, c > d, <br/> é 汉字 <img src=x.png alt=\"a>b\"></p>"
