@@ -35,14 +35,14 @@ public enum FolderPlan: Hashable, Sendable {
         }
         var missing: Set<String> = []
         for article in articles {
-            for (path, written) in article.folderFiles {
+            for (path, refusal) in article.folderFiles {
                 switch entries[path] {
                 case .asset: continue
                 case nil: missing.insert(path)
                 case .article:
-                    return .invalid(ArticleError(file: article.name, problem: written(.isArticle)))
+                    return .invalid(ArticleError(file: article.name, problem: refusal(.isArticle)))
                 case .ignored:
-                    return .invalid(ArticleError(file: article.name, problem: written(.isIgnored)))
+                    return .invalid(ArticleError(file: article.name, problem: refusal(.isIgnored)))
                 }
             }
         }
