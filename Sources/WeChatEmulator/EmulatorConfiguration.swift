@@ -15,6 +15,8 @@ public struct EmulatorConfiguration: Sendable {
     public var dailyQuota: DailyQuota
     /// How long media live after `created_at`: the platform's 3 days.
     public var mediaLifetimeSeconds: Int64 = 3 * 24 * 3600
+    /// How long a `freepublish/submit` job stays publishing (status 1) on the emulator's clock.
+    public var publishSeconds: Int64 = 10
     /// How many permanent materials each type may hold (45034 past it).
     public var materialCaps: MaterialCaps = .documented
     /// `expires_in` of every token.

@@ -6,7 +6,7 @@ import ServiceLifecycle
 import WeChatMedia
 
 /// A local server of the WeChat media API (token, stable_token, media/upload, media/get, the
-/// permanent material library and media/uploadimg),
+/// permanent material library, media/uploadimg, the draft box and publishing),
 /// faithful enough that SDKs work against it unchanged apart from their base URL.
 public struct WeChatEmulator: Sendable {
     public let configuration: EmulatorConfiguration
@@ -28,6 +28,9 @@ public struct WeChatEmulator: Sendable {
                 lifetimeSeconds: configuration.mediaLifetimeSeconds),
             material: try MaterialStore(
                 dataDirectory: configuration.dataDirectory, clock: clock, caps: configuration.materialCaps),
+            drafts: try DraftStore(
+                dataDirectory: configuration.dataDirectory, clock: clock,
+                publishSeconds: configuration.publishSeconds),
             faults: FaultInjector(),
             counters: RequestCounters(),
             quota: QuotaBook(quota: configuration.dailyQuota, clock: clock),
@@ -98,6 +101,31 @@ public struct WeChatEmulator: Sendable {
         router.post("cgi-bin/media/uploadimg") { request, context in
             try await api.uploadArticleImage(request, context: context)
         }
+        router.post("cgi-bin/draft/add") { request, context in try await api.addDraft(request, context: context) }
+        router.post("cgi-bin/draft/get") { request, context in try await api.getDraft(request, context: context) }
+        router.post("cgi-bin/draft/update") { request, context in try await api.updateDraft(request, context: context) }
+        router.post("cgi-bin/draft/delete") { request, context in try await api.deleteDraft(request, context: context) }
+        router.get("cgi-bin/draft/count") { request, _ in try await api.draftCount(request) }
+        router.post("cgi-bin/draft/count") { request, _ in try await api.draftCount(request) }
+        router.post("cgi-bin/draft/batchget") { request, context in
+            try await api.batchgetDrafts(request, context: context)
+        }
+        router.post("cgi-bin/freepublish/submit") { request, context in
+            try await api.submitPublish(request, context: context)
+        }
+        router.post("cgi-bin/freepublish/get") { request, context in
+            try await api.publishStatus(request, context: context)
+        }
+        router.post("cgi-bin/freepublish/batchget") { request, context in
+            try await api.batchgetPublished(request, context: context)
+        }
+        router.post("cgi-bin/freepublish/getarticle") { request, context in
+            try await api.getPublished(request, context: context)
+        }
+        router.post("cgi-bin/freepublish/delete") { request, context in
+            try await api.deletePublished(request, context: context)
+        }
+        router.get("s/:id/:idx") { request, context in try await api.articlePage(request, context: context) }
         router.get("cdn/material/:file") { request, context in await api.materialFile(request, context: context) }
         router.get("mmbiz/image/:file") { request, context in await api.materialFile(request, context: context) }
         router.get("mmbiz/article/:file") { request, context in await api.articleImage(request, context: context) }

@@ -10,9 +10,12 @@ struct EmulatorCommand: AsyncParsableCommand {
         abstract: "Serve a local emulator of the WeChat temporary-media API.",
         discussion: """
             Serves /cgi-bin/token, /cgi-bin/stable_token, /cgi-bin/media/upload, /cgi-bin/media/get \
-            (GET and HEAD) and /cgi-bin/openapi/quota/get as the platform does. Prints one line with its base URL on stdout once it \
-            listens, then logs one line per request on stderr. Media and tokens are kept in --data-dir \
-            and survive a restart. SIGINT or SIGTERM stops it.
+            (GET and HEAD), the permanent material (/cgi-bin/material/...), /cgi-bin/media/uploadimg, \
+            the draft box (/cgi-bin/draft/add, get, update, delete, count, batchget), publishing \
+            (/cgi-bin/freepublish/submit, get, batchget, getarticle, delete) and \
+            /cgi-bin/openapi/quota/get as the platform does. Prints one line with its base URL on stdout once it \
+            listens, then logs one line per request on stderr. Media, material, drafts and published \
+            articles are kept in --data-dir and survive a restart. SIGINT or SIGTERM stops it.
             """
     )
 
@@ -39,8 +42,17 @@ struct EmulatorCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Calls a day before uploads and downloads answer 45009: N for both, or upload=N,download=M.",
-            discussion: "Default: the documented quota of --limits (seed: 5000 and 10000; current: 100000 and 200000).",
+            "Calls a day before a metered API answers 45009: N for uploads and downloads, or KEY=N,... by API.",
+            discussion: """
+                KEY is upload, download, or a metered path after /cgi-bin/: media/upload, media/get, \
+                material/add_material, draft/add, draft/get, draft/update, draft/delete, draft/count, \
+                draft/batchget, freepublish/submit, freepublish/get, freepublish/delete, \
+                freepublish/batchget, freepublish/getarticle. Default: uploads and downloads the documented \
+                quota of --limits (seed: 5000 and 10000; current: 100000 and 200000); draft/get 500, the other \
+                draft APIs 1000 each, freepublish/submit, get, batchget and getarticle 100 each, \
+                freepublish/delete 10 (the current docs); material/add_material 1000 (the emulator's \
+                assumption: the docs give no figure).
+                """,
             valueName: "quota"))
     var dailyQuota: String?
 
@@ -52,7 +64,14 @@ struct EmulatorCommand: AsyncParsableCommand {
             valueName: "caps"))
     var materialCaps: String?
 
-    @Flag(help: "Serve /_emulator/ controls for tests (clock, faults, counters, whitelist, secret, reset).")
+    @Option(
+        help: ArgumentHelp(
+            "How long a freepublish/submit job stays publishing (status 1) before it ends, in emulator seconds.",
+            valueName: "seconds"))
+    var publishSeconds: Int64 = 10
+
+    @Flag(
+        help: "Serve /_emulator/ controls for tests (clock, faults, counters, whitelist, secret, publish, reset).")
     var testControls = false
 
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
@@ -61,7 +80,11 @@ struct EmulatorCommand: AsyncParsableCommand {
     func validate() throws {
         if let dailyQuota, DailyQuota(parsing: dailyQuota, base: .documented(for: limits)) == nil {
             throw ValidationError(
-                "--daily-quota \(dailyQuota) is not N or upload=N,download=M (whole numbers, 0 to 10^12)")
+                "--daily-quota \(dailyQuota) is not N or KEY=N,... (upload, download or a metered path such as "
+                    + "draft/add; whole numbers, 0 to 10^12)")
+        }
+        if publishSeconds < 0 {
+            throw ValidationError("--publish-seconds \(publishSeconds) is negative")
         }
         if let materialCaps, MaterialCaps(parsing: materialCaps) == nil {
             throw ValidationError("--material-caps \(materialCaps) is not image=N,voice=N,video=N (whole numbers)")
@@ -78,6 +101,7 @@ struct EmulatorCommand: AsyncParsableCommand {
             testControls: testControls,
             dailyQuota: dailyQuota.flatMap { DailyQuota(parsing: $0, base: .documented(for: limits)) })
         configuration.materialCaps = materialCaps.flatMap(MaterialCaps.init(parsing:)) ?? .documented
+        configuration.publishSeconds = publishSeconds
         let emulator = try WeChatEmulator(configuration: configuration, logger: logger)
         let appID = configuration.appID
         try await emulator.run { url in

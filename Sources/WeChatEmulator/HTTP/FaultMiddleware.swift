@@ -101,6 +101,18 @@ struct FaultMiddleware: RouterMiddleware {
         case "/cgi-bin/material/batchget_material": .batchgetMaterial
         case "/cgi-bin/material/get_materialcount": .materialCount
         case "/cgi-bin/media/uploadimg": .uploadImage
+        case "/cgi-bin/draft/add": .draftAdd
+        case "/cgi-bin/draft/get": .draftGet
+        case "/cgi-bin/draft/update": .draftUpdate
+        case "/cgi-bin/draft/delete": .draftDelete
+        case "/cgi-bin/draft/count": .draftCount
+        case "/cgi-bin/draft/batchget": .draftBatchget
+        case "/cgi-bin/freepublish/submit": .publishSubmit
+        case "/cgi-bin/freepublish/get": .publishGet
+        case "/cgi-bin/freepublish/batchget": .publishBatchget
+        case "/cgi-bin/freepublish/getarticle": .publishGetArticle
+        case "/cgi-bin/freepublish/delete": .publishDelete
+        case let path where path.hasPrefix("/s/"): .articlePage
         case let path where path.hasPrefix("/cdn/video/"): .video
         case let path where path.hasPrefix("/cdn/material/") || path.hasPrefix("/mmbiz/"): .materialFile
         default: nil

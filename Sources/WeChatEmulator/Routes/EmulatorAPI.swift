@@ -10,6 +10,7 @@ struct EmulatorAPI: Sendable {
     let tokens: TokenIssuer
     let store: MediaStore
     let material: MaterialStore
+    let drafts: DraftStore
     let faults: FaultInjector
     let counters: RequestCounters
     let quota: QuotaBook

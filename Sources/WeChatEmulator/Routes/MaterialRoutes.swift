@@ -19,7 +19,7 @@ extension EmulatorAPI {
     /// `\u` escapes) or a form field (WeRoBot, EasyWeChat, WxJava, silenceper); a description
     /// sent with another type than video is ignored.
     func addMaterial(_ request: Request, context: EmulatorRequestContext) async throws -> Response {
-        if let refusal = await refusal(of: request) { return refusal }
+        if let refusal = await refusal(of: request, metering: .addMaterial) { return refusal }
         let rules = Self.materialRules
         let upload: MultipartUpload
         switch try await receiveMultipart(request, context: context, partLimit: rules.profile.largestFile) {
@@ -281,7 +281,7 @@ extension EmulatorAPI {
         return "http://\(host(of: request))/\(folder)/\(stored.id).\(stored.format.fileExtension)"
     }
 
-    private func host(of request: Request) -> String {
+    func host(of request: Request) -> String {
         request.head.authority ?? "\(configuration.host):\(configuration.port)"
     }
 

@@ -65,9 +65,35 @@ extension EmulatorAPI {
             access.setSecretFrozen(false)
             return APIResponses.json(["frozen": false])
         }
+        // {"publish_status":3,"fail_idx":[1]}: the next submitted publish ends so (2, 3 or 4).
+        group.post("publish/next") { request, _ in
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            struct Next: Decodable {
+                var publish_status: Int
+                var fail_idx: [Int]?
+            }
+            guard let next = try? JSONDecoder().decode(Next.self, from: Data(body.readableBytesView)),
+                PublishOutcome.failures.contains(next.publish_status),
+                (next.fail_idx ?? []).allSatisfy({ (1...ArticleLimits.maxArticles).contains($0) })
+            else {
+                return APIResponses.json(
+                    ["error": "expected {\"publish_status\":2|3|4,\"fail_idx\":[1..8, ...]}"], status: .badRequest)
+            }
+            await drafts.setNextOutcome(PublishOutcome(status: next.publish_status, failIndexes: next.fail_idx ?? []))
+            return APIResponses.json(["publish_status": next.publish_status])
+        }
+        // ?seconds=N: how long jobs submitted from now on stay publishing.
+        group.post("publish/seconds") { request, _ in
+            guard let seconds = request.query("seconds").flatMap(Int64.init), seconds >= 0 else {
+                return APIResponses.json(["error": "seconds=N (0 or more) is required"], status: .badRequest)
+            }
+            await drafts.setPublishSeconds(seconds)
+            return APIResponses.json(["seconds": seconds])
+        }
         group.post("reset") { _, _ in
             await store.reset()
             await material.reset()
+            await drafts.reset()
             await tokens.reset()
             faults.set([])
             counters.reset()

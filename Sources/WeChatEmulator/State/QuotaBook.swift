@@ -4,11 +4,7 @@ import WeChatMedia
 /// platform's: they start at midnight in China (UTC+8), on the emulator's clock. Kept in memory:
 /// a restarted emulator starts the day afresh.
 actor QuotaBook {
-    /// The APIs with a daily quota, by the `cgi_path` that names them.
-    enum Metered: String, CaseIterable {
-        case upload = "/cgi-bin/media/upload"
-        case download = "/cgi-bin/media/get"
-    }
+    typealias Metered = MeteredAPI
 
     private let quota: DailyQuota
     private let clock: EmulatorClock
@@ -40,12 +36,7 @@ actor QuotaBook {
         day = Self.day(of: clock.now)
     }
 
-    private func limit(of api: Metered) -> Int64 {
-        switch api {
-        case .upload: quota.upload
-        case .download: quota.download
-        }
-    }
+    private func limit(of api: Metered) -> Int64 { quota[api] }
 
     private func rollOver() {
         let today = Self.day(of: clock.now)

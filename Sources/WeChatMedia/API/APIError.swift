@@ -46,13 +46,19 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
             return .auth
         case .invalidMediaID: return .notFound
         case .invalidFileSize, .invalidImageSize, .invalidVoiceSize, .invalidVideoSize, .invalidThumbSize,
-            .mediaSizeOutOfLimit:
+            .mediaSizeOutOfLimit, .contentSizeOutOfLimit:
             return .tooLarge
         case .invalidMediaType, .invalidFileType, .mediaDataMissing, .emptyMediaData, .voicePlaytimeOutOfLimit:
             return .invalidMedia
+        // An article the platform will not take as it is: the user must change it.
+        case .emptyNewsData, .titleSizeOutOfLimit, .descriptionSizeOutOfLimit, .urlSizeOutOfLimit,
+            .articleSizeOutOfLimit, .argumentOutOfLengthLimit:
+            return .invalidMedia
         case .dailyQuotaExceeded, .minuteQuotaExceeded: return .quota
         case .materialCountOutOfLimit: return .libraryFull
-        case .mediaIDMissing, .requirePOST, .dataFormatError, .cgiPathNotFound, .cgiPathNoPermission: return .other
+        case .mediaIDMissing, .requirePOST, .dataFormatError, .cgiPathNotFound, .cgiPathNoPermission,
+            .draftFailedPublishCheck:
+            return .other
         }
     }
 

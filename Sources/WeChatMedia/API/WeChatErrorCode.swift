@@ -26,10 +26,24 @@ public enum WeChatErrorCode: Int, Sendable, CaseIterable, Codable {
     case accessTokenExpired = 42001
     case requirePOST = 43002
     case emptyMediaData = 44001
+    /// `draft/add`: no articles, articles wrongly wrapped, or an article without title or content.
+    case emptyNewsData = 44003
     case mediaSizeOutOfLimit = 45001
+    /// An article's `content`: 20,000 characters or more, or 1 MB or more.
+    case contentSizeOutOfLimit = 45002
+    /// An article's `title`: more than 32 characters.
+    case titleSizeOutOfLimit = 45003
+    /// An article's `digest`: more than 128 characters.
+    case descriptionSizeOutOfLimit = 45004
+    /// An article's `content_source_url`: too long.
+    case urlSizeOutOfLimit = 45005
     case voicePlaytimeOutOfLimit = 45007
+    /// More than 8 articles in one draft.
+    case articleSizeOutOfLimit = 45008
     case dailyQuotaExceeded = 45009
     case minuteQuotaExceeded = 45011
+    /// A field longer than the platform takes that has no code of its own (an article's `author`).
+    case argumentOutOfLengthLimit = 45021
     /// The permanent library of that type is full (images 100,000; voice and video 1,000 each).
     case materialCountOutOfLimit = 45034
     case dataFormatError = 47001
@@ -39,6 +53,9 @@ public enum WeChatErrorCode: Int, Sendable, CaseIterable, Codable {
     case cgiPathNotFound = 76021
     /// `openapi/quota/get`: a `cgi_path` this account may not ask about.
     case cgiPathNoPermission = 76022
+    /// `freepublish/submit`: the draft did not pass the publish check (the emulator: it is being
+    /// published already).
+    case draftFailedPublishCheck = 53503
 
     public var message: String {
         switch self {
@@ -68,7 +85,14 @@ public enum WeChatErrorCode: Int, Sendable, CaseIterable, Codable {
         case .accessTokenExpired: "access_token expired"
         case .requirePOST: "require POST method"
         case .emptyMediaData: "empty media data"
+        case .emptyNewsData: "empty news data"
         case .mediaSizeOutOfLimit: "media size out of limit"
+        case .contentSizeOutOfLimit: "content size out of limit"
+        case .titleSizeOutOfLimit: "title size out of limit"
+        case .descriptionSizeOutOfLimit: "description size out of limit"
+        case .urlSizeOutOfLimit: "url size out of limit"
+        case .articleSizeOutOfLimit: "article size out of limit"
+        case .argumentOutOfLengthLimit: "some argument may be out of length limit"
         case .voicePlaytimeOutOfLimit: "voice playtime out of limit"
         case .dailyQuotaExceeded: "reach max api daily quota limit"
         case .minuteQuotaExceeded: "api minute-quota reach limit"
@@ -77,6 +101,8 @@ public enum WeChatErrorCode: Int, Sendable, CaseIterable, Codable {
         case .clientIPNotRegistered: "access clientip is not registered"
         case .cgiPathNotFound: "cgi_path not found, please check"
         case .cgiPathNoPermission: "could not use this cgi_path, no permission"
+        // The docs give it in Chinese only (该草稿未通过发布检查).
+        case .draftFailedPublishCheck: "the draft did not pass the publish check"
         }
     }
 
