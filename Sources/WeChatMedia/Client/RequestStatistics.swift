@@ -10,6 +10,8 @@ public final class RequestStatistics: Sendable {
         /// since a crawl of the library is what spends the account's quota.
         case material
         case materialList = "material_list"
+        /// The draft box and publishing (`draft/...`, `freepublish/...`).
+        case draft, publish
     }
 
     public struct Count: Sendable, Equatable {

@@ -207,7 +207,7 @@ extension WeChatMediaClient {
     }
 
     /// Counts a call's attempts: whether this one is a retry.
-    private final class Attempts: Sendable {
+    final class Attempts: Sendable {
         private let count = Mutex(0)
 
         func next() -> Bool {
@@ -254,7 +254,7 @@ extension WeChatMediaClient {
         return try await materialReply(response, deadline: deadline)
     }
 
-    private func sendJSON(
+    func sendJSON(
         _ path: String, token: AccessToken, body: [String: any Sendable], as kind: RequestStatistics.Kind,
         deadline: NIODeadline
     ) async throws -> HTTPClientResponse {
@@ -269,9 +269,19 @@ extension WeChatMediaClient {
 
     /// A JSON answer: the server's error thrown, else the material fields.
     private func materialReply(_ response: HTTPClientResponse, deadline: NIODeadline) async throws -> MaterialReply {
+        try await jsonReply(response, deadline: deadline) { bytes throws(TransportError) in
+            try MaterialReply.parse(bytes)
+        }
+    }
+
+    /// A JSON answer: the server's error thrown, else the fields `parse` reads from it.
+    func jsonReply<Reply>(
+        _ response: HTTPClientResponse, deadline: NIODeadline,
+        parse: (ByteBufferView) throws(TransportError) -> Reply
+    ) async throws -> Reply {
         let body = try await APIConnection.readBody(response, deadline: deadline)
         let reply = try APIReply.parse(body.readableBytesView)
         if let error = reply.error { throw error }
-        return try MaterialReply.parse(body.readableBytesView)
+        return try parse(body.readableBytesView)
     }
 }
