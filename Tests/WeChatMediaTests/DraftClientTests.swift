@@ -169,6 +169,11 @@ struct DraftClientTests {
         (#"{"publish_id":42,"publish_status":3,"fail_idx":[0]}"#, "fail_idx"),
         (#"{"publish_id":42,"publish_status":3,"fail_idx":"1"}"#, "fail_idx"),
         (#"{"publish_id":42,"publish_status":0,"article_id":"../x"}"#, "article_id"),
+        (#"{"publish_id":42,"publish_status":0}"#, "without an article_id"),
+        (
+            #"{"publish_id":42,"publish_status":0,"article_id":"a","article_detail":{"count":1,"item":[{"idx":1,"article_url":"http://a.test/"}]},"fail_idx":[2]}"#,
+            "fail_idx"
+        ),
         (#"{"publish_id":42,"publish_status":0,"article_detail":[]}"#, "article_detail"),
         (
             #"{"publish_id":42,"publish_status":0,"article_detail":{"count":2,"item":[{"idx":1,"article_url":"http://a.test/"}]}}"#,

@@ -56,7 +56,8 @@ extension DraftReply {
 
     /// `freepublish/get`'s answer about the job `asked`: its id the one asked, `publish_status`
     /// 0 to 6, once published an `article_id` and `article_detail` whose `count` is its items'
-    /// and whose items are indexes 1...count with http(s) URLs, `fail_idx` within 1...8.
+    /// and whose items are indexes 1...count with http(s) URLs, `fail_idx` within the articles
+    /// (1...count, or 1...8 when the answer does not say how many there are).
     public func status(asked: String) throws(TransportError) -> PublishStatus {
         let context = "freepublish/get reply"
         let id = try Self.numberID(publishID, named: "publish_id", in: context)
@@ -97,14 +98,18 @@ extension DraftReply {
         guard failIndexes == nil || failIndexes?.elements != nil else {
             throw .invalidResponse("\(context): fail_idx is not a list")
         }
+        guard state != .published || article != nil else {
+            throw .invalidResponse("\(context): published without an article_id")
+        }
+        // The articles' count when the answer gives it, else the most a draft holds.
+        let articleCount = articleDetail == nil ? DraftArticle.maxArticles : urls.count
         let failed = failIndexes?.elements ?? []
         var failIndexes: [Int] = []
         for value in failed {
-            guard let index = value.integerValue, (1...Int64(DraftArticle.maxArticles)).contains(index),
-                failed.count <= DraftArticle.maxArticles
+            guard let index = value.integerValue, (1...Int64(max(articleCount, 1))).contains(index),
+                failed.count <= articleCount
             else {
-                throw .invalidResponse(
-                    "\(context): fail_idx \(value) is not an article index 1 to \(DraftArticle.maxArticles)")
+                throw .invalidResponse("\(context): fail_idx \(value) is not an article index 1 to \(articleCount)")
             }
             failIndexes.append(Int(index))
         }
