@@ -14,14 +14,17 @@ extension WeChatMediaClient: QuotaSource {
     }
 }
 
-/// The daily quotas of uploads and downloads for `wxmediafs status` and the metrics endpoint.
+/// The daily quotas of uploads, downloads and material adds for `wxmediafs status` and the
+/// metrics endpoint.
 /// The server is asked at most once per `interval` (a minute: the quota API has a quota of its
 /// own) however often they are wanted, and in the background: a caller gets the numbers of the
 /// last asking at once, so `status` (and `unmount`, which reads it) never waits on the network.
 public actor QuotaMonitor {
-    /// The APIs whose quota a mount reports.
+    /// The APIs whose quota a mount reports: temporary uploads and downloads, and adds to the
+    /// permanent library (where the server tells it).
     public static let watched: [(kind: String, cgiPath: String)] = [
         ("upload", "/cgi-bin/media/upload"), ("download", "/cgi-bin/media/get"),
+        ("add_material", "/cgi-bin/material/add_material"),
     ]
     public static let defaultInterval: Duration = .seconds(60)
     /// Short, so a server that does not answer holds up only the next asking.
