@@ -79,6 +79,7 @@ let package = Package(
         .target(
             name: "Articles",
             dependencies: [
+                "WeChatMedia",
                 .product(name: "Ink", package: "Ink"),
                 .product(name: "Yams", package: "Yams"),
             ]

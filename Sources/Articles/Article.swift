@@ -1,3 +1,5 @@
+import WeChatMedia
+
 /// One article of a folder, read, checked and rendered: all a draft needs of it but the URLs
 /// of its pictures.
 public struct Article: Hashable, Sendable {
@@ -53,13 +55,13 @@ public struct Article: Hashable, Sendable {
 
     /// Under 20,000 characters and under 1 MB.
     static func checkContent(_ content: String) throws(ArticleProblem) {
-        let characters = TextLength.characters(content)
-        if characters >= ArticleLimits.contentCharacters {
-            throw .contentTooLong(characters: characters, limit: ArticleLimits.contentCharacters)
+        let characters = DraftLimits.characters(in: content)
+        if characters >= DraftLimits.contentCharacters {
+            throw .contentTooLong(characters: characters, limit: DraftLimits.contentCharacters)
         }
         let bytes = content.utf8.count
-        if bytes >= ArticleLimits.contentBytes {
-            throw .contentTooLarge(bytes: bytes, limit: ArticleLimits.contentBytes)
+        if bytes >= DraftLimits.contentBytes {
+            throw .contentTooLarge(bytes: bytes, limit: DraftLimits.contentBytes)
         }
     }
 }

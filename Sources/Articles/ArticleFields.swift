@@ -1,4 +1,5 @@
 import Foundation
+import WeChatMedia
 import Yams
 
 /// What an article's front matter says, checked against the platform's limits.
@@ -45,12 +46,13 @@ public struct ArticleFields: Hashable, Sendable {
     /// The platform's limits and forms, so a refusal comes before any upload.
     func check() throws(ArticleProblem) {
         let limits: [(FrontMatterField, String?, Int)] = [
-            (.title, title, ArticleLimits.title),
-            (.author, author, ArticleLimits.author),
-            (.digest, digest, ArticleLimits.digest),
+            (.title, title, DraftLimits.title),
+            (.author, author, DraftLimits.author),
+            (.digest, digest, DraftLimits.digest),
+            (.sourceURL, sourceURL, DraftLimits.sourceURL),
         ]
         for case (let field, let value?, let limit) in limits {
-            let length = TextLength.characters(value)
+            let length = DraftLimits.characters(in: value)
             if length > limit { throw .fieldTooLong(field, length: length, limit: limit) }
         }
         if let sourceURL {

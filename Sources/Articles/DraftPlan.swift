@@ -1,7 +1,7 @@
 /// A folder that can become a draft: its articles in order, and each of its pictures once,
 /// with what it is used for (which decides how it is uploaded, see `PictureUpload`).
 public struct DraftPlan: Hashable, Sendable {
-    /// In name order, at most `ArticleLimits.articles`.
+    /// In name order, at most `DraftLimits.articles`.
     public var articles: [Article]
     /// Assets no article uses: not uploaded, worth a log line (a misspelt reference?).
     public var unusedAssets: [String]

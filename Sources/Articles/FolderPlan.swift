@@ -1,3 +1,5 @@
+import WeChatMedia
+
 /// What an article folder can become now, judged from its listing and its articles' text
 /// alone: pictures are only named, never read, so this can run on every change to the folder.
 public enum FolderPlan: Hashable, Sendable {
@@ -19,9 +21,9 @@ public enum FolderPlan: Hashable, Sendable {
         let articleNames = listing.filter { if case .article = entries[$0] { true } else { false } }.sorted(
             by: nameOrder)
         guard !articleNames.isEmpty else { return .waiting(for: []) }
-        guard articleNames.count <= ArticleLimits.articles else {
+        guard articleNames.count <= DraftLimits.articles else {
             return .invalid(
-                ArticleError(file: nil, problem: .tooManyArticles(articleNames, limit: ArticleLimits.articles)))
+                ArticleError(file: nil, problem: .tooManyArticles(articleNames, limit: DraftLimits.articles)))
         }
         var articles: [Article] = []
         for name in articleNames {

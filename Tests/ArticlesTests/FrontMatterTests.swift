@@ -74,6 +74,12 @@ struct FrontMatterTests {
         #expect(
             problem("title: t\ndigest: \(String(repeating: "字", count: 129))")
                 == .fieldTooLong(.digest, length: 129, limit: 128))
+        // The source URL's limit is the project's (the docs give none), the emulator's too.
+        let path = String(repeating: "p", count: 1024 - "https://e.x/".count)
+        _ = try parse("title: t\nsource_url: https://e.x/\(path)")
+        #expect(
+            problem("title: t\nsource_url: https://e.x/\(path)q")
+                == .fieldTooLong(.sourceURL, length: 1025, limit: 1024))
     }
 
     @Test func missingAndBrokenFrontMatter() {

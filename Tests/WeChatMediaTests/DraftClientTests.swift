@@ -98,6 +98,24 @@ struct DraftClientTests {
         }
     }
 
+    /// What the server would refuse (no article, a ninth, an index below 0) is refused by the
+    /// client with the server's errcode, without a request: never a crash.
+    @Test func aDraftTheServerWouldRefuseIsRefusedBeforeSending() async throws {
+        try await EmulatorFixture.with { f in
+            let client = f.makeClient()
+            let article = DraftArticle(title: "A", content: "a", thumbMediaID: "unused")
+            await #expect { try await client.addDraft([]) } throws: { ($0 as? APIError)?.errcode == 44003 }
+            await #expect {
+                try await client.addDraft(Array(repeating: article, count: DraftLimits.articles + 1))
+            } throws: { ($0 as? APIError)?.errcode == 45008 }
+            await #expect {
+                try await client.updateDraft(mediaID: "x", index: -1, with: article)
+            } throws: { ($0 as? APIError)?.errcode == 47001 }
+            let counters = try await f.counters()
+            #expect(counters["draft_add", default: 0] + counters["draft_update", default: 0] == 0)
+        }
+    }
+
     @Test func aBadAnswerToADraftOrPublishIsNotSentAgain() async throws {
         try await EmulatorFixture.with { f in
             let client = f.makeClient()

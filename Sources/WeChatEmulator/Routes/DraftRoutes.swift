@@ -13,7 +13,7 @@ extension EmulatorAPI {
         case .body(let body): object = body
         }
         guard let list = object["articles"] as? [Any], !list.isEmpty else { return APIResponses.error(.emptyNewsData) }
-        guard list.count <= ArticleLimits.maxArticles else { return APIResponses.error(.articleSizeOutOfLimit) }
+        guard list.count <= DraftLimits.articles else { return APIResponses.error(.articleSizeOutOfLimit) }
         var articles: [StoredArticle] = []
         for value in list {
             switch await checkedArticle(value, request: request) {
@@ -198,12 +198,12 @@ extension EmulatorAPI {
         try await named(request, context: context, api: api, key: "media_id") { try await drafts.draft($0) }
     }
 
-    /// An ARTICLE of a request, checked whole: its fields (`ArticleLimits`), its cover and
+    /// An ARTICLE of a request, checked whole: its fields (`ArticleRequest`, `DraftLimits`), its cover and
     /// pictures permanent material of this emulator (40007 otherwise: a temporary id too), and
     /// its body's images not served by this emulator stripped.
     private func checkedArticle(_ value: Any?, request: Request) async -> ArticleCheck {
         var article: StoredArticle
-        switch ArticleLimits.read(value) {
+        switch ArticleRequest.read(value) {
         case .refused(let code): return .refused(code)
         case .accepted(let read): article = read
         }

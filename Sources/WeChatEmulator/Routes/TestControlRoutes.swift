@@ -74,7 +74,7 @@ extension EmulatorAPI {
             }
             guard let next = try? JSONDecoder().decode(Next.self, from: Data(body.readableBytesView)),
                 PublishOutcome.failures.contains(next.publish_status),
-                (next.fail_idx ?? []).allSatisfy({ (1...ArticleLimits.maxArticles).contains($0) })
+                (next.fail_idx ?? []).allSatisfy({ (1...DraftLimits.articles).contains($0) })
             else {
                 return APIResponses.json(
                     ["error": "expected {\"publish_status\":2|3|4,\"fail_idx\":[1..8, ...]}"], status: .badRequest)

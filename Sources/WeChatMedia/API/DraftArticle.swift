@@ -4,11 +4,11 @@
 public struct DraftArticle: Sendable, Equatable {
     /// `news` (the default, with a cover) or `newspic` (a picture post, with `imageMediaIDs`).
     public var articleType: String
-    /// Required; at most 32 characters.
+    /// Required; at most `DraftLimits.title` characters.
     public var title: String
     /// At most 16 characters.
     public var author: String
-    /// At most 128 characters.
+    /// At most `DraftLimits.digest` characters.
     public var digest: String
     /// HTML, required, under 20,000 characters and 1 MB; only images from `uploadimg` stay.
     /// Empty in a listing asked without content.
@@ -29,8 +29,6 @@ public struct DraftArticle: Sendable, Equatable {
 
     public static let newsType = "news"
     public static let pictureType = "newspic"
-    /// The most articles one draft holds.
-    public static let maxArticles = 8
 
     public init(
         title: String, content: String, thumbMediaID: String, author: String = "", digest: String = "",

@@ -77,11 +77,11 @@ extension DraftReply {
                 throw .invalidResponse("\(context): article_detail.item is not a list")
             }
             guard let stated = detail.count?.integerValue, stated == Int64(entries.count),
-                entries.count <= DraftArticle.maxArticles
+                entries.count <= DraftLimits.articles
             else {
                 throw .invalidResponse(
                     "\(context): article_detail.count \(detail.count.map(\.description) ?? "absent") disagrees with "
-                        + "\(entries.count) items (at most \(DraftArticle.maxArticles))")
+                        + "\(entries.count) items (at most \(DraftLimits.articles))")
             }
             for entry in entries {
                 guard let index = entry.index?.integerValue, (1...Int64(entries.count)).contains(index) else {
@@ -102,7 +102,7 @@ extension DraftReply {
             throw .invalidResponse("\(context): published without an article_id")
         }
         // The articles' count when the answer gives it, else the most a draft holds.
-        let articleCount = articleDetail == nil ? DraftArticle.maxArticles : urls.count
+        let articleCount = articleDetail == nil ? DraftLimits.articles : urls.count
         let failed = failIndexes?.elements ?? []
         var failIndexes: [Int] = []
         for value in failed {
@@ -160,8 +160,8 @@ extension DraftReply {
     private static func articles(_ list: Listed<NewsItem>?, in context: String, withContent: Bool)
         throws(TransportError) -> [DraftArticle]
     {
-        guard let items = list?.elements, (1...DraftArticle.maxArticles).contains(items.count) else {
-            throw .invalidResponse("\(context): news_item is not a list of 1 to \(DraftArticle.maxArticles) articles")
+        guard let items = list?.elements, (1...DraftLimits.articles).contains(items.count) else {
+            throw .invalidResponse("\(context): news_item is not a list of 1 to \(DraftLimits.articles) articles")
         }
         var articles: [DraftArticle] = []
         for item in items { articles.append(try article(item, in: context, withContent: withContent)) }

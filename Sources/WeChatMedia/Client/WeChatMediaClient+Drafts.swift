@@ -8,7 +8,14 @@ extension WeChatMediaClient {
     /// Adds a draft of 1 to 8 articles. Not sent again once it may have reached the server (a
     /// second try could make a second draft).
     public func addDraft(_ articles: [DraftArticle]) async throws -> String {
-        precondition((1...DraftArticle.maxArticles).contains(articles.count), "a draft holds 1 to 8 articles")
+        // What the server would refuse is refused here, the same way, without a request.
+        guard (1...DraftLimits.articles).contains(articles.count) else {
+            throw APIError(
+                errcode: articles.isEmpty ? 44003 : 45008,
+                errmsg:
+                    "a draft holds 1 to \(DraftLimits.articles) articles, not \(articles.count) (refused before sending)"
+            )
+        }
         return try await sendOnce("/cgi-bin/draft/add", body: ["articles": articles.map(\.requestObject)], as: .draft) {
             reply throws(TransportError) in try reply.draftID()
         }
@@ -23,7 +30,9 @@ extension WeChatMediaClient {
     /// Replaces one article of a draft. Not sent again once it may have reached the server: an
     /// update that did arrive twice is harmless, but one that raced a later update is not.
     public func updateDraft(mediaID: String, index: Int, with article: DraftArticle) async throws {
-        precondition(index >= 0, "an article index is 0 or more")
+        guard index >= 0 else {
+            throw APIError(errcode: 47001, errmsg: "article index \(index) is below 0 (refused before sending)")
+        }
         try await sendOnce(
             "/cgi-bin/draft/update", body: ["media_id": mediaID, "index": index, "articles": article.requestObject],
             as: .draft

@@ -6,19 +6,9 @@ enum ArticleCheck {
     case refused(WeChatErrorCode)
 }
 
-/// The platform's field limits on an article (`wechat-api-notes.md`, "Drafts"), and the errcode
-/// each answers with: the global return codes as WxJava's `WxMpErrorMsgEnum` lists them.
-enum ArticleLimits {
-    static let maxArticles = 8
-    static let maxTitle = 32
-    static let maxAuthor = 16
-    static let maxDigest = 128
-    /// `content` must stay under both.
-    static let contentCharacters = 20_000
-    static let contentBytes = 1024 * 1024
-    /// The notes give no figure for `content_source_url`; 1,024 characters is the emulator's.
-    static let maxSourceURL = 1024
-
+/// An article of a request checked against the platform's field limits (`DraftLimits`), with
+/// the errcode each answers: the global return codes as WxJava's `WxMpErrorMsgEnum` lists them.
+enum ArticleRequest {
     /// Reads one ARTICLE object of a request, or the errcode the platform answers: not an object,
     /// or without `title` or `content`: 44003 (empty news data; the code the platform gives for
     /// an article it finds nothing in); a field too long: 45003 title, 45004 digest, 45002
@@ -38,13 +28,15 @@ enum ArticleLimits {
         let author = object["author"] as? String ?? ""
         let digest = object["digest"] as? String ?? ""
         let sourceURL = object["content_source_url"] as? String ?? ""
-        if title.count > maxTitle { return .refused(.titleSizeOutOfLimit) }
-        if author.count > maxAuthor { return .refused(.argumentOutOfLengthLimit) }
-        if digest.count > maxDigest { return .refused(.descriptionSizeOutOfLimit) }
-        if content.count >= contentCharacters || content.utf8.count >= contentBytes {
+        if DraftLimits.characters(in: title) > DraftLimits.title { return .refused(.titleSizeOutOfLimit) }
+        if DraftLimits.characters(in: author) > DraftLimits.author { return .refused(.argumentOutOfLengthLimit) }
+        if DraftLimits.characters(in: digest) > DraftLimits.digest { return .refused(.descriptionSizeOutOfLimit) }
+        if DraftLimits.characters(in: content) >= DraftLimits.contentCharacters
+            || content.utf8.count >= DraftLimits.contentBytes
+        {
             return .refused(.contentSizeOutOfLimit)
         }
-        if sourceURL.count > maxSourceURL { return .refused(.urlSizeOutOfLimit) }
+        if DraftLimits.characters(in: sourceURL) > DraftLimits.sourceURL { return .refused(.urlSizeOutOfLimit) }
         guard let openComment = flag(object["need_open_comment"]), let fansOnly = flag(object["only_fans_can_comment"])
         else {
             return .refused(.dataFormatError)
