@@ -151,6 +151,26 @@ struct MaterialBackgroundTests {
         }
     }
 
+    /// An added file written again keeps its old material in the library, and its sidecar tells
+    /// an id only once the new bytes are added: never the old id for the new bytes.
+    @Test func anAddedFileWrittenAgainShowsNoIdUntilItsNewBytesAreAdded() async throws {
+        try await Self.with { core, library in
+            try await core.copy(Self.distinctJPEG(10), to: "material/image/a.jpg")
+            let old = try await Self.mediaID(core, "material/image/a.jpg")
+            library.holdAdds()
+            let newer = Self.distinctJPEG(11)
+            try await core.copy(newer, to: "material/image/a.jpg")
+            #expect(await eventually { library.heldAdds == 1 })
+            #expect(try await core.list("material/image") == ["a.jpg"], "no sidecar while the new bytes wait")
+            #expect(try await MaterialTreeTests.xattr(core, "material/image/a.jpg", "user.wechat.media_id") == nil)
+            #expect(try await core.read("material/image/a.jpg") == newer)
+            library.releaseAdds()
+            let new = try await Self.mediaID(core, "material/image/a.jpg")
+            #expect(new != old && library.stored(new)?.bytes == newer)
+            #expect(library.stored(old) != nil, "the API cannot replace a material: the old one stays")
+        }
+    }
+
     @Test(arguments: CatalogBackend.allCases) func aCrashLosesNoQueuedMaterial(backend: CatalogBackend) async throws {
         try await Self.with(backend) { core, library in
             library.holdAdds()
