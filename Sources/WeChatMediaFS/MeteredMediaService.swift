@@ -22,7 +22,7 @@ public struct MeteredMediaService: MediaService {
     public func upload(
         fileAt path: String, as type: MediaType, progress: @escaping @Sendable (Int64) -> Void
     ) async throws -> UploadedMedia {
-        try await Self.measure(.upload, type: type.rawValue, errno: ErrnoMapping.errnoOfUpload(for:)) {
+        try await TransferMetrics.measure(.upload, type: type.rawValue, errno: ErrnoMapping.errnoOfUpload(for:)) {
             let uploaded = try await base.upload(fileAt: path, as: type, progress: progress)
             return (uploaded, uploaded.size)
         }
@@ -35,7 +35,7 @@ public struct MeteredMediaService: MediaService {
     ) async throws -> RemoteMedia {
         let type = await mediaType(mediaID)?.rawValue ?? "unknown"
         let received = ByteTally()
-        return try await Self.measure(.download, type: type, errno: ErrnoMapping.errno(for:)) {
+        return try await TransferMetrics.measure(.download, type: type, errno: ErrnoMapping.errno(for:)) {
             let media = try await base.download(mediaID: mediaID, to: path) { bytes in
                 received.set(bytes)
                 await progress(bytes)
@@ -48,7 +48,9 @@ public struct MeteredMediaService: MediaService {
         from url: String, to path: String, progress: @escaping @Sendable (Int64) async -> Void
     ) async throws -> RemoteFile {
         let received = ByteTally()
-        return try await Self.measure(.download, type: MediaType.video.rawValue, errno: ErrnoMapping.errno(for:)) {
+        return try await TransferMetrics.measure(
+            .download, type: MediaType.video.rawValue, errno: ErrnoMapping.errno(for:)
+        ) {
             let file = try await base.downloadVideo(from: url, to: path) { bytes in
                 received.set(bytes)
                 await progress(bytes)
@@ -61,54 +63,5 @@ public struct MeteredMediaService: MediaService {
 
     public func requestCounts() -> [(kind: RequestStatistics.Kind, count: RequestStatistics.Count)] {
         base.requestCounts()
-    }
-
-    private enum Direction: String {
-        case upload, download
-    }
-
-    /// Runs one transfer, counted in flight while it runs, then by outcome, with its duration
-    /// and (on success) the bytes `body` reports.
-    private static func measure<T>(
-        _ direction: Direction, type: String, errno: (any Error) -> Int32,
-        _ body: () async throws -> (T, Int64)
-    ) async throws -> T {
-        let inFlight = Meter(label: "wxmediafs_transfers_in_flight", dimensions: [("direction", direction.rawValue)])
-        inFlight.increment()
-        defer { inFlight.decrement() }
-        let started = ContinuousClock.now
-        let prefix = "wxmediafs_" + direction.rawValue
-        func finish(outcome: String, errcode: String) {
-            let dimensions = [("type", type), ("outcome", outcome), ("errcode", errcode)]
-            Counter(label: prefix + "s_total", dimensions: dimensions).increment()
-            Timer(
-                label: prefix + "_duration_seconds",
-                dimensions: [("type", type), ("result", outcome == "ok" ? "ok" : "failed")]
-            ).recordElapsed(since: started)
-        }
-        do {
-            let (result, bytes) = try await body()
-            finish(outcome: "ok", errcode: "0")
-            Counter(label: prefix + "_bytes_total", dimensions: [("type", type)]).increment(by: max(0, bytes))
-            return result
-        } catch {
-            finish(
-                outcome: ErrnoMapping.name(of: errno(error)),
-                errcode: ErrnoMapping.errcode(of: error).map(String.init) ?? "none")
-            throw error
-        }
-    }
-}
-
-/// The last byte count a download's progress reported.
-private final class ByteTally: Sendable {
-    private let count = Mutex<Int64>(0)
-    func set(_ bytes: Int64) { count.withLock { $0 = bytes } }
-    var value: Int64 { count.withLock { $0 } }
-}
-
-extension Timer {
-    fileprivate func recordElapsed(since start: ContinuousClock.Instant) {
-        recordNanoseconds(start.duration(to: .now).wholeNanoseconds)
     }
 }

@@ -265,7 +265,8 @@ struct MountRunner {
         settings.allowDelete = command.allowDelete
         let fileSystem = MediaFileSystem(
             catalog: catalog, cache: cache,
-            service: MeteredMediaService(client) { try? await catalog.knownMedia($0)?.type }, material: client,
+            service: MeteredMediaService(client) { try? await catalog.knownMedia($0)?.type },
+            material: MeteredMaterialService(client),
             settings: settings, clock: clock, logger: logger)
         try await fileSystem.recover()
         return fileSystem

@@ -74,6 +74,22 @@ struct MetricsTests {
         }
     }
 
+    /// The permanent library's transfers are counted beside temporary media's, under their own
+    /// `type`: an add as `material_image`, an article image as `article_image`.
+    @Test func materialTransfersAreCountedByType() async throws {
+        try await MountFixture.with(arguments: ["--metrics-address", "127.0.0.1:0"]) { m in
+            let copy = try await m.shell(
+                #"cp "$S/cat.jpg" "$M/material/image/a.jpg" && cp "$S/cat.png" "$M/material/article-images/b.png""#)
+            #expect(copy.status == 0, "\(copy.stderr)")
+            let scrape = try await Scrape.fetch(try await metricsURL(m))
+            let ok = ["outcome": "ok", "errcode": "0"]
+            #expect(scrape.value("wxmediafs_uploads_total", ok.merging(["type": "material_image"]) { $1 }) == 1)
+            #expect(scrape.value("wxmediafs_upload_bytes_total", ["type": "material_image"]) == 9059)
+            #expect(scrape.value("wxmediafs_uploads_total", ok.merging(["type": "article_image"]) { $1 }) == 1)
+            #expect(scrape.value("wxmediafs_uploads_total", ok.merging(["type": "image"]) { $1 }) == nil)
+        }
+    }
+
     @Test func metricsAreOffUnlessAskedAndNotOnTheNetworkUnlessAllowed() async throws {
         try await MountFixture.with { m in
             let json = try await m.status(json: true).stdout
