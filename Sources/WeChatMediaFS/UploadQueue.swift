@@ -220,6 +220,33 @@ final class UploadQueue: Sendable {
         }
     }
 
+    /// A descriptor of the queued bytes of entry `entryID`, the file's newest, if any are queued.
+    func openQueuedBytes(of entryID: Int64) throws -> Int32? {
+        guard let queued = item(entryID) else { return nil }
+        let descriptor = Glibc.open(queued.path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FUSEError.io }
+        return descriptor
+    }
+
+    /// `user.wechat.state` and `user.wechat.error` of entry `entryID` while something is queued
+    /// for it: queued|uploading|failed (with why); nil when nothing is.
+    func stateAttributes(of entryID: Int64) -> [String: String]? {
+        guard let queued = item(entryID) else { return nil }
+        var attributes = [WeChatAttributes.prefix + "state": queued.phase.rawValue]
+        if let failure = queued.failure?.display {
+            attributes[WeChatAttributes.prefix + "error"] = WeChatAttributes.describe(failure)
+        }
+        return attributes
+    }
+
+    /// `fsync` of a file: waits for its queued upload, however long the queue ahead of it takes,
+    /// and fails with that upload's errno. Most fsyncs (every one in sync mode) find nothing
+    /// queued: no waiter is set up.
+    func waitForQueuedUpload(of entryID: Int64) async throws {
+        guard item(entryID) != nil else { return }
+        if case .failed(let code) = await wait(for: entryID, timeout: nil) { throw FUSEError(code) }
+    }
+
     /// Waits, at most `timeout` (nil: as long as it takes), until no upload is queued or in
     /// flight; returns how many still are.
     @discardableResult

@@ -283,7 +283,7 @@ extension MaterialTree {
         switch node {
         case .material(let id):
             // A queued file tells its queue state; its media id only once its current bytes are added.
-            if let queued = queuedState(of: id) { return queued }
+            if let queued = queue.stateAttributes(of: id) { return queued }
             guard let entry = try await catalog.materialEntry(id: id), entry.state == .uploaded else { return [:] }
             return WeChatAttributes.material(mediaID: entry.mediaID, url: entry.url, updateTime: entry.updateTime)
         case .materialFolder(let folder):

@@ -14,12 +14,7 @@ extension MaterialTree {
     func queuedSize(of id: Int64) -> Int64? { queue.item(id)?.size }
 
     /// A descriptor of the queued bytes of entry `id`, the file's newest, if any are queued.
-    func openQueuedBytes(of id: Int64) throws -> Int32? {
-        guard let queued = queue.item(id) else { return nil }
-        let descriptor = Glibc.open(queued.path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FUSEError.io }
-        return descriptor
-    }
+    func openQueuedBytes(of id: Int64) throws -> Int32? { try queue.openQueuedBytes(of: id) }
 
     /// The sidecar's entry: `entry` at once if nothing is queued for it; else once its queued
     /// add ended (at most `queuedUploadWait`), read again. Nil when it has no id to tell; throws
@@ -43,21 +38,9 @@ extension MaterialTree {
         }
     }
 
-    /// `user.wechat.state` and `user.wechat.error` of a queued file: queued|uploading|failed
-    /// (with why); nil when nothing is queued for it.
-    func queuedState(of id: Int64) -> [String: String]? {
-        guard let queued = queue.item(id) else { return nil }
-        var attributes = [WeChatAttributes.prefix + "state": queued.phase.rawValue]
-        if let failure = queued.failure?.display {
-            attributes[WeChatAttributes.prefix + "error"] = WeChatAttributes.describe(failure)
-        }
-        return attributes
-    }
-
-    /// `fsync` of a file: waits for its queued add, however long the queue ahead of it takes,
-    /// and fails with that add's errno.
+    /// `fsync` of a file: waits for its queued add and fails with its errno.
     func fsync(_ node: Node) async throws {
-        guard case .material(let id) = node, queue.item(id) != nil else { return }
-        if case .failed(let code) = await queue.wait(for: id, timeout: nil) { throw FUSEError(code) }
+        guard case .material(let id) = node else { return }
+        try await queue.waitForQueuedUpload(of: id)
     }
 }

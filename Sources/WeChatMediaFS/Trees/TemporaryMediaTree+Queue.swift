@@ -17,12 +17,7 @@ extension TemporaryMediaTree {
     }
 
     /// A descriptor of the queued bytes of entry `id`, the file's newest, if any are queued.
-    func openQueuedBytes(of id: Int64) throws -> Int32? {
-        guard let queued = queue.item(id) else { return nil }
-        let descriptor = Glibc.open(queued.path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FUSEError.io }
-        return descriptor
-    }
+    func openQueuedBytes(of id: Int64) throws -> Int32? { try queue.openQueuedBytes(of: id) }
 
     /// Where a file's upload is, as `user.wechat.state` and `user.wechat.error` tell it:
     /// queued|uploading|failed (with why), uploaded, or a placeholder never uploaded; on
@@ -30,18 +25,14 @@ extension TemporaryMediaTree {
     func uploadState(of entry: CatalogEntry, id: Int64) async throws -> (
         attributes: [String: String], showsMediaID: Bool
     ) {
-        let prefix = WeChatAttributes.prefix
-        let queued = queue.item(id)
-        var attributes = [prefix + "state": queued?.phase.rawValue ?? entry.state.rawValue]
-        if let failure = queued?.failure?.display {
-            attributes[prefix + "error"] = WeChatAttributes.describe(failure)
-        }
-        if queued == nil, entry.state == .queued, let holder = try await catalog.queueHolder(of: id) {
+        if let queued = queue.stateAttributes(of: id) { return (queued, false) }
+        var attributes = [WeChatAttributes.prefix + "state": entry.state.rawValue]
+        if entry.state == .queued, let holder = try await catalog.queueHolder(of: id) {
             // Another host's queue, listed here only once that host stopped.
-            attributes[prefix + "state"] =
+            attributes[WeChatAttributes.prefix + "state"] =
                 "queued on host \(holder.host)" + (holder.running ? "" : ", which is not running")
         }
-        return (attributes, queued == nil && entry.state == .uploaded)
+        return (attributes, entry.state == .uploaded)
     }
 
     /// `owner` as its sidecar should tell it: at once if nothing is queued for it; else after
@@ -70,9 +61,5 @@ extension TemporaryMediaTree {
 
     /// `fsync` of a file: waits for its queued upload, however long the queue ahead of it takes,
     /// and fails with that upload's errno.
-    func waitForQueuedUpload(of entryID: Int64) async throws {
-        // Most fsyncs (every one in sync mode) find nothing queued: no waiter to set up.
-        guard queue.item(entryID) != nil else { return }
-        if case .failed(let code) = await queue.wait(for: entryID, timeout: nil) { throw FUSEError(code) }
-    }
+    func waitForQueuedUpload(of entryID: Int64) async throws { try await queue.waitForQueuedUpload(of: entryID) }
 }
