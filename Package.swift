@@ -87,6 +87,7 @@ let package = Package(
         .target(
             name: "WeChatMediaFS",
             dependencies: [
+                "Articles",
                 "Deadlines",
                 "FUSEKit",
                 "WeChatMedia",

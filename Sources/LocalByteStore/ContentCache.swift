@@ -3,13 +3,14 @@ import WeChatMedia
 
 /// The bytes of media on local disk, one file per media id under `content/`, plus the spool files
 /// of writes in progress under `spool/` and of closed files waiting for their upload under
-/// `queue/` and `material-queue/`. Folders are 0700, files 0600.
+/// `queue/` and `material-queue/`, and the files of article folders under `drafts/`. Folders are
+/// 0700, files 0600.
 public struct ContentCache: Sendable {
     public let root: String
 
     public init(root: String) throws {
         self.root = root
-        for folder in [root, root + "/content", root + "/spool"]
+        for folder in [root, root + "/content", root + "/spool", root + "/drafts"]
             + QueueFolder.allCases.map({ root + "/" + $0.rawValue })
         {
             try FileManager.default.createDirectory(

@@ -164,6 +164,52 @@ public final class SQLiteCatalog: Catalog {
             try db.create(index: "material_on_mediaID", on: "material", columns: ["folder", "mediaID"])
             try db.create(index: "material_on_contentHash", on: "material", columns: ["folder", "contentHash"])
         }
+        migrator.registerMigration("v7: article folders") { db in
+            try db.create(table: "draftFolder") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("location", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("origin", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("draftID", .text)
+                t.column("error", .text)
+                t.column("errorCode", .integer)
+                t.column("waitingFor", .text)
+                t.column("builtArticles", .text)
+                t.column("publishID", .text)
+                t.column("publishStatus", .integer)
+                t.column("articleID", .text)
+                t.column("articleURLs", .text)
+                t.column("nextPollAt", .integer)
+                t.column("polls", .integer).notNull()
+                t.column("updateTime", .integer)
+                t.column("mode", .integer).notNull()
+                t.column("uid", .integer).notNull()
+                t.column("gid", .integer).notNull()
+                t.column("modificationTime", .integer).notNull()
+                t.column("changeTime", .integer).notNull()
+                t.uniqueKey(["location", "name"])
+            }
+            try db.create(index: "draftFolder_on_state", on: "draftFolder", columns: ["state"])
+            try db.create(table: "draftFile") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("folderID", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("contentHash", .text)
+                t.column("mode", .integer).notNull()
+                t.column("uid", .integer).notNull()
+                t.column("gid", .integer).notNull()
+                t.column("accessTime", .integer).notNull()
+                t.column("modificationTime", .integer).notNull()
+                t.column("changeTime", .integer).notNull()
+                t.uniqueKey(["folderID", "name"])
+            }
+            try db.create(table: "publishPoll") { t in
+                t.primaryKey("day", .integer)
+                t.column("spent", .integer).notNull()
+            }
+        }
         return migrator
     }
 

@@ -32,6 +32,7 @@ extension MediaFileSystem {
     public func shutdown(drainingUntil drainEnd: ContinuousClock.Instant, deadline: ContinuousClock.Instant) async
         -> Int
     {
+        await drafts?.builds.stop()
         var left = 0
         for queue in queues {
             left += await queue.waitUntilSettled(timeout: max(.zero, ContinuousClock.now.duration(to: drainEnd)))
@@ -42,11 +43,15 @@ extension MediaFileSystem {
         return left
     }
 
-    /// What `wxmediafs sync` answers: waits until every queued upload has ended, then tells the
-    /// failures.
+    /// What `wxmediafs sync` answers: builds the article folders that wait for quiet, waits
+    /// until every queued upload and build has ended, then tells the failures (a folder that
+    /// failed to build is one, named by its path).
     public func syncQueuedUploads() async -> UploadQueueStatus {
+        await drafts?.builds.hurryAll()
         for queue in queues { await queue.waitUntilSettled(timeout: nil) }
-        return queuedUploads()
+        var status = queuedUploads()
+        status.failed += await drafts?.failures() ?? []
+        return status
     }
 
     /// The upload folders' queue and the material library's, in that order.

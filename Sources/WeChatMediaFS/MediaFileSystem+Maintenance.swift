@@ -28,12 +28,13 @@ extension MediaFileSystem {
         await context.budget.evictIfNeeded()
     }
 
-    /// Sweeps every `settings.sweepInterval` until the task is cancelled.
-    /// With a shared catalog, also follows what other hosts change.
+    /// Sweeps every `settings.sweepInterval` until the task is cancelled, and follows the
+    /// publishing jobs. With a shared catalog, also follows what other hosts change.
     public func maintain() async {
         let changes = context.catalog.foreignChanges()
         await withTaskGroup(of: Void.self) { group in
             if let changes { group.addTask { await self.follow(changes) } }
+            if let publishing = drafts?.publishing { group.addTask { await publishing.run() } }
             group.addTask {
                 while !Task.isCancelled {
                     await self.sweep()
@@ -41,5 +42,14 @@ extension MediaFileSystem {
                 }
             }
         }
+    }
+}
+
+extension MediaFileSystem {
+    /// Polls the publishing jobs that are due (what `maintain` does every few seconds); how
+    /// many polls it spent.
+    @discardableResult
+    public func pollPublishing() async -> Int {
+        await drafts?.publishing.pollDue() ?? 0
     }
 }

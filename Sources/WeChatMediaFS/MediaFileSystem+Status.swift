@@ -29,6 +29,7 @@ extension MediaFileSystem {
                 MountStatus.MaterialFill(type: $0.type.rawValue, count: $0.count, limit: $0.limit)
             }
         }
+        status.drafts = await drafts?.statusLines()
         return status
     }
 }

@@ -11,7 +11,8 @@ import Glibc
 
 /// The mount's namespace: a root folder that composes trees (`MediaTree`), each with its own
 /// folders and rules: today the temporary-media folders `/image /voice /video /thumb` and
-/// `/by-id/`, and the permanent material library `/material/`. It maps each inode to its tree (`Node`), keeps the open handles, and runs what
+/// `/by-id/`, the permanent material library `/material/`, and the article folders `/drafts/`
+/// and `/published/`. It maps each inode to its tree (`Node`), keeps the open handles, and runs what
 /// belongs to the mount as a whole (recovery, maintenance, shutdown, status). It knows nothing
 /// of libfuse (FUSEKit calls it with inode numbers), and reaches storage, WeChat and the time
 /// only through what it is given: a `Catalog`, a `MediaService` and a `MountClock`, so tests
@@ -22,6 +23,9 @@ public final class MediaFileSystem: FileSystem {
     let byID: ByIDTree
     /// `/material/`, when the mount was given the material service and its catalog keeps material.
     let material: MaterialTree?
+    /// `/drafts/` and `/published/`, when the mount has `/material/`, the draft service and a
+    /// catalog that keeps article folders.
+    let drafts: DraftsTree?
     /// Every tree, in the order the root lists their folders.
     private let trees: [any MediaTree]
     /// The root's folders, each with its tree, in listing order.
@@ -34,7 +38,8 @@ public final class MediaFileSystem: FileSystem {
 
     public init(
         catalog: any Catalog, cache: ContentCache, service: any MediaService,
-        material materialService: (any MaterialService)? = nil, settings: MountSettings,
+        material materialService: (any MaterialService)? = nil, drafts draftService: (any DraftService)? = nil,
+        settings: MountSettings,
         clock: any MountClock = SystemClock(), logger: Logger
     ) {
         let context = MountContext(
@@ -48,7 +53,13 @@ public final class MediaFileSystem: FileSystem {
         } else {
             self.material = nil
         }
-        let trees: [any MediaTree] = [temporaryMedia, byID] + (material.map { [$0] } ?? [])
+        if let material, let draftService, let draftCatalog = catalog as? any DraftCatalog {
+            self.drafts = DraftsTree(context: context, catalog: draftCatalog, service: draftService, material: material)
+        } else {
+            self.drafts = nil
+        }
+        let trees: [any MediaTree] =
+            [temporaryMedia, byID] + (material.map { [$0] } ?? []) + (drafts.map { [$0] } ?? [])
         self.trees = trees
         self.topFolders = trees.flatMap { tree in tree.topFolders.map { ($0.name, $0.node, tree) } }
     }

@@ -34,6 +34,14 @@ public struct MountSettings: Sendable {
     public var materialListSeconds: Double = 60
     /// Whether `rm` of a permanent material deletes it from the account (`--allow-delete`).
     public var allowDelete = false
+    /// Whether `mv` of a draft folder to `/published/` publishes it (`--allow-publish`).
+    public var allowPublish = false
+    /// How long an article folder must be left alone before it is built (`--draft-settle`):
+    /// what makes `cp -r` build once, whatever order it copies in.
+    public var draftSettle: Duration = .seconds(2)
+    /// How many `freepublish/get` polls a day the mount (the fleet, on PostgreSQL) may spend
+    /// (`--publish-polls-per-day`); the platform allows 100.
+    public var publishPollsPerDay = 90
 
     public init(
         mediaLifetimeSeconds: Int64 = 3 * 24 * 3600, cacheTimeout: Double = 1, uid: UInt32, gid: UInt32,

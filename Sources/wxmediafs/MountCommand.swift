@@ -124,6 +124,24 @@ struct MountCommand: AsyncParsableCommand {
     )
     var allowDelete = false
 
+    @Flag(
+        help:
+            "Let mv of a /drafts/ folder to /published/ publish the draft (freepublish/submit); without it, that mv fails with EPERM."
+    )
+    var allowPublish = false
+
+    @Option(
+        help:
+            "How long an article folder under /drafts/ must be left alone before it is built into a draft, so that cp -r builds it once: 2s, 10s (0s to 1h)."
+    )
+    var draftSettle = DurationArgument(seconds: 2)
+
+    @Option(
+        help:
+            "How many freepublish/get polls a day may be spent following publishing jobs (the platform allows 100 a day for the whole account): 1 to 100000."
+    )
+    var publishPollsPerDay = 90
+
     /// How often the daily quota may be asked of the server (tests use a short one).
     @Option(help: .hidden)
     var quotaInterval = DurationArgument(seconds: 60)
@@ -169,6 +187,10 @@ struct MountCommand: AsyncParsableCommand {
         try quotaInterval.check(within: 1...86400, option: "--quota-interval")
         try queueDrainTimeout.check(within: 1...3600, option: "--queue-drain-timeout")
         try materialListTTL.check(within: 0...86400, option: "--material-list-ttl")
+        try draftSettle.check(within: 0...3600, option: "--draft-settle")
+        guard (1...100_000).contains(publishPollsPerDay) else {
+            throw ValidationError("--publish-polls-per-day \(publishPollsPerDay) is out of range: 1 to 100000")
+        }
         guard (1...64).contains(uploadConcurrency) else {
             throw ValidationError("--upload-concurrency \(uploadConcurrency) is out of range: 1 to 64")
         }

@@ -263,10 +263,13 @@ struct MountRunner {
             queuedUploadWait: .seconds(command.requestTimeout.seconds), sidecars: command.sidecars)
         settings.materialListSeconds = Double(command.materialListTTL.seconds)
         settings.allowDelete = command.allowDelete
+        settings.allowPublish = command.allowPublish
+        settings.draftSettle = .seconds(command.draftSettle.seconds)
+        settings.publishPollsPerDay = command.publishPollsPerDay
         let fileSystem = MediaFileSystem(
             catalog: catalog, cache: cache,
             service: MeteredMediaService(client) { try? await catalog.knownMedia($0)?.type },
-            material: MeteredMaterialService(client),
+            material: MeteredMaterialService(client), drafts: client,
             settings: settings, clock: clock, logger: logger)
         try await fileSystem.recover()
         return fileSystem

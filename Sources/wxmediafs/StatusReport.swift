@@ -59,6 +59,10 @@ struct StatusReport {
             lines.append(
                 "Material library: " + material.map { "\($0.type) \($0.count) of \($0.limit)" }.joined(separator: ", "))
         }
+        for draft in status.drafts ?? [] {
+            // "Draft drafts/cat-week: waiting for cover.jpg".
+            lines.append("Draft \(draft.path): \(draft.state)" + (draft.reason.map { ", \($0)" } ?? ""))
+        }
         if let url = status.metricsURL { lines.append("Metrics: \(url)") }
         return lines.joined(separator: "\n") + "\n"
     }

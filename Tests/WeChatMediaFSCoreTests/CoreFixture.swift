@@ -102,7 +102,8 @@ struct CoreFixture {
         logger.logLevel = .critical
         let fileSystem = MediaFileSystem(
             catalog: catalog, cache: try ContentCache(root: directory + "/cache"), service: service,
-            material: material, settings: mountSettings, clock: clock, logger: logger)
+            material: material, drafts: service as? any DraftService, settings: mountSettings, clock: clock,
+            logger: logger)
         try await fileSystem.recover()
         return CoreFixture(
             fileSystem: fileSystem, clock: clock, catalog: catalog, backend: backend, database: database,

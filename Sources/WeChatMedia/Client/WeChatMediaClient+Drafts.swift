@@ -78,11 +78,27 @@ extension WeChatMediaClient {
         }
     }
 
+    /// One `freepublish/get`, sent again only while the server cannot have received it: each
+    /// poll spends the day's 100, so the caller's schedule (and budget) is the retry, and a
+    /// quota refusal (45009, 45011) is not retried into more.
     public func publishStatus(publishID: String) async throws -> PublishStatus {
         // The platform's ids are numbers; one that is not is sent as the text it is.
         let id: any Sendable = Int64(publishID).map { $0 as any Sendable } ?? publishID
-        return try await call("/cgi-bin/freepublish/get", body: ["publish_id": id], as: .publish) {
-            reply throws(TransportError) in try reply.status(asked: publishID)
+        let path = "/cgi-bin/freepublish/get"
+        return try await retry.run(logger: logger, operation: Self.operation(path)) { deadline in
+            do {
+                return try await withFreshToken { token in
+                    let response = try await sendJSON(
+                        path, token: token, body: ["publish_id": id], as: .publish, deadline: deadline)
+                    return try await judged(response, deadline: deadline) { reply throws(TransportError) in
+                        try reply.status(asked: publishID)
+                    }
+                }
+            } catch let error as APIError where error.kind == .quota {
+                throw FinalFailure(error)
+            } catch let error as TransportError where error.mayHaveReachedServer || error.isInvalidResponse {
+                throw FinalFailure(error)
+            }
         }
     }
 

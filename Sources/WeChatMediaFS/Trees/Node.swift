@@ -17,17 +17,25 @@ enum Node: Equatable {
     case materialFolder(MaterialFolder)
     case material(Int64)
     case materialSidecar(Int64)
+    case draftsRoot
+    case publishedRoot
+    case draftFolder(Int64)
+    case draftFile(Int64)
 
     static let rootInode: Inode = 1
     static let byIDFolderInode: Inode = 6
     static let materialRootInode: Inode = 7
     /// `/material/`'s folders: 8, 9, ... in `MaterialFolder`'s order.
     private static let materialFolderInodes: ClosedRange<Inode> = 8...Inode(7 + MaterialFolder.allCases.count)
+    static let draftsRootInode: Inode = 13
+    static let publishedRootInode: Inode = 14
     private static let entryBase: UInt64 = 1000
     private static let sidecarBase: UInt64 = 1 << 48
     private static let byIDBase: UInt64 = 1 << 49
     private static let materialBase: UInt64 = 1 << 50
     private static let materialSidecarBase: UInt64 = 1 << 51
+    private static let draftFolderBase: UInt64 = 1 << 52
+    private static let draftFileBase: UInt64 = 1 << 53
     /// Catalog ids that have an inode (SQLite hands out 1, 2, 3, ...: far below this).
     static let entryIDs: ClosedRange<Int64> = 1...Int64(sidecarBase - entryBase - 1)
 
@@ -43,8 +51,12 @@ enum Node: Equatable {
         case Self.materialFolderInodes:
             self = .materialFolder(MaterialFolder.allCases[Int(inode - Self.materialFolderInodes.lowerBound)])
         case Self.materialBase..<Self.materialSidecarBase: self = .material(Int64(inode - Self.materialBase))
-        case Self.materialSidecarBase..<(Self.materialSidecarBase << 1):
+        case Self.materialSidecarBase..<Self.draftFolderBase:
             self = .materialSidecar(Int64(inode - Self.materialSidecarBase))
+        case Self.draftsRootInode: self = .draftsRoot
+        case Self.publishedRootInode: self = .publishedRoot
+        case Self.draftFolderBase..<Self.draftFileBase: self = .draftFolder(Int64(inode - Self.draftFolderBase))
+        case Self.draftFileBase..<(Self.draftFileBase << 1): self = .draftFile(Int64(inode - Self.draftFileBase))
         default: return nil
         }
     }
@@ -62,6 +74,10 @@ enum Node: Equatable {
             Self.materialFolderInodes.lowerBound + UInt64(MaterialFolder.allCases.firstIndex(of: folder) ?? 0)
         case .material(let id): Self.materialBase + Self.offset(id)
         case .materialSidecar(let id): Self.materialSidecarBase + Self.offset(id)
+        case .draftsRoot: Self.draftsRootInode
+        case .publishedRoot: Self.publishedRootInode
+        case .draftFolder(let id): Self.draftFolderBase + Self.offset(id)
+        case .draftFile(let id): Self.draftFileBase + Self.offset(id)
         }
     }
 

@@ -55,6 +55,15 @@ public struct MountStatus: Codable, Sendable {
         public var limit: Int
     }
 
+    /// An article folder that is not simply built: waiting, building, failed, or publishing.
+    public struct Draft: Codable, Sendable, Equatable {
+        /// Its path in the mount ("drafts/cat-week").
+        public var path: String
+        public var state: String
+        /// What it waits for, or why it failed.
+        public var reason: String?
+    }
+
     public struct Requests: Codable, Sendable {
         public var kind: String
         public var sent: Int
@@ -88,6 +97,8 @@ public struct MountStatus: Codable, Sendable {
     /// The material library's counts and caps, once the mount asked (nil before, or from a
     /// version without `/material/`).
     public var material: [MaterialFill]? = nil
+    /// Article folders that are not built or are publishing (nil from a version without `/drafts/`).
+    public var drafts: [Draft]? = nil
 }
 
 /// The JSON the status socket sends (`WireFormat`).

@@ -1,0 +1,116 @@
+import FUSEKit
+import MediaCatalog
+import WeChatMedia
+
+/// Follows submitted drafts until they end `published` or `publish-failed`, polling
+/// `freepublish/get` (100 a day for the whole account) on a budget the mount never passes:
+/// each job is polled after 10 s, then less and less often (up to hourly); once the day's
+/// budget is spent, the rest wait for the next day (days start at 00:00 Beijing time, when the
+/// platform's quotas do). The budget is counted in the catalog (SQLite: this host's; article folders are
+/// not on the PostgreSQL catalog yet).
+struct PublishWatcher: Sendable {
+    let context: MountContext
+    let catalog: any DraftCatalog
+    let service: any DraftService
+
+    static let firstPollDelay: Int64 = 10
+    static let longestPollDelay: Int64 = 3600
+    /// Beijing is UTC+8 all year.
+    static let dayOffset: Int64 = 8 * 3600
+
+    static func day(of seconds: Int64) -> Int64 { (seconds + dayOffset) / 86400 }
+    static func startOfDay(after seconds: Int64) -> Int64 { (day(of: seconds) + 1) * 86400 - dayOffset }
+
+    /// Polls every job that is due, as far as the day's budget lets; returns how many polls it spent.
+    @discardableResult
+    func pollDue() async -> Int {
+        let now = context.clock.seconds
+        guard var due = try? await catalog.draftFolders(in: .publishing) else { return 0 }
+        due = due.filter { ($0.nextPollAt ?? 0) <= now }.sorted { ($0.nextPollAt ?? 0) < ($1.nextPollAt ?? 0) }
+        var spent = 0
+        var exhausted = false
+        for var folder in due {
+            guard let publishID = folder.publishID else { continue }
+            let day = Self.day(of: now)
+            guard !exhausted,
+                (try? await catalog.spendPublishPoll(day: day, budget: context.settings.publishPollsPerDay)) == true
+            else {
+                // The day's polls are spent: this and every later job wait for tomorrow.
+                folder.nextPollAt = max(folder.nextPollAt ?? 0, Self.startOfDay(after: now))
+                try? await catalog.updateDraftFolder(folder)
+                continue
+            }
+            spent += 1
+            folder.polls += 1
+            let path = DraftsTree.displayPath(of: folder)
+            do {
+                let status = try await service.publishStatus(publishID: publishID)
+                apply(status, to: &folder, path: path)
+            } catch let error as APIError where error.kind == .quota {
+                // The account's day is spent (other tools poll too): nothing more until tomorrow.
+                context.logger.warning("freepublish/get of \(path) refused: \(error.errmsg); polling resumes tomorrow")
+                folder.nextPollAt = Self.startOfDay(after: now)
+                try? await catalog.updateDraftFolder(folder)
+                exhausted = true
+                continue
+            } catch {
+                context.logger.warning("freepublish/get of \(path) (publish_id \(publishID)) failed: \(error)")
+            }
+            if folder.state == .publishing {
+                let delay = min(Self.longestPollDelay, Self.firstPollDelay << min(Int64(folder.polls), 20))
+                folder.nextPollAt = now + delay
+            } else {
+                folder.nextPollAt = nil
+            }
+            try? await catalog.updateDraftFolder(folder)
+        }
+        return spent
+    }
+
+    private func apply(_ status: PublishStatus, to folder: inout DraftFolder, path: String) {
+        folder.publishStatus = status.state.rawValue
+        switch status.state {
+        case .publishing:
+            return
+        case .published:
+            folder.state = .published
+            folder.articleID = status.articleID
+            folder.articleURLs = status.articleURLs.sorted { $0.index < $1.index }.map(\.url).joined(separator: "\n")
+            (folder.error, folder.errorCode) = (nil, nil)
+            context.logger.notice("published \(path): \(folder.articleURLs ?? "")")
+        case .originalCheckFailed, .failed, .refusedByReview, .deletedByUser, .banned:
+            folder.state = .publishFailed
+            let articles =
+                status.failIndexes.isEmpty
+                ? "" : ", articles \(status.failIndexes.map(String.init).joined(separator: ", "))"
+            let reason = "publish_status \(status.state.rawValue) (\(Self.name(of: status.state)))\(articles)"
+            folder.error = reason
+            folder.errorCode = EIO
+            context.reporter.report("publish", of: path, FUSEError.io, errno: EIO, reason: reason)
+        }
+    }
+
+    static func name(of state: PublishState) -> String {
+        switch state {
+        case .published: "published"
+        case .publishing: "publishing"
+        case .originalCheckFailed: "original check failed"
+        case .failed: "failed"
+        case .refusedByReview: "refused by review"
+        case .deletedByUser: "deleted by the user"
+        case .banned: "banned"
+        }
+    }
+
+    /// Polls what is due every `interval` until cancelled.
+    func run(every interval: Duration = .seconds(2)) async {
+        while !Task.isCancelled {
+            await pollDue()
+            try? await Task.sleep(for: interval)
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,370 @@
+import EmulatorTestSupport
+import FUSEKit
+import Foundation
+import MediaCatalog
+import Testing
+import WeChatEmulator
+import WeChatMedia
+import WeChatMediaFS
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `/drafts/` and `/published/` through the filesystem's methods, against the in-process
+/// emulator (issue 24): the example folder built once in any copy order, with the requests it
+/// costs; an edit as one `draft/update`; rule errors as errnos and reasons; waiting for a
+/// picture; publishing only with `--allow-publish`, to `published` or `publish-failed`; the
+/// poll budget; a remount.
+@Suite("Article folders")
+struct DraftsTreeTests {
+    static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs/examples/article-folder").path
+
+    static func exampleFile(_ name: String) -> [UInt8] {
+        Array(FileManager.default.contents(atPath: example + "/" + name) ?? Data())
+    }
+
+    static var exampleNames: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: example)) ?? []).sorted()
+    }
+
+    static func with<T>(
+        settle: Duration = .seconds(3600), allowPublish: Bool = false, allowDelete: Bool = false,
+        pollsPerDay: Int = 90, dailyQuota: DailyQuota? = nil, _ body: (CoreFixture, EmulatorFixture) async throws -> T
+    ) async throws -> T {
+        try await EmulatorFixture.with(limits: .current, dailyQuota: dailyQuota) { emulator in
+            var settings = CoreFixture.defaultSettings
+            settings.draftSettle = settle
+            settings.allowPublish = allowPublish
+            settings.allowDelete = allowDelete
+            settings.publishPollsPerDay = pollsPerDay
+            let clock = ManualClock(seconds: Int64(Date().timeIntervalSince1970))
+            let core = try await CoreFixture.make(
+                clock: clock, service: emulator.makeClient(rules: .current), settings: settings)
+            return try await using(core, stop: { await $0.close() }) { core in try await body(core, emulator) }
+        }
+    }
+
+    static func xattr(_ core: CoreFixture, _ path: String, _ name: String) async throws -> String? {
+        try await MaterialTreeTests.xattr(core, path, name)
+    }
+
+    static func state(_ core: CoreFixture, _ path: String) async throws -> String? {
+        try await xattr(core, path, "user.wechat.state")
+    }
+
+    /// `fsync` of the folder: builds now what waits for quiet; the build's errno, or nil.
+    static func fsync(_ core: CoreFixture, _ path: String) async throws -> Int32? {
+        let inode = try #require(try await core.inode(path))
+        return await CoreFixture.errno { try await core.fileSystem.fsync(inode: inode, handle: 0) }
+    }
+
+    static func copyExample(_ core: CoreFixture, to folder: String, order: [String]) async throws {
+        try await core.mkdir(folder)
+        for name in order { try await core.copy(exampleFile(name), to: folder + "/" + name) }
+    }
+
+    static func counters(_ emulator: EmulatorFixture) async throws -> [String: Int] {
+        try await emulator.counters()
+    }
+
+    /// The orders `cp -r` can take: the listing order of the source folder, which depends on
+    /// its filesystem (name order, reverse, hash order): articles first, pictures first, mixed.
+    static let orders: [[String]] = {
+        let names = exampleNames
+        let articles = names.filter { $0.hasSuffix(".md") }
+        let pictures = names.filter { !$0.hasSuffix(".md") }
+        return [
+            names, names.reversed(), pictures + articles, [articles[1]] + pictures + [articles[0]],
+            [pictures[2], articles[0], pictures[0], pictures[4], articles[1], pictures[1], pictures[3]],
+        ]
+    }()
+
+    @Test(arguments: 0..<5) func theExampleFolderBecomesOneDraftInAnyCopyOrder(order: Int) async throws {
+        try await Self.with(settle: .seconds(2)) { core, emulator in
+            try #require(Self.exampleNames.count == 7)
+            let before = try await Self.counters(emulator)
+            try await Self.copyExample(core, to: "drafts/cat-week", order: Self.orders[order])
+            // No fsync, no sync: the folder builds by itself once it has been quiet 2 s.
+            let built = try await eventually(within: .seconds(60), every: .milliseconds(100)) {
+                try await Self.state(core, "drafts/cat-week") == "built"
+            }
+            let state = try await Self.state(core, "drafts/cat-week")
+            #expect(built, "state \(String(describing: state))")
+            let after = try await Self.counters(emulator)
+            func spent(_ key: String) -> Int { (after[key] ?? 0) - (before[key] ?? 0) }
+            #expect(spent("draft_add") == 1 && spent("draft_update") == 0, "\(after)")
+            // cat.jpg and shared.png as article images; the GIF, the big photo (also a cover)
+            // and cover.jpg as image material: each once, shared.png though two articles show it.
+            #expect(spent("uploadimg") == 2 && spent("add_material") == 3, "\(after)")
+
+            let draftID = try #require(try await Self.xattr(core, "drafts/cat-week", "user.wechat.media_id"))
+            let articles = try await emulator.makeClient().getDraft(mediaID: draftID)
+            #expect(articles.map(\.title) == ["A day of the cat", "The big picture"])
+            for article in articles {
+                let sources = Self.imageSources(article.content)
+                #expect(!sources.isEmpty)
+                for src in sources { #expect(src.hasPrefix(emulator.baseURL), "\(src)") }
+                // The cover is permanent material: get_material answers it.
+                let directory = try TemporaryDirectory.make()
+                defer { try? FileManager.default.removeItem(atPath: directory) }
+                _ = try await emulator.makeClient().getMaterial(mediaID: article.thumbMediaID, to: directory + "/c")
+            }
+            #expect(articles[0].needOpenComment && !articles[0].onlyFansCanComment)
+            #expect(articles[1].onlyFansCanComment)
+            #expect(try await core.list("material/article-images").contains("shared.png"))
+        }
+    }
+
+    static func imageSources(_ html: String) -> [String] {
+        html.components(separatedBy: "<img").dropFirst().compactMap { tag in
+            guard let start = tag.range(of: "src=\"") else { return nil }
+            return String(tag[start.upperBound...].prefix { $0 != "\"" })
+        }
+    }
+
+    @Test func anEditOfOneArticleIsOneUpdateAndUploadsNothingAgain() async throws {
+        try await Self.with { core, emulator in
+            try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
+            #expect(try await Self.fsync(core, "drafts/post") == nil)
+            #expect(try await Self.state(core, "drafts/post") == "built")
+            let draftID = try #require(try await Self.xattr(core, "drafts/post", "user.wechat.media_id"))
+            let before = try await Self.counters(emulator)
+
+            var text = String(decoding: Self.exampleFile("2-the-big-picture.md"), as: UTF8.self)
+            text += "\nOne more line.\n"
+            try await core.copy(Array(text.utf8), to: "drafts/post/2-the-big-picture.md")
+            #expect(try await Self.fsync(core, "drafts/post") == nil)
+            let after = try await Self.counters(emulator)
+            func spent(_ key: String) -> Int { (after[key] ?? 0) - (before[key] ?? 0) }
+            #expect(spent("draft_update") == 1 && spent("draft_add") == 0, "\(after)")
+            #expect(spent("uploadimg") == 0 && spent("add_material") == 0)
+            #expect(try await Self.xattr(core, "drafts/post", "user.wechat.media_id") == draftID)
+            let articles = try await emulator.makeClient().getDraft(mediaID: draftID)
+            #expect(articles[1].content.contains("One more line."))
+            #expect(try await core.read("drafts/post/2-the-big-picture.md") == Array(text.utf8))
+
+            // Nothing changed: a save of the same bytes sends nothing.
+            try await core.copy(Array(text.utf8), to: "drafts/post/2-the-big-picture.md")
+            #expect(try await Self.fsync(core, "drafts/post") == nil)
+            #expect(try await Self.counters(emulator)["draft_update"] == after["draft_update"])
+        }
+    }
+
+    @Test func frontMatterErrorsFailTheArticlesCloseWithEINVALAndTheReason() async throws {
+        try await Self.with { core, emulator in
+            try await core.mkdir("drafts/bad")
+            let title = String(repeating: "t", count: 40)
+            let article = "---\ntitle: \(title)\ncover: cover.jpg\n---\nHello.\n"
+            let code = await CoreFixture.errno { try await core.copy(Array(article.utf8), to: "drafts/bad/a.md") }
+            #expect(code == EINVAL)
+            #expect(try await Self.state(core, "drafts/bad") == "failed")
+            let error = try #require(try await Self.xattr(core, "drafts/bad", "user.wechat.error"))
+            #expect(error.contains("a.md: title is 40 characters, at most 32"), "\(error)")
+            // The bytes are kept, to be fixed.
+            #expect(try await core.read("drafts/bad/a.md") == Array(article.utf8))
+            let status = await core.fileSystem.status(mountpoint: "/m", apiBase: "", startedAt: Date())
+            #expect(status.drafts?.first { $0.path == "drafts/bad" }?.state == "failed")
+            #expect(status.recentFailures.contains { $0.name == "drafts/bad" && $0.errno == "EINVAL" })
+
+            let typo = "---\ntitel: Hello\n---\nHello.\n"
+            #expect(await CoreFixture.errno { try await core.copy(Array(typo.utf8), to: "drafts/bad/a.md") } == EINVAL)
+            #expect(
+                try await Self.xattr(core, "drafts/bad", "user.wechat.error")?.contains(
+                    "unknown front matter key 'titel'") == true)
+            // A picture's close is not the article's fault.
+            #expect(
+                await CoreFixture.errno { try await core.copy(Samples.bytes("cat.jpg"), to: "drafts/bad/cover.jpg") }
+                    == nil)
+            #expect(try await Self.counters(emulator)["draft_add"] ?? 0 == 0)
+
+            // Fixed, it builds; sync reports no failure of it any more.
+            let fixed = "---\ntitle: Fixed\ncover: cover.jpg\n---\nHello.\n"
+            try await core.copy(Array(fixed.utf8), to: "drafts/bad/a.md")
+            let synced = await core.fileSystem.syncQueuedUploads()
+            #expect(synced.failed.isEmpty, "\(synced.failed)")
+            #expect(try await Self.state(core, "drafts/bad") == "built")
+        }
+    }
+
+    @Test func aServerRefusalFailsTheBuildWithItsErrno() async throws {
+        try await Self.with { core, _ in
+            try await core.mkdir("drafts/cover")
+            let article = "---\ntitle: Hi\ncover: /material/image/none.jpg\n---\nHello.\n"
+            try await core.copy(Array(article.utf8), to: "drafts/cover/a.md")
+            #expect(try await Self.fsync(core, "drafts/cover") == ENOENT)
+            #expect(try await Self.xattr(core, "drafts/cover", "user.wechat.error")?.contains("none.jpg") == true)
+            let bogus = "---\ntitle: Hi\ncover: abcdefghijklmnopqrstuvwxyz012345\n---\nHello.\n"
+            try await core.copy(Array(bogus.utf8), to: "drafts/cover/a.md")
+            // The server refuses an id it does not have as a cover (40007).
+            #expect(try await Self.fsync(core, "drafts/cover") == ENOENT)
+            let synced = await core.fileSystem.syncQueuedUploads()
+            #expect(synced.failed.map(\.name) == ["drafts/cover"] && synced.failed.first?.errno == "ENOENT")
+        }
+    }
+
+    @Test func aMissingPictureIsWaitedForByNameThenBuilt() async throws {
+        try await Self.with { core, emulator in
+            try await core.mkdir("drafts/wait")
+            #expect(try await Self.state(core, "drafts/wait") == "waiting")
+            let article = "---\ntitle: Wait\n---\n![cat](cat.jpg)\n\n![more](more.png)\n"
+            try await core.copy(Array(article.utf8), to: "drafts/wait/a.md")
+            #expect(try await Self.state(core, "drafts/wait") == "waiting")
+            #expect(try await Self.xattr(core, "drafts/wait", "user.wechat.waiting_for") == "cat.jpg\nmore.png")
+            #expect(try await Self.fsync(core, "drafts/wait") == nil, "nothing to build yet")
+            try await core.copy(Samples.bytes("cat.jpg"), to: "drafts/wait/cat.jpg")
+            #expect(try await Self.xattr(core, "drafts/wait", "user.wechat.waiting_for") == "more.png")
+            let status = await core.fileSystem.status(mountpoint: "/m", apiBase: "", startedAt: Date())
+            #expect(status.drafts?.first?.reason == "waiting for more.png")
+            #expect(try await Self.counters(emulator)["draft_add"] ?? 0 == 0)
+            try await core.copy(Samples.bytes("cat.png"), to: "drafts/wait/more.png")
+            #expect(try await Self.state(core, "drafts/wait") == "building")
+            #expect(try await Self.fsync(core, "drafts/wait") == nil)
+            #expect(try await Self.state(core, "drafts/wait") == "built")
+            #expect(try await Self.counters(emulator)["draft_add"] == 1)
+        }
+    }
+
+    @Test func publishingNeedsTheFlagThenEndsPublishedWithTheArticleURL() async throws {
+        try await Self.with { core, _ in
+            try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
+            #expect(await CoreFixture.errno { try await core.rename("drafts/post", to: "published/post") } == EPERM)
+            #expect(try await core.list("drafts") == ["post"])
+            #expect(try await core.list("published") == [])
+        }
+        try await Self.with(allowPublish: true) { core, emulator in
+            try await emulator.control(.POST, "publish/seconds?seconds=60")
+            try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
+            // The move builds what waits, then submits it.
+            try await core.rename("drafts/post", to: "published/post")
+            #expect(try await core.list("drafts") == [])
+            #expect(try await core.list("published") == ["post"])
+            #expect(try await Self.state(core, "published/post") == "publishing")
+            #expect(try await Self.xattr(core, "published/post", "user.wechat.publish_status") == "1")
+            #expect(await core.fileSystem.pollPublishing() == 0, "not due before 10 s")
+            core.clock.advance(seconds: 10)
+            #expect(await core.fileSystem.pollPublishing() == 1)
+            #expect(try await Self.state(core, "published/post") == "publishing")
+            try await emulator.advanceClock(seconds: 60)
+            core.clock.advance(seconds: 20)
+            #expect(await core.fileSystem.pollPublishing() == 1)
+            #expect(try await Self.state(core, "published/post") == "published")
+            let urls = try #require(try await Self.xattr(core, "published/post", "user.wechat.article_url"))
+            let lines = urls.split(separator: "\n")
+            #expect(lines.count == 2 && lines.allSatisfy { $0.hasPrefix(emulator.baseURL) }, "\(urls)")
+            #expect(try await Self.xattr(core, "published/post", "user.wechat.publish_status") == "0")
+            core.clock.advance(seconds: 3600)
+            #expect(await core.fileSystem.pollPublishing() == 0, "a finished job is not polled")
+        }
+    }
+
+    @Test func aRefusedPublishEndsPublishFailedWithTheReason() async throws {
+        try await Self.with(allowPublish: true) { core, emulator in
+            try await emulator.control(.POST, "publish/seconds?seconds=0")
+            try await emulator.control(.POST, "publish/next", json: #"{"publish_status":4,"fail_idx":[2]}"#)
+            try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
+            try await core.rename("drafts/post", to: "published/post")
+            core.clock.advance(seconds: 10)
+            #expect(await core.fileSystem.pollPublishing() == 1)
+            #expect(try await Self.state(core, "published/post") == "publish-failed")
+            let error = try #require(try await Self.xattr(core, "published/post", "user.wechat.error"))
+            #expect(error == "publish_status 4 (refused by review), articles 2", "\(error)")
+            let status = await core.fileSystem.status(mountpoint: "/m", apiBase: "", startedAt: Date())
+            #expect(status.drafts?.first?.state == "publish-failed")
+        }
+    }
+
+    @Test func aFolderThatCannotBuildIsNotPublished() async throws {
+        try await Self.with(allowPublish: true) { core, emulator in
+            try await core.mkdir("drafts/empty")
+            #expect(await CoreFixture.errno { try await core.rename("drafts/empty", to: "published/empty") } == EINVAL)
+            #expect(try await Self.counters(emulator)["freepublish_submit"] ?? 0 == 0)
+        }
+    }
+
+    /// 150 jobs publishing for a day: never more than the day's budget of polls, the rest the
+    /// next day.
+    @Test func thePollBudgetHoldsWith150PendingPublishes() async throws {
+        var quota = DailyQuota.documented(for: .current)
+        quota[.publishSubmit] = 1000
+        try await Self.with(allowPublish: true, pollsPerDay: 90, dailyQuota: quota) { core, emulator in
+            try await emulator.control(.POST, "publish/seconds?seconds=2000000")
+            let client = emulator.makeClient()
+            let cover = try Samples.write(Samples.bytes("cat.jpg"), named: "cover.jpg")
+            let thumb = try await client.addMaterial(
+                fileAt: cover, as: .image, name: "cover.jpg", title: nil, introduction: nil, progress: { _ in }
+            ).mediaID
+            let catalog = try #require(core.catalog as? any DraftCatalog)
+            for index in 0..<150 {
+                let draftID = try await client.addDraft([
+                    DraftArticle(title: "Post \(index)", content: "<p>\(index)</p>", thumbMediaID: thumb)
+                ])
+                let submission = try await client.submit(draftID: draftID)
+                var folder = DraftFolder(
+                    location: .published, name: "post-\(index)", state: .publishing, mode: 0o755, uid: 0, gid: 0,
+                    time: core.clock.now())
+                folder.draftID = draftID
+                folder.publishID = submission.publishID
+                folder.nextPollAt = core.clock.seconds
+                _ = try await catalog.insertDraftFolder(folder)
+            }
+            let before = try await Self.counters(emulator)["freepublish_get"] ?? 0
+            // A day in 10-minute steps, starting at the day's start (Beijing time).
+            let dayStart = (core.clock.seconds + 8 * 3600) / 86400 * 86400 - 8 * 3600
+            core.clock.advance(seconds: dayStart + 86400 - core.clock.seconds)
+            var spent = 0
+            for _ in 0..<143 {
+                spent += await core.fileSystem.pollPublishing()
+                core.clock.advance(seconds: 600)
+            }
+            let polled = (try await Self.counters(emulator)["freepublish_get"] ?? 0) - before
+            #expect(spent == 90 && polled == 90, "spent \(spent), polled \(polled)")
+            // The next day has a budget again; the emulator's own day (its clock stood still) has 10
+            // of its 100 left: 10 answered, the 11th refused with 45009, and no more asked.
+            core.clock.advance(seconds: 600)
+            #expect(await core.fileSystem.pollPublishing() == 11)
+            #expect((try await Self.counters(emulator)["freepublish_get"] ?? 0) - before == 101)
+        }
+    }
+
+    @Test func aRemountKeepsFoldersFilesIDsAndState() async throws {
+        try await Self.with { core, _ in
+            try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
+            #expect(try await Self.fsync(core, "drafts/post") == nil)
+            let draftID = try await Self.xattr(core, "drafts/post", "user.wechat.media_id")
+            try await core.mkdir("drafts/later")
+            let again = try await core.reopened()
+            #expect(try await again.list("drafts") == ["post", "later"])
+            #expect(try await again.list("drafts/post") == Self.exampleNames)
+            #expect(try await again.read("drafts/post/cat.jpg") == Self.exampleFile("cat.jpg"))
+            #expect(try await Self.state(again, "drafts/post") == "built")
+            #expect(try await Self.xattr(again, "drafts/post", "user.wechat.media_id") == draftID)
+            #expect(try await Self.state(again, "drafts/later") == "waiting")
+        }
+    }
+
+    @Test func removingAFolderWithADraftNeedsAllowDelete() async throws {
+        try await Self.with { core, emulator in
+            try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
+            #expect(try await Self.fsync(core, "drafts/post") == nil)
+            #expect(await CoreFixture.errno { try await core.rmdir("drafts/post") } == ENOTEMPTY)
+            for name in Self.exampleNames { try await core.unlink("drafts/post/" + name) }
+            #expect(await CoreFixture.errno { try await core.rmdir("drafts/post") } == EPERM)
+            #expect(try await Self.counters(emulator)["draft_delete"] ?? 0 == 0)
+            #expect(try await core.list("drafts") == ["post"])
+            try await core.mkdir("drafts/local")
+            try await core.rmdir("drafts/local")
+        }
+        try await Self.with(allowDelete: true) { core, emulator in
+            try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
+            #expect(try await Self.fsync(core, "drafts/post") == nil)
+            let draftID = try #require(try await Self.xattr(core, "drafts/post", "user.wechat.media_id"))
+            for name in Self.exampleNames { try await core.unlink("drafts/post/" + name) }
+            try await core.rmdir("drafts/post")
+            #expect(try await Self.counters(emulator)["draft_delete"] == 1)
+            #expect(try await core.list("drafts") == [])
+            await #expect(throws: APIError.self) { _ = try await emulator.makeClient().getDraft(mediaID: draftID) }
+        }
+    }
+}
