@@ -367,4 +367,55 @@ struct DraftsTreeTests {
             await #expect(throws: APIError.self) { _ = try await emulator.makeClient().getDraft(mediaID: draftID) }
         }
     }
+
+    @Test func draftsMadeElsewhereAreFoldersAndAnEditUpdatesThem() async throws {
+        try await Self.with { core, emulator in
+            let client = emulator.makeClient()
+            let cover = try Samples.write(Samples.bytes("cat.jpg"), named: "cover.jpg")
+            let thumb = try await client.addMaterial(
+                fileAt: cover, as: .image, name: "cover.jpg", title: nil, introduction: nil, progress: { _ in }
+            ).mediaID
+            let first = try await client.addDraft([
+                DraftArticle(
+                    title: "Console: \"news\"/today", content: "<p>Made in the console.</p>", thumbMediaID: thumb,
+                    author: "ed", needOpenComment: true),
+                DraftArticle(title: "Second", content: "<p>Two</p>", thumbMediaID: thumb),
+            ])
+            // Younger by 10 s: the older draft keeps the plain name.
+            try await emulator.advanceClock(seconds: 10)
+            let twin = try await client.addDraft([
+                DraftArticle(title: "Console: \"news\"/today", content: "<p>Again.</p>", thumbMediaID: thumb)
+            ])
+            let listed = try await core.list("drafts")
+            #expect(listed == ["Console: \"news\"_today", "Console: \"news\"_today~" + twin.prefix(8)], "\(listed)")
+            let folder = "drafts/Console: \"news\"_today"
+            #expect(try await Self.xattr(core, folder, "user.wechat.media_id") == first)
+            #expect(try await Self.state(core, folder) == "built")
+            let names = try await core.list(folder)
+            #expect(names == ["1-Console: \"news\"_today.html", "2-Second.html"], "\(names)")
+            let text = String(decoding: try await core.read(folder + "/2-Second.html"), as: UTF8.self)
+            #expect(
+                text == "---\ntitle: \"Second\"\ncover: \"\(thumb)\"\ncomments: closed\n---\n<p>Two</p>\n", "\(text)")
+            let before = try await Self.counters(emulator)
+
+            // An edit of the second article: one draft/update of it, nothing else.
+            let edited = text.replacingOccurrences(of: "<p>Two</p>", with: "<p>Two, edited.</p>")
+            try await core.copy(Array(edited.utf8), to: folder + "/2-Second.html")
+            #expect(try await Self.fsync(core, folder) == nil)
+            let after = try await Self.counters(emulator)
+            #expect((after["draft_update"] ?? 0) - (before["draft_update"] ?? 0) == 1, "\(after)")
+            #expect((after["draft_add"] ?? 0) == (before["draft_add"] ?? 0))
+            let articles = try await client.getDraft(mediaID: first)
+            #expect(articles.map(\.content) == ["<p>Made in the console.</p>", "<p>Two, edited.</p>"])
+            #expect(articles[0].author == "ed" && articles[0].needOpenComment)
+
+            // Deleted elsewhere: gone at the next listing past the TTL; a listing within it asks nothing.
+            try await client.deleteDraft(mediaID: twin)
+            let lists = try await Self.counters(emulator)["draft_batchget"] ?? 0
+            _ = try await core.list("drafts")
+            #expect(try await Self.counters(emulator)["draft_batchget"] ?? 0 == lists)
+            core.clock.advance(seconds: 61)
+            #expect(try await core.list("drafts") == ["Console: \"news\"_today"])
+        }
+    }
 }

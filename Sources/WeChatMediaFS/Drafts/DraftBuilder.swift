@@ -1,5 +1,4 @@
 import Articles
-import Crypto
 import FUSEKit
 import Foundation
 import MediaCatalog
@@ -86,11 +85,23 @@ struct DraftBuilder: Sendable {
             let hashes = articles.map(Self.hash)
             let built = folder.builtArticles.map { $0.split(separator: "\n").map(String.init) } ?? []
             var sent = 0
+            var updated = false
             if let draftID = folder.draftID, built.count == hashes.count {
-                for index in hashes.indices where hashes[index] != built[index] {
-                    try await service.updateDraft(mediaID: draftID, index: index, with: articles[index])
-                    sent += 1
+                do {
+                    for index in hashes.indices where hashes[index] != built[index] {
+                        try await service.updateDraft(mediaID: draftID, index: index, with: articles[index])
+                        sent += 1
+                    }
+                    updated = true
+                } catch let error as APIError where error.kind == .notFound {
+                    // 40007 is also a cover the server does not have: only a draft that is gone
+                    // (deleted or published elsewhere) makes the folder a new draft.
+                    if (try? await service.getDraft(mediaID: draftID)) != nil { throw error }
+                    context.logger.notice("\(path): draft \(draftID) is gone from the draft box; making a new one")
+                    folder.draftID = nil
                 }
+            }
+            if updated, let draftID = folder.draftID {
                 context.logger.info(
                     "built \(path): draft \(draftID), \(sent) of \(articles.count) article(s) updated, \(began.duration(to: .now).wholeMilliseconds) ms"
                 )
@@ -134,6 +145,16 @@ struct DraftBuilder: Sendable {
             (updated.error, updated.errorCode) = (folder.error, folder.errorCode)
             try? await catalog.updateDraftFolder(updated)
         }
+    }
+
+    /// The hash of each article the folder would send now, one per line, when that needs no
+    /// upload (a folder made from a server draft: its pictures are the server's URLs); else nil.
+    func articleHashes(_ folderID: Int64) async -> String? {
+        guard let folder = try? await catalog.draftFolder(id: folderID),
+            let (plan, files) = try? await self.plan(folderID), case .ready(let draft) = plan, draft.pictures.isEmpty,
+            let articles = try? await articles(of: draft, files: files, in: folder)
+        else { return nil }
+        return articles.map(Self.hash).joined(separator: "\n")
     }
 
     /// The draft's articles: pictures uploaded (or found uploaded) and their URLs in place,
@@ -188,8 +209,7 @@ struct DraftBuilder: Sendable {
             article.title, article.author, article.digest, article.content, article.contentSourceURL,
             article.thumbMediaID, article.needOpenComment ? "1" : "0", article.onlyFansCanComment ? "1" : "0",
         ]
-        let digest = SHA256.hash(data: Data(fields.joined(separator: "\u{0}").utf8))
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return MaterialUploads.sha256(of: fields.joined(separator: "\u{0}").utf8)
     }
 
     static func prefix(of path: String) -> [UInt8] {

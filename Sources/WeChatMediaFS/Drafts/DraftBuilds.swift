@@ -78,8 +78,8 @@ actor DraftBuilds {
         for task in running.values { await task.value }
     }
 
-    /// Folders whose build waits for quiet.
-    var waiting: Set<Int64> { Set(timers.keys) }
+    /// Whether a build runs: its new draft may be listed before the folder records its id.
+    var isBuilding: Bool { !running.isEmpty }
 
     private func schedule(_ id: Int64) {
         guard !stopped else { return }

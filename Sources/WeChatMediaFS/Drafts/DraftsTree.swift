@@ -20,6 +20,7 @@ struct DraftsTree: MediaTree, DerivedAttributes {
     let builds: DraftBuilds
     let publishing: PublishWatcher
     let delivery: DraftFileDelivery
+    let serverDrafts: ServerDrafts
 
     /// The largest file of an article folder: the largest picture the platform takes.
     static let fileSizeLimit = Int64(PictureUpload.materialImageLimit)
@@ -35,6 +36,8 @@ struct DraftsTree: MediaTree, DerivedAttributes {
         self.builds = builds
         self.publishing = PublishWatcher(context: context, catalog: catalog, service: service)
         self.delivery = DraftFileDelivery(context: context, catalog: catalog, builds: builds)
+        self.serverDrafts = ServerDrafts(
+            context: context, catalog: catalog, service: service, builder: builder, builds: builds)
     }
 
     var topFolders: [(name: String, node: Node)] {
@@ -123,6 +126,9 @@ struct DraftsTree: MediaTree, DerivedAttributes {
         switch node {
         case .draftsRoot, .publishedRoot:
             guard let location = Self.location(of: node) else { return [] }
+            // A listing from its start brings in the drafts made elsewhere (a crawl at most once
+            // per TTL); should it fail, what the catalog holds is listed, the failure logged.
+            if node == .draftsRoot, offset <= 2 { await serverDrafts.refresh() }
             return try await catalog.draftFolders(in: location).compactMap { folder in
                 guard let id = folder.id, Node.entryIDs.contains(id), id + 10 > offset else { return nil }
                 return DirectoryEntry(name: folder.name, attributes: attributes(of: folder), offset: id + 10)

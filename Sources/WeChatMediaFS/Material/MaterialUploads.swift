@@ -283,7 +283,16 @@ struct MaterialUploads: QueuedUploads {
             buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             offset += off_t(count)
         }
+        return hex(hasher.finalize())
+    }
+
+    /// SHA-256 of `bytes`, hex.
+    static func sha256(of bytes: some Sequence<UInt8>) -> String {
+        hex(SHA256.hash(data: Array(bytes)))
+    }
+
+    private static func hex(_ digest: SHA256.Digest) -> String {
         let digits = Array("0123456789abcdef")
-        return String(hasher.finalize().flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xF)]] })
+        return String(digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xF)]] })
     }
 }
