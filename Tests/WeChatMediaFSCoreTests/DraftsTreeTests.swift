@@ -256,6 +256,10 @@ struct DraftsTreeTests {
             #expect(try await Self.xattr(core, "published/post", "user.wechat.publish_status") == "0")
             core.clock.advance(seconds: 3600)
             #expect(await core.fileSystem.pollPublishing() == 0, "a finished job is not polled")
+            // Published articles are deleted from the account only with --allow-delete.
+            #expect(await CoreFixture.errno { try await core.rmdir("published/post") } == EPERM)
+            #expect(await CoreFixture.errno { try await core.unlink("published/post/cat.jpg") } == EPERM)
+            #expect(try await Self.counters(emulator)["freepublish_delete"] ?? 0 == 0)
         }
     }
 
