@@ -84,7 +84,10 @@ struct ArticleFolderMountTests {
     }
 
     @Test func withAllowPublishMvPublishesAndTheStateEndsPublished() async throws {
-        try await MountFixture.with(limits: .current, arguments: ["--allow-publish", "--draft-settle", "60s"]) {
+        try await MountFixture.with(
+            limits: .current,
+            arguments: ["--allow-publish", "--draft-settle", "60s", "--metrics-address", "127.0.0.1:0"]
+        ) {
             mount in
             try await mount.emulator.control(.POST, "publish/seconds?seconds=0")
             let moved = try await mount.shell(
@@ -100,6 +103,17 @@ struct ArticleFolderMountTests {
             #expect(try await Self.waitForState(mount, "published/post", "published"), "\(mount.log)")
             let urls = try await Self.attribute(mount, "published/post", "user.wechat.article_url")
             #expect(urls.split(separator: "\n").count == 2 && urls.hasPrefix(mount.emulator.baseURL), "\(urls)")
+
+            // The polls, against the day's budget (90 by default), and the build, in metrics.
+            let document = try await mount.status(json: true)
+            let status = try JSONSerialization.jsonObject(with: Data(document.stdout.utf8)) as? [String: Any]
+            let scrape = try await Scrape.fetch(try #require(status?["metricsURL"] as? String))
+            let polls = try #require(scrape.value("wxmediafs_publish_polls_total"))
+            let asked = try await mount.emulator.counters()["freepublish_get"] ?? -1
+            #expect(polls >= 1 && polls == Double(asked))
+            #expect(scrape.value("wxmediafs_publish_poll_budget_remaining") == 90 - polls)
+            #expect(scrape.value("wxmediafs_publishing_jobs") == 0)
+            #expect(scrape.value("wxmediafs_draft_builds_total", ["outcome": "built"]) == 1)
         }
     }
 }

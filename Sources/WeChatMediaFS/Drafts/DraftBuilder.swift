@@ -122,6 +122,7 @@ struct DraftBuilder: Sendable {
             }
             folder.builtArticles = hashes.joined(separator: "\n")
             folder.state = .built
+            DraftMetrics.built(failed: false)
             (folder.error, folder.errorCode, folder.waitingFor) = (nil, nil, nil)
         } catch {
             let (failure, code) =
@@ -133,6 +134,7 @@ struct DraftBuilder: Sendable {
                 } else {
                     context.reporter.reportFailure("build", of: path, error)
                 }
+            DraftMetrics.built(failed: true)
             folder.state = .failed
             folder.error = WeChatAttributes.describe(failure)
             folder.errorCode = code

@@ -128,8 +128,11 @@ extension DraftsTree {
     /// `--allow-delete` (EPERM otherwise), as a published one deletes its articles.
     func rmdir(_ name: String, in parent: Node) async throws {
         guard let location = Self.location(of: parent) else {
-            if case .draftFolder = parent { throw FUSEError.notDirectory }
-            throw FUSEError.notDirectory
+            // Article folders are flat: a name in one is a file, or nothing.
+            guard case .draftFolder(let folderID) = parent,
+                try await catalog.draftFile(in: folderID, named: name) == nil
+            else { throw FUSEError.notDirectory }
+            throw FUSEError.notFound
         }
         guard let folder = try await catalog.draftFolder(in: location, named: name), let id = folder.id else {
             throw FUSEError.notFound

@@ -41,6 +41,7 @@ struct PublishWatcher: Sendable {
                 continue
             }
             spent += 1
+            DraftMetrics.polled()
             folder.polls += 1
             let path = DraftsTree.displayPath(of: folder)
             do {
@@ -63,6 +64,11 @@ struct PublishWatcher: Sendable {
                 folder.nextPollAt = nil
             }
             try? await catalog.updateDraftFolder(folder)
+        }
+        if !due.isEmpty {
+            let used = (try? await catalog.publishPollsSpent(day: Self.day(of: now))) ?? 0
+            let publishing = (try? await catalog.draftFolders(in: .publishing).count) ?? 0
+            DraftMetrics.budget(remaining: max(0, context.settings.publishPollsPerDay - used), publishing: publishing)
         }
         return spent
     }
