@@ -53,12 +53,16 @@ COPYRIGHT
 
 # The release binary links its Swift packages in statically, and AsyncHTTPClient's response
 # decompression brings swift-nio-extras' own copy of zlib (CNIOExtrasZlib, its symbols renamed
-# cnioextras_z_*), which lintian finds by its version string. It is part of the source the
-# binary is built from, as with Go and Rust programs; said so, not hidden.
+# cnioextras_z_*), and Yams its own libyaml (CYaml), which lintian finds by their version
+# strings. They are part of the source the binary is built from, as with Go and Rust programs;
+# said so, not hidden.
 cat > "$root/usr/share/lintian/overrides/wxmediafs" <<'OVERRIDES'
 # swift-nio-extras vendors zlib with renamed symbols (CNIOExtrasZlib); AsyncHTTPClient links it
 # for response decompression, and the release binary links its Swift packages statically.
 wxmediafs: embedded-library zlib [usr/bin/wxmediafs]
+# Yams (article front matter) is libyaml's C source with a Swift API over it (its CYaml target):
+# the same static linking of a package's own copy.
+wxmediafs: embedded-library libyaml [usr/bin/wxmediafs]
 OVERRIDES
 
 # What the binary links, as Debian package dependencies; fuse3 for fusermount3, which unmounts.

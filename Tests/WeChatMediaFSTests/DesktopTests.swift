@@ -27,7 +27,7 @@ struct DesktopTests {
             #expect(result.stdout.contains("trash: 1"), "trash is refused")
             #expect(result.stderr.contains("trash"), "with a message: \(result.stderr)")
             #expect(
-                result.stdout.contains("by-id\nimage\nmaterial\nthumb\nvideo\nvoice\n"), "no .Trash-0 left at the root")
+                result.stdout.contains("by-id\ndrafts\nimage\nmaterial\npublished\nthumb\nvideo\nvoice\n"), "no .Trash-0 left at the root")
             #expect(
                 result.stdout.hasSuffix("cat.jpg\ncat.jpg.media_id\ng.jpg\ng.jpg.media_id\n"), "g.jpg is still there")
         }

@@ -117,7 +117,7 @@ struct SystemMountTests {
             #expect(result.stdout.contains("after mount -a: 1"), "noauto is skipped: \(result.stdout)")
             #expect(result.stdout.contains("after a second mount -a: 1"), "mounted lines are not mounted twice")
             #expect(result.stdout.contains("after mount manual: 2"))
-            #expect(result.stdout.contains("by-id\nimage\nmaterial\nthumb\nvideo\nvoice"))
+            #expect(result.stdout.contains("by-id\ndrafts\nimage\nmaterial\npublished\nthumb\nvideo\nvoice"))
             #expect(result.stdout.contains("after umount: 0"))
             #expect(await Self.waitForNoDaemon(under: folder), "both daemons exit after umount")
         }
@@ -184,7 +184,7 @@ struct SystemMountTests {
             #expect(MountTable.isMounted(mountpoint), "mounted when READY=1 arrives")
             #expect(
                 (try? FileManager.default.contentsOfDirectory(atPath: mountpoint).sorted())
-                    == ["by-id", "image", "material", "thumb", "video", "voice"])
+                    == ["by-id", "drafts", "image", "material", "published", "thumb", "video", "voice"])
 
             kill(process.processIdentifier, SIGTERM)
             let stopping = try await listener.next(within: .seconds(30))

@@ -74,6 +74,7 @@ struct DraftBuilder: Sendable {
     func build(_ folderID: Int64) async {
         guard var folder = try? await catalog.draftFolder(id: folderID), folder.location == .drafts else { return }
         let path = DraftsTree.displayPath(of: folder)
+        let stateAtStart = folder.state
         do {
             let (plan, files) = try await self.plan(folderID)
             guard case .ready(let draft) = plan else {
@@ -139,12 +140,15 @@ struct DraftBuilder: Sendable {
             folder.error = WeChatAttributes.describe(failure)
             folder.errorCode = code
         }
-        // The folder may have been renamed meanwhile: only the build's columns are written.
+        // The folder may have been renamed meanwhile: only the build's columns are written, and
+        // a state a close planned meanwhile (waiting, an invalid article) stays: it is newer.
         if let current = try? await catalog.draftFolder(id: folderID) {
             var updated = current
-            updated.state = current.state == .waiting ? current.state : folder.state
             (updated.draftID, updated.builtArticles) = (folder.draftID, folder.builtArticles)
-            (updated.error, updated.errorCode) = (folder.error, folder.errorCode)
+            if current.state == stateAtStart {
+                updated.state = folder.state
+                (updated.error, updated.errorCode) = (folder.error, folder.errorCode)
+            }
             try? await catalog.updateDraftFolder(updated)
         }
     }

@@ -91,6 +91,8 @@ actor DraftBuilds {
             } catch {
                 return
             }
+            // Rescheduled after the sleep ended, before this ran: the newer timer decides.
+            guard !Task.isCancelled else { return }
             self.settled(id)
         }
     }
