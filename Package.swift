@@ -188,7 +188,7 @@ let package = Package(
             ],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ArticlesTests", dependencies: ["Articles"]),
+        .testTarget(name: "ArticlesTests", dependencies: ["Articles", "WeChatMedia"]),
         .testTarget(
             name: "WeChatEmulatorTests",
             dependencies: [

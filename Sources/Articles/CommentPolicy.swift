@@ -13,3 +13,10 @@ public enum CommentPolicy: String, Hashable, Sendable, CaseIterable {
     /// `only_fans_can_comment` of the article (0/1).
     public var onlyFansCanComment: Int { self == .fans ? 1 : 0 }
 }
+
+extension CommentPolicy {
+    /// The policy of a draft's two flags (`only_fans_can_comment` counts only with comments on).
+    public init(needOpenComment: Bool, onlyFansCanComment: Bool) {
+        self = !needOpenComment ? .closed : onlyFansCanComment ? .fans : .open
+    }
+}

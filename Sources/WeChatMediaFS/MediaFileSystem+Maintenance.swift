@@ -28,13 +28,16 @@ extension MediaFileSystem {
         await context.budget.evictIfNeeded()
     }
 
-    /// Sweeps every `settings.sweepInterval` until the task is cancelled, and follows the
-    /// publishing jobs. With a shared catalog, also follows what other hosts change.
+    /// Sweeps every `settings.sweepInterval` until the task is cancelled, builds the article
+    /// folders that fell due, and follows the publishing jobs. With a shared catalog, also follows what other hosts change.
     public func maintain() async {
         let changes = context.catalog.foreignChanges()
         await withTaskGroup(of: Void.self) { group in
             if let changes { group.addTask { await self.follow(changes) } }
-            if let publishing = drafts?.publishing { group.addTask { await publishing.run() } }
+            if let drafts {
+                group.addTask { await drafts.builds.run() }
+                group.addTask { await drafts.publishing.run() }
+            }
             group.addTask {
                 while !Task.isCancelled {
                     await self.sweep()

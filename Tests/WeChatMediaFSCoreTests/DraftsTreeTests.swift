@@ -46,6 +46,15 @@ struct DraftsTreeTests {
         }
     }
 
+    /// Runs `body` while the filesystem's maintenance runs (as the mount's does), and ends it after.
+    static func maintaining<T: Sendable>(_ core: CoreFixture, _ body: () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await core.fileSystem.maintain() }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
+
     static func xattr(_ core: CoreFixture, _ path: String, _ name: String) async throws -> String? {
         try await MaterialTreeTests.xattr(core, path, name)
     }
@@ -85,10 +94,12 @@ struct DraftsTreeTests {
         try await Self.with(settle: .seconds(2)) { core, emulator in
             try #require(Self.exampleNames.count == 7)
             let before = try await Self.counters(emulator)
-            try await Self.copyExample(core, to: "drafts/cat-week", order: Self.orders[order])
-            // No fsync, no sync: the folder builds by itself once it has been quiet 2 s.
-            let built = try await eventually(within: .seconds(60), every: .milliseconds(100)) {
-                try await Self.state(core, "drafts/cat-week") == "built"
+            // No fsync, no sync: the mount's maintenance builds the folder once it has been quiet 2 s.
+            let built = try await Self.maintaining(core) {
+                try await Self.copyExample(core, to: "drafts/cat-week", order: Self.orders[order])
+                return try await eventually(within: .seconds(60), every: .milliseconds(100)) {
+                    try await Self.state(core, "drafts/cat-week") == "built"
+                }
             }
             let state = try await Self.state(core, "drafts/cat-week")
             #expect(built, "state \(String(describing: state))")

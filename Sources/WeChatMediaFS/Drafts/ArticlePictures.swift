@@ -3,10 +3,15 @@ import FUSEKit
 import MediaCatalog
 import WeChatMedia
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A draft's pictures go into the permanent library the mount shows: an article image into
 /// `/material/article-images/`, a cover (or a picture too big or of a format `uploadimg` does not
 /// take) into `/material/image/`; each once per content hash, whichever folder or draft uses it,
-/// so rebuilding a draft uploads nothing it has uploaded before, and the library's caps count it.
+/// so rebuilding a draft uploads nothing it has uploaded before. The add is the library's own
+/// (`MaterialUploads.add`: its caps, its checks of the answer, its report of a failure).
 struct ArticlePictures: Sendable {
     let context: MountContext
     let material: MaterialTree
@@ -17,70 +22,46 @@ struct ArticlePictures: Sendable {
         var mediaID: String?
     }
 
-    /// The URL (and for permanent material the media id) of the picture at `path`.
-    func upload(
-        _ path: String, named name: String, hash: String, size: Int64, as upload: PictureUpload, for displayPath: String
-    ) async throws -> Uploaded {
+    /// The URL (and for permanent material the media id) of the picture at `path`, named `name`.
+    func upload(_ path: String, named name: String, hash: String, size: Int64, as upload: PictureUpload) async throws
+        -> Uploaded
+    {
         let folder: MaterialFolder = upload == .articleImage ? .articleImages : .image
         if let known = try await material.catalog.materialEntry(in: folder, contentHash: hash), let url = known.url {
             return Uploaded(url: url, mediaID: known.mediaID)
         }
-        if folder == .image, material.caps.isFull(.image) {
-            throw BuildRefusal(code: EDQUOT, reason: "\(displayPath): " + material.caps.fullReason(.image))
+        let now = context.clock.now()
+        var entry = MaterialEntry(
+            folder: folder, name: try await freeName(for: name, hash: hash, in: folder), state: .uploaded,
+            contentHash: hash, size: size, mode: 0o644, uid: context.settings.uid, gid: context.settings.gid,
+            accessTime: now, modificationTime: now, changeTime: now)
+        let (mediaID, url): (String?, String?)
+        switch await material.uploads.add(path, as: entry, size: size) {
+        case .failure(let failed):
+            throw BuildRefusal(code: failed.code, reason: "\(name): \(failed.failure.errmsg)")
+        case .success(let added):
+            (mediaID, url) = added
         }
-        let transfer = context.activity.begin(.upload, name: displayPath, total: size)
-        defer { context.activity.end(transfer) }
-        let uploaded: Uploaded
+        guard let url else {
+            throw BuildRefusal(code: EIO, reason: "\(name): add_material answered an image without its url")
+        }
+        (entry.mediaID, entry.url) = (mediaID, url)
         do {
-            if folder == .articleImages {
-                uploaded = Uploaded(url: try await material.service.uploadArticleImage(fileAt: path, name: name))
-            } else {
-                let added = try await material.service.addMaterial(
-                    fileAt: path, as: .image, name: name, title: nil, introduction: nil, progress: { _ in })
-                guard let url = added.url else {
-                    throw TransportError.invalidResponse("add_material answered an image without its url")
-                }
-                uploaded = Uploaded(url: url, mediaID: added.mediaID)
-                material.caps.added(to: .image)
-            }
+            _ = try await material.catalog.insertMaterial(entry)
         } catch {
-            if (error as? APIError)?.kind == .libraryFull { material.caps.markFull(.image) }
-            throw error
+            // Uploaded all the same: the draft uses it; only the library's listing lacks the name.
+            context.logger.warning("\(MaterialTree.displayPath(of: entry)) uploaded but not recorded: \(error)")
         }
-        guard MaterialReply.isHTTPURL(uploaded.url),
-            uploaded.mediaID.map({ OpaqueID.isWellFormed($0, maxLength: 128) }) ?? true
-        else {
-            throw TransportError.invalidResponse("an answer without a usable media_id or url")
-        }
-        await record(uploaded, in: folder, name: name, hash: hash, size: size)
-        context.logger.info(
-            "uploaded \(displayPath) as \(folder == .image ? "image material \(uploaded.mediaID ?? "")" : "an article image"): \(uploaded.url)"
-        )
-        return uploaded
+        context.logger.info("uploaded \(MaterialTree.displayPath(of: entry)) for a draft: \(mediaID ?? url)")
+        return Uploaded(url: url, mediaID: mediaID)
     }
 
-    /// The picture joins the library's folder under its name, or, when that is taken, its
-    /// name with the start of its hash: the library shows what the drafts uploaded.
-    private func record(_ uploaded: Uploaded, in folder: MaterialFolder, name: String, hash: String, size: Int64) async
-    {
-        let now = context.clock.now()
+    /// The picture's name in the library's folder, or, when that is taken, the name with `~`
+    /// and the start of its hash, as `MaterialNames` tells materials of one name apart.
+    private func freeName(for name: String, hash: String, in folder: MaterialFolder) async throws -> String {
+        guard try await material.catalog.materialEntry(in: folder, named: name) != nil else { return name }
         let stem = MaterialUploads.stem(of: name)
-        let suffix = name.dropFirst(stem.count)
-        for candidate in [name, "\(stem)-\(hash.prefix(8))\(suffix)"] {
-            let entry = MaterialEntry(
-                folder: folder, name: candidate, state: .uploaded, mediaID: uploaded.mediaID, url: uploaded.url,
-                contentHash: hash, size: size, mode: 0o644, uid: context.settings.uid, gid: context.settings.gid,
-                accessTime: now, modificationTime: now, changeTime: now)
-            do {
-                _ = try await material.catalog.insertMaterial(entry)
-                return
-            } catch CatalogError.nameTaken {
-                continue
-            } catch {
-                context.logger.warning("\(folder.rawValue) \(candidate) uploaded but not recorded: \(error)")
-                return
-            }
-        }
+        return "\(stem)~\(hash.prefix(8))\(name.dropFirst(stem.count))"
     }
 
     /// The media id of `/material/image/PATH`: ENOENT when the library has no such picture.
@@ -94,15 +75,3 @@ struct ArticlePictures: Sendable {
         return mediaID
     }
 }
-
-/// A build refused by the mount itself, with its errno and the reason told.
-struct BuildRefusal: Error, CustomStringConvertible {
-    var code: Int32
-    var reason: String
-
-    var description: String { reason }
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -179,7 +179,7 @@ struct DraftBuilder: Sendable {
                 name: path, prefix: Self.prefix(of: location), size: Int(file.size), use: use)
             let uploaded = try await pictures.upload(
                 location, named: String(path.split(separator: "/").last ?? ""), hash: hash, size: file.size,
-                as: upload, for: DraftsTree.displayPath(of: folder, file: path))
+                as: upload)
             urls[path] = uploaded.url
             if let mediaID = uploaded.mediaID { covers[path] = mediaID }
         }

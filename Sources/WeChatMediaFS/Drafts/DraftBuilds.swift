@@ -1,21 +1,33 @@
 import Articles
+import Deadlines
 import FUSEKit
 import MediaCatalog
+import Synchronization
 
 /// When article folders are built. A folder is planned on every close in it (cheap: articles
-/// are read, pictures only named); once whole, its build waits until the folder has been left
+/// are read, pictures only named); once whole, its build is due when the folder has been left
 /// alone for the settle time, so that `cp -r` builds once, on whatever close completes it, in
 /// whatever order it copies: a close cannot know it is the last (plain `cp -r` sends nothing at
-/// the end), a quiet folder can. `fsync`, `wxmediafs sync` and `mv` to `/published/` build at
-/// once what waits. Builds of one folder run one at a time.
-actor DraftBuilds {
+/// the end), a quiet folder can. Due builds run as children of `run`, a child of the mount's
+/// maintenance; `fsync`, `wxmediafs sync` and `mv` to `/published/` build at once, in their own
+/// task, what is due. Builds of one folder run one at a time.
+final class DraftBuilds: Sendable {
+    private struct State {
+        /// Folders whose build waits for quiet, with when it is due.
+        var due: [Int64: ContinuousClock.Instant] = [:]
+        /// Folders being built.
+        var building: Set<Int64> = []
+        var stopped = false
+    }
+
+    /// How late `run` may notice a build that fell due.
+    static let tick = Duration.milliseconds(100)
+
     private let builder: DraftBuilder
     private let settle: Duration
-    /// Builds waiting for their folder to be quiet.
-    private var timers: [Int64: Task<Void, Never>] = [:]
-    /// Each folder's latest build, which waits for the one before it.
-    private var running: [Int64: Task<Void, Never>] = [:]
-    private var stopped = false
+    private let state = Mutex(State())
+    /// Told when a folder's build ends.
+    private let ended = Waiters<Int64, Void>()
 
     init(builder: DraftBuilder, settle: Duration) {
         self.builder = builder
@@ -24,100 +36,107 @@ actor DraftBuilds {
 
     /// A name was created in the folder: a build waiting for quiet waits again.
     func touched(_ folder: DraftFolder) {
-        guard let id = folder.id, timers[id] != nil else { return }
-        schedule(id)
+        guard let id = folder.id else { return }
+        let settle = settle
+        state.withLock { state in
+            if state.due[id] != nil { state.due[id] = .now + settle }
+        }
     }
 
     /// A file `name` of the folder was closed (or renamed into place): plans the folder and
-    /// records what it waits for, or schedules its build. Returns the errno for the close when
+    /// records what it waits for, or makes its build due. Returns the errno for the close when
     /// `name` is an article that breaks a rule (or the folder-wide rule it broke).
     func changed(_ folder: DraftFolder, closing name: String) async -> FUSEError? {
         guard let id = folder.id, folder.location == .drafts else { return nil }
         let plan = await builder.planAndRecord(id)
-        switch plan {
-        case .ready:
-            schedule(id)
-            return nil
-        case .invalid(let error):
-            timers.removeValue(forKey: id)?.cancel()
-            guard error.file == name || (error.file == nil && FolderEntry.classify(name) != .asset) else { return nil }
-            return FUSEError.invalid
-        case .waiting, nil:
-            timers.removeValue(forKey: id)?.cancel()
-            return nil
+        let settle = settle
+        state.withLock { state in
+            if case .ready = plan, !state.stopped { state.due[id] = .now + settle } else { state.due[id] = nil }
+        }
+        guard case .invalid(let error) = plan,
+            error.file == name || (error.file == nil && FolderEntry.classify(name) != .asset)
+        else { return nil }
+        return FUSEError.invalid
+    }
+
+    /// Runs each build as it falls due, until cancelled; a build running then ends first (one
+    /// cut short is redone by the next change: the folder's files are kept).
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                for id in claimDue() {
+                    group.addTask { await self.build(claimed: id) }
+                }
+                try? await Task.sleep(for: Self.tick)
+            }
         }
     }
 
-    /// Builds now a build that waits for quiet, and waits for the folder's builds to end.
+    /// Builds now a build that is due, and waits for the folder's build to end.
     func hurry(_ id: Int64) async {
-        if let timer = timers.removeValue(forKey: id) {
-            timer.cancel()
-            startBuild(id)
+        let wasDue = state.withLock { $0.due.removeValue(forKey: id) != nil }
+        while true {
+            await untilIdle(id)
+            guard wasDue else { return }
+            let claimed = state.withLock { state -> Bool? in
+                state.stopped ? nil : state.building.insert(id).inserted
+            }
+            switch claimed {
+            case nil: return
+            case true?: return await build(claimed: id)
+            case false?: continue
+            }
         }
-        await running[id]?.value
     }
 
-    /// Every folder's waiting build, now; then waits for all (`wxmediafs sync`).
+    /// Every due build, now; then waits for every build (`wxmediafs sync`).
     func hurryAll() async {
-        for id in Array(timers.keys) { await hurry(id) }
-        for task in Array(running.values) { await task.value }
+        let ids = state.withLock { Set($0.due.keys).union($0.building) }
+        for id in ids { await hurry(id) }
     }
 
     /// The folder went: nothing of it is built any more.
     func forget(_ id: Int64) async {
-        timers.removeValue(forKey: id)?.cancel()
-        await running[id]?.value
+        state.withLock { _ = $0.due.removeValue(forKey: id) }
+        await untilIdle(id)
     }
 
-    /// At shutdown: no build starts; running ones end (a build cut short is redone by the next
-    /// change, the folder's files being kept).
+    /// At shutdown: no build starts; running ones end.
     func stop() async {
-        stopped = true
-        for timer in timers.values { timer.cancel() }
-        timers.removeAll()
-        for task in running.values { await task.value }
+        let building = state.withLock { state in
+            state.stopped = true
+            state.due.removeAll()
+            return state.building
+        }
+        for id in building { await untilIdle(id) }
     }
 
     /// Whether a build runs: its new draft may be listed before the folder records its id.
-    var isBuilding: Bool { !running.isEmpty }
+    var isBuilding: Bool { state.withLock { !$0.building.isEmpty } }
 
-    private func schedule(_ id: Int64) {
-        guard !stopped else { return }
-        timers.removeValue(forKey: id)?.cancel()
-        let settle = settle
-        timers[id] = Task {
-            do {
-                try await Task.sleep(for: settle)
-            } catch {
-                return
+    /// The due folders not being built, now marked as being built.
+    private func claimDue() -> [Int64] {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            guard !state.stopped else { return [] }
+            let ids = state.due.filter { $0.value <= now && !state.building.contains($0.key) }.map(\.key)
+            for id in ids {
+                state.due[id] = nil
+                state.building.insert(id)
             }
-            // Rescheduled after the sleep ended, before this ran: the newer timer decides.
-            guard !Task.isCancelled else { return }
-            self.settled(id)
+            return ids
         }
     }
 
-    private func settled(_ id: Int64) {
-        guard timers.removeValue(forKey: id) != nil else { return }
-        startBuild(id)
+    private func build(claimed id: Int64) async {
+        await builder.build(id)
+        state.withLock { _ = $0.building.remove(id) }
+        ended.answerAll(id, with: ())
     }
 
-    private func startBuild(_ id: Int64) {
-        guard !stopped else { return }
-        let previous = running[id]
-        let builder = builder
-        let task = Task {
-            await previous?.value
-            await builder.build(id)
+    private func untilIdle(_ id: Int64) async {
+        await ended.wait(for: id, until: nil, timedOut: ()) {
+            self.state.withLock { $0.building.contains(id) } ? nil : ()
         }
-        running[id] = task
-        Task {
-            await task.value
-            self.finished(id, task)
-        }
-    }
-
-    private func finished(_ id: Int64, _ task: Task<Void, Never>) {
-        if running[id] == task { running[id] = nil }
     }
 }

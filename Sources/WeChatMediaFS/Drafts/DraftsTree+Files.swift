@@ -142,7 +142,7 @@ extension DraftsTree {
         }
         let path = Self.displayPath(of: folder)
         let serverCopy = location == .published ? folder.articleID : folder.draftID
-        if let serverCopy, folder.state != .publishFailed || location == .drafts {
+        if let serverCopy {
             guard context.settings.allowDelete else {
                 context.logger.error(
                     "rmdir of \(path) refused (EPERM): deleting a \(location == .drafts ? "draft" : "published article") of the account needs a mount with --allow-delete"

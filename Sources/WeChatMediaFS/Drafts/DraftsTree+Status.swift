@@ -7,7 +7,8 @@ extension DraftsTree {
     func statusLines() async -> [MountStatus.Draft] {
         var lines: [MountStatus.Draft] = []
         for location in DraftFolder.Location.allCases {
-            for folder in (try? await catalog.draftFolders(in: location)) ?? [] {
+            for folder in (try? await catalog.draftFolders(in: location)) ?? []
+            where folder.state != .built && folder.state != .published {
                 let reason: String? =
                     switch folder.state {
                     case .built, .published: nil
@@ -17,7 +18,6 @@ extension DraftsTree {
                     case .failed, .publishFailed: folder.error
                     case .publishing: folder.publishID.map { "publish_id \($0)" }
                     }
-                guard folder.state != .built, folder.state != .published else { continue }
                 lines.append(
                     MountStatus.Draft(path: Self.displayPath(of: folder), state: folder.state.rawValue, reason: reason))
             }

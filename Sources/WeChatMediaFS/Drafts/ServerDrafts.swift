@@ -1,7 +1,9 @@
 import Articles
+import Deadlines
 import FUSEKit
 import Foundation
 import MediaCatalog
+import Synchronization
 import WeChatMedia
 
 /// Drafts made elsewhere (the console, another tool) as folders of `/drafts/`: once per crawl of
@@ -10,15 +12,21 @@ import WeChatMedia
 /// article (its fields as front matter, its content as stored); a folder made this way whose
 /// draft the crawl no longer shows (deleted or published elsewhere) goes. Editing a file
 /// updates that article on the server, as for any folder.
-actor ServerDrafts {
+final class ServerDrafts: Sendable {
+    private struct State {
+        /// When (the mount clock's seconds) the last crawl began.
+        var crawledAt: Int64?
+        var crawling = false
+    }
+
     private let context: MountContext
     private let catalog: any DraftCatalog
     private let service: any DraftService
     private let builder: DraftBuilder
     private let builds: DraftBuilds
-    /// When (the mount clock's seconds) the last crawl began, and the crawl in flight.
-    private var crawledAt: Int64?
-    private var crawl: Task<Void, Never>?
+    private let state = Mutex(State())
+    /// Listings that came during a crawl wait for its end (one key: there is one draft box).
+    private let crawled = Waiters<Int, Void>()
 
     /// A listing longer than this many pages is not believed (a server whose pages never end).
     static let pageLimit = 500
@@ -34,22 +42,36 @@ actor ServerDrafts {
         self.builder = builder
     }
 
-    /// Brings `/drafts/` up to the server's draft box, crawling if the last crawl is too old.
+    /// Brings `/drafts/` up to the server's draft box, crawling (in the caller's task) if the
+    /// last crawl is too old; a listing during a crawl waits for it, as `MaterialListings` does.
     func refresh() async {
-        if let crawl {
-            await crawl.value
-            return
-        }
+        enum Role { case fresh, wait, crawl }
         let now = context.clock.seconds
-        if let crawledAt, Double(now - crawledAt) < context.settings.materialListSeconds { return }
-        crawledAt = now
-        let task = Task { await self.crawlAndApply() }
-        crawl = task
-        await task.value
-        crawl = nil
+        let lifetime = context.settings.materialListSeconds
+        let role = state.withLock { state -> Role in
+            if state.crawling { return .wait }
+            if let at = state.crawledAt, Double(now - at) < lifetime { return .fresh }
+            (state.crawling, state.crawledAt) = (true, now)
+            return .crawl
+        }
+        switch role {
+        case .fresh:
+            return
+        case .wait:
+            await crawled.wait(for: 0, until: nil, timedOut: ()) { self.state.withLock { $0.crawling } ? nil : () }
+        case .crawl:
+            let kept = await crawlAndApply()
+            state.withLock { state in
+                state.crawling = false
+                if !kept { state.crawledAt = nil }
+            }
+            crawled.answerAll(0, with: ())
+        }
     }
 
-    private func crawlAndApply() async {
+    /// Whether the crawl counts as this TTL's (a failed one does: the server is not asked again
+    /// at once; one skipped for a running build does not).
+    private func crawlAndApply() async -> Bool {
         var items: [DraftItem] = []
         do {
             var total = Int.max
@@ -66,19 +88,17 @@ actor ServerDrafts {
             }
         } catch {
             context.reporter.report("list", of: "drafts", error)
-            return
+            return true
         }
         // A draft a build of this mount made may be listed before its folder records the id:
         // while one runs, nothing is taken in (the next listing crawls again).
-        guard await !builds.isBuilding else {
-            crawledAt = nil
-            return
-        }
+        guard !builds.isBuilding else { return false }
         do {
             try await apply(items)
         } catch {
             context.logger.error("cannot record the server's drafts: \(error)")
         }
+        return true
     }
 
     private func apply(_ items: [DraftItem]) async throws {
@@ -120,7 +140,7 @@ actor ServerDrafts {
                     folderID: folderID, name: fileName, mode: 0o644, uid: context.settings.uid,
                     gid: context.settings.gid, time: time))
             guard let fileID = file.id else { continue }
-            let bytes = Array(ServerArticleText.html(of: article).utf8)
+            let bytes = Array(try ArticleText.html(of: article).utf8)
             let path = context.cache.draftFilePath(id: fileID)
             guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
                 throw FUSEError.io
@@ -135,84 +155,5 @@ actor ServerDrafts {
             await builder.articleHashes(folderID)
             ?? item.articles.map { _ in "server" }.joined(separator: "\n")
         try await catalog.updateDraftFolder(built)
-    }
-}
-
-/// Names of the folders and files the server's drafts are shown as. The rule, the same on
-/// every listing:
-/// - a folder is named by its first article's title: `/` and NUL become `_`, an empty title (or
-///   `.`, `..`) is `draft`, a leading `.` becomes `_.` (no hidden folders), cut to 200 bytes at
-///   a character boundary; a name already in `/drafts/` gets `~ID8`, the first 8 characters of
-///   the draft's media id (more while still taken), the oldest draft (by `update_time`, then
-///   id) naming first;
-/// - each article is `N-TITLE.html`, N its place from 1, TITLE cleaned the same way and cut to
-///   100 bytes (an article file, in the order of the draft).
-enum DraftFolderNames {
-    static func name(for item: DraftItem, taken: Set<String>) -> String {
-        let plain = cleaned(item.articles.first?.title ?? "", limit: 200, fallback: "draft")
-        var name = plain
-        var length = 8
-        while taken.contains(name) {
-            name = plain + "~" + item.mediaID.prefix(length)
-            guard length < item.mediaID.count else {
-                name = plain + "~" + item.mediaID
-                break
-            }
-            length += 8
-        }
-        return name
-    }
-
-    static func articleFileName(index: Int, title: String) -> String {
-        "\(index + 1)-" + cleaned(title, limit: 100, fallback: "article") + ".html"
-    }
-
-    static func cleaned(_ text: String, limit: Int, fallback: String) -> String {
-        var name = String(text.map { $0 == "/" || $0 == "\0" || $0.isNewline ? "_" : $0 })
-        if name.hasPrefix(".") { name = "_" + name }
-        var kept = ""
-        for character in name {
-            guard kept.utf8.count + String(character).utf8.count <= limit else { break }
-            kept.append(character)
-        }
-        return kept.isEmpty ? fallback : kept
-    }
-}
-
-/// A server article as the text of an HTML article file: its fields as front matter (quoted
-/// YAML strings, so nothing reads as a number or a boolean), then the content as stored.
-enum ServerArticleText {
-    static func html(of article: DraftArticle) -> String {
-        var lines = ["---", "title: " + quoted(article.title)]
-        if !article.author.isEmpty { lines.append("author: " + quoted(article.author)) }
-        if !article.digest.isEmpty { lines.append("digest: " + quoted(article.digest)) }
-        if !article.thumbMediaID.isEmpty { lines.append("cover: " + quoted(article.thumbMediaID)) }
-        if !article.contentSourceURL.isEmpty { lines.append("source_url: " + quoted(article.contentSourceURL)) }
-        let comments: CommentPolicy =
-            !article.needOpenComment ? .closed : article.onlyFansCanComment ? .fans : .open
-        lines.append("comments: " + comments.rawValue)
-        lines.append("---")
-        return lines.joined(separator: "\n") + "\n" + article.content + (article.content.hasSuffix("\n") ? "" : "\n")
-    }
-
-    /// A YAML double-quoted scalar.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += String(format: "\\x%02X", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

@@ -172,7 +172,7 @@ struct MaterialUploads: QueuedUploads {
 
     /// The add itself (`add_material`, or `media/uploadimg`), shown by `wxmediafs status`, its
     /// answer checked; none into a type known to be full (EDQUOT). A failure is reported here.
-    private func add(_ file: String, as entry: MaterialEntry, size: Int64) async -> Result<
+    func add(_ file: String, as entry: MaterialEntry, size: Int64) async -> Result<
         (mediaID: String?, url: String?), Failed
     > {
         let path = MaterialTree.displayPath(of: entry)
