@@ -26,6 +26,8 @@ public final class PostgresCatalog: Catalog {
     let cache = EntryCache(lifetime: .seconds(5))
     let entryIDs = RowIDReserve(for: .entry)
     let materialIDs = RowIDReserve(for: .material)
+    let draftFolderIDs = RowIDReserve(for: .draftFolder)
+    let draftFileIDs = RowIDReserve(for: .draftFile)
     /// What this host last read, answered from while the database is away.
     let lastView = LastView()
     let changeStream: AsyncStream<CatalogChange>

@@ -14,6 +14,20 @@ extension ContentCache {
         }
     }
 
+    /// Makes `bytes` the bytes of draft file `id`, whole or not at all (a reader never sees
+    /// half of them).
+    public func writeDraftFile(_ bytes: [UInt8], id: Int64) throws {
+        let temporary = root + "/drafts/.\(id)." + UUID().uuidString
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
+            throw POSIXError(.EIO)
+        }
+        guard rename(temporary, draftFilePath(id: id)) == 0 else {
+            let code = POSIXErrorCode(rawValue: errno) ?? .EIO
+            unlink(temporary)
+            throw POSIXError(code)
+        }
+    }
+
     public func removeDraftFile(id: Int64) {
         unlink(draftFilePath(id: id))
     }

@@ -147,4 +147,21 @@ public protocol DraftCatalog: Sendable {
     func spendPublishPoll(day: Int64, budget: Int) async throws -> Bool
     /// How many polls `day` has spent.
     func publishPollsSpent(day: Int64) async throws -> Int
+    /// Takes the publishing job of folder `id` for one poll: moves its next poll from `due` (as
+    /// read) to `next`, and says whether this call did (another host may have polled it first).
+    func claimPublishPoll(id: Int64, due: Int64?, next: Int64) async throws -> Bool
+
+    /// Takes folder `id` for a build: false while another live mount builds it. A mount holds
+    /// the claim until `endDraftBuild`, or until its session ends.
+    func claimDraftBuild(id: Int64) async throws -> Bool
+    func endDraftBuild(id: Int64) async throws
+}
+
+/// A catalog that several hosts share keeps the bytes of article folders' files too: a host
+/// builds, reads or edits a file another host wrote.
+public protocol SharedDraftBytes: Sendable {
+    /// Keeps `bytes` as file `fileID`'s content of hash `contentHash` (replacing what it held).
+    func storeDraftBytes(fileID: Int64, contentHash: String, bytes: [UInt8]) async throws
+    /// File `fileID`'s bytes if they are still those of `contentHash`; nil if it changed or went.
+    func draftBytes(fileID: Int64, contentHash: String) async throws -> [UInt8]?
 }

@@ -129,6 +129,20 @@ extension SQLiteCatalog: DraftCatalog {
         }
     }
 
+    public func claimPublishPoll(id: Int64, due: Int64?, next: Int64) async throws -> Bool {
+        try writing { db in
+            try db.execute(
+                sql: "UPDATE draftFolder SET nextPollAt = ? WHERE id = ? AND state = 'publishing' AND nextPollAt IS ?",
+                arguments: [next, id, due])
+            return db.changesCount == 1
+        }
+    }
+
+    /// One mount per cache dir: nothing else builds this catalog's folders.
+    public func claimDraftBuild(id: Int64) async throws -> Bool { true }
+
+    public func endDraftBuild(id: Int64) async throws {}
+
     /// A unique constraint broken is a name already taken.
     private func uniquely<T>(_ body: () throws -> T) throws -> T {
         do {

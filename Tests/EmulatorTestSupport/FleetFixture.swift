@@ -15,12 +15,12 @@ public struct FleetFixture: Sendable {
     public let catalogPort: Int?
 
     public static func with<T>(
-        hosts count: Int = 2, arguments: [String] = [], catalogPort: Int? = nil,
+        hosts count: Int = 2, arguments: [String] = [], catalogPort: Int? = nil, limits: LimitsProfile = .seed,
         _ body: (FleetFixture) async throws -> T
     ) async throws -> T {
         let database = try await TestPostgres.cluster().makeDatabase()
         do {
-            let result = try await EmulatorFixture.with { emulator in
+            let result = try await EmulatorFixture.with(limits: limits) { emulator in
                 let folders = try (0..<count).map { _ in try TemporaryDirectory.make() }
                 defer { folders.forEach(MountFixture.cleanUp) }
                 var hosts: [MountFixture] = []

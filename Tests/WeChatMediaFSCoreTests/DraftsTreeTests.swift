@@ -31,7 +31,8 @@ struct DraftsTreeTests {
 
     static func with<T>(
         settle: Duration = .seconds(3600), allowPublish: Bool = false, allowDelete: Bool = false,
-        pollsPerDay: Int = 90, dailyQuota: DailyQuota? = nil, _ body: (CoreFixture, EmulatorFixture) async throws -> T
+        pollsPerDay: Int = 90, dailyQuota: DailyQuota? = nil, backend: CatalogBackend = .sqlite,
+        _ body: (CoreFixture, EmulatorFixture) async throws -> T
     ) async throws -> T {
         try await EmulatorFixture.with(limits: .current, dailyQuota: dailyQuota) { emulator in
             var settings = CoreFixture.defaultSettings
@@ -41,7 +42,7 @@ struct DraftsTreeTests {
             settings.publishPollsPerDay = pollsPerDay
             let clock = ManualClock(seconds: Int64(Date().timeIntervalSince1970))
             let core = try await CoreFixture.make(
-                clock: clock, service: emulator.makeClient(rules: .current), settings: settings)
+                clock: clock, service: emulator.makeClient(rules: .current), settings: settings, backend: backend)
             return try await using(core, stop: { await $0.close() }) { core in try await body(core, emulator) }
         }
     }
@@ -267,6 +268,9 @@ struct DraftsTreeTests {
             #expect(try await Self.xattr(core, "published/post", "user.wechat.publish_status") == "0")
             core.clock.advance(seconds: 3600)
             #expect(await core.fileSystem.pollPublishing() == 0, "a finished job is not polled")
+            // The server's listing now shows the message: it is this folder, not a second one.
+            #expect(try await core.list("published") == ["post"])
+            #expect(try await Self.counters(emulator)["freepublish_batchget"] == 2)
             // Published articles are deleted from the account only with --allow-delete.
             #expect(await CoreFixture.errno { try await core.rmdir("published/post") } == EPERM)
             #expect(await CoreFixture.errno { try await core.unlink("published/post/cat.jpg") } == EPERM)
@@ -298,36 +302,47 @@ struct DraftsTreeTests {
         }
     }
 
+    /// A quota for many submits, for jobs that stay publishing.
+    static var manySubmits: DailyQuota {
+        var quota = DailyQuota.documented(for: .current)
+        quota[.publishSubmit] = 1000
+        return quota
+    }
+
+    /// `count` drafts submitted on the emulator (publishing for weeks), each a folder of
+    /// `/published/` due for its first poll; then the clock at the start of the next day
+    /// (Beijing time), when the day's budget is whole.
+    static func submitPendingJobs(_ count: Int, core: CoreFixture, emulator: EmulatorFixture) async throws {
+        try await emulator.control(.POST, "publish/seconds?seconds=2000000")
+        let client = emulator.makeClient()
+        let cover = try Samples.write(Samples.bytes("cat.jpg"), named: "cover.jpg")
+        let thumb = try await client.addMaterial(
+            fileAt: cover, as: .image, name: "cover.jpg", title: nil, introduction: nil, progress: { _ in }
+        ).mediaID
+        let catalog = try #require(core.catalog as? any DraftCatalog)
+        for index in 0..<count {
+            let draftID = try await client.addDraft([
+                DraftArticle(title: "Post \(index)", content: "<p>\(index)</p>", thumbMediaID: thumb)
+            ])
+            let submission = try await client.submit(draftID: draftID)
+            var folder = DraftFolder(
+                location: .published, name: "post-\(index)", state: .publishing, mode: 0o755, uid: 0, gid: 0,
+                time: core.clock.now())
+            folder.draftID = draftID
+            folder.publishID = submission.publishID
+            folder.nextPollAt = core.clock.seconds
+            _ = try await catalog.insertDraftFolder(folder)
+        }
+        let dayStart = (core.clock.seconds + 8 * 3600) / 86400 * 86400 - 8 * 3600
+        core.clock.advance(seconds: dayStart + 86400 - core.clock.seconds)
+    }
+
     /// 150 jobs publishing for a day: never more than the day's budget of polls, the rest the
     /// next day.
     @Test func thePollBudgetHoldsWith150PendingPublishes() async throws {
-        var quota = DailyQuota.documented(for: .current)
-        quota[.publishSubmit] = 1000
-        try await Self.with(allowPublish: true, pollsPerDay: 90, dailyQuota: quota) { core, emulator in
-            try await emulator.control(.POST, "publish/seconds?seconds=2000000")
-            let client = emulator.makeClient()
-            let cover = try Samples.write(Samples.bytes("cat.jpg"), named: "cover.jpg")
-            let thumb = try await client.addMaterial(
-                fileAt: cover, as: .image, name: "cover.jpg", title: nil, introduction: nil, progress: { _ in }
-            ).mediaID
-            let catalog = try #require(core.catalog as? any DraftCatalog)
-            for index in 0..<150 {
-                let draftID = try await client.addDraft([
-                    DraftArticle(title: "Post \(index)", content: "<p>\(index)</p>", thumbMediaID: thumb)
-                ])
-                let submission = try await client.submit(draftID: draftID)
-                var folder = DraftFolder(
-                    location: .published, name: "post-\(index)", state: .publishing, mode: 0o755, uid: 0, gid: 0,
-                    time: core.clock.now())
-                folder.draftID = draftID
-                folder.publishID = submission.publishID
-                folder.nextPollAt = core.clock.seconds
-                _ = try await catalog.insertDraftFolder(folder)
-            }
+        try await Self.with(allowPublish: true, pollsPerDay: 90, dailyQuota: Self.manySubmits) { core, emulator in
+            try await Self.submitPendingJobs(150, core: core, emulator: emulator)
             let before = try await Self.counters(emulator)["freepublish_get"] ?? 0
-            // A day in 10-minute steps, starting at the day's start (Beijing time).
-            let dayStart = (core.clock.seconds + 8 * 3600) / 86400 * 86400 - 8 * 3600
-            core.clock.advance(seconds: dayStart + 86400 - core.clock.seconds)
             var spent = 0
             for _ in 0..<143 {
                 spent += await core.fileSystem.pollPublishing()
@@ -343,19 +358,41 @@ struct DraftsTreeTests {
         }
     }
 
-    @Test func aRemountKeepsFoldersFilesIDsAndState() async throws {
-        try await Self.with { core, _ in
+    @Test(arguments: CatalogBackend.allCases)
+    func aRemountKeepsFoldersFilesIDsAndState(backend: CatalogBackend) async throws {
+        try await Self.with(backend: backend) { core, _ in
             try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
             #expect(try await Self.fsync(core, "drafts/post") == nil)
             let draftID = try await Self.xattr(core, "drafts/post", "user.wechat.media_id")
             try await core.mkdir("drafts/later")
-            let again = try await core.reopened()
-            #expect(try await again.list("drafts") == ["post", "later"])
-            #expect(try await again.list("drafts/post") == Self.exampleNames)
-            #expect(try await again.read("drafts/post/cat.jpg") == Self.exampleFile("cat.jpg"))
-            #expect(try await Self.state(again, "drafts/post") == "built")
-            #expect(try await Self.xattr(again, "drafts/post", "user.wechat.media_id") == draftID)
-            #expect(try await Self.state(again, "drafts/later") == "waiting")
+            try await using(try await core.reopened(), stop: { await $0.catalog.close() }) {
+                (again: CoreFixture) async throws in
+                #expect(try await again.list("drafts") == ["post", "later"])
+                #expect(try await again.list("drafts/post") == Self.exampleNames)
+                #expect(try await again.read("drafts/post/cat.jpg") == Self.exampleFile("cat.jpg"))
+                #expect(try await Self.state(again, "drafts/post") == "built")
+                #expect(try await Self.xattr(again, "drafts/post", "user.wechat.media_id") == draftID)
+                #expect(try await Self.state(again, "drafts/later") == "waiting")
+            }
+        }
+    }
+
+    /// A folder whole when its mount stopped, before its build: the next mount builds it,
+    /// with no file closed again.
+    @Test func aBuildDueWhenTheMountStoppedIsDoneByTheNextMount() async throws {
+        try await Self.with(settle: .seconds(1)) { core, emulator in
+            try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
+            #expect(try await Self.state(core, "drafts/post") == "building")
+            try await using(try await core.reopened(), stop: { await $0.catalog.close() }) {
+                (again: CoreFixture) async throws in
+                let built = try await Self.maintaining(again) {
+                    try await eventually(within: .seconds(60), every: .milliseconds(100)) {
+                        try await Self.state(again, "drafts/post") == "built"
+                    }
+                }
+                #expect(built)
+                #expect(try await Self.counters(emulator)["draft_add"] == 1)
+            }
         }
     }
 
@@ -431,6 +468,68 @@ struct DraftsTreeTests {
             #expect(try await Self.counters(emulator)["draft_batchget"] ?? 0 == lists)
             core.clock.advance(seconds: 61)
             #expect(try await core.list("drafts") == ["Console: \"news\"_today"])
+        }
+    }
+
+    /// `/published/` lists what `freepublish/batchget` knows: a message published elsewhere is a
+    /// read-only folder with its state and URLs; `rmdir` deletes it from the account only with
+    /// `--allow-delete`; the listing is crawled at most once per 30 minutes (100 a day allowed).
+    @Test(arguments: [false, true])
+    func messagesPublishedElsewhereAreReadOnlyFolders(allowDelete: Bool) async throws {
+        try await Self.with(allowDelete: allowDelete) { core, emulator in
+            try await emulator.control(.POST, "publish/seconds?seconds=0")
+            let client = emulator.makeClient()
+            let cover = try Samples.write(Samples.bytes("cat.jpg"), named: "cover.jpg")
+            let thumb = try await client.addMaterial(
+                fileAt: cover, as: .image, name: "cover.jpg", title: nil, introduction: nil, progress: { _ in }
+            ).mediaID
+            let draftID = try await client.addDraft([
+                DraftArticle(title: "Made elsewhere", content: "<p>One</p>", thumbMediaID: thumb, author: "ed"),
+                DraftArticle(title: "Second", content: "<p>Two</p>", thumbMediaID: thumb),
+            ])
+            let submission = try await client.submit(draftID: draftID)
+            let status = try await client.publishStatus(publishID: submission.publishID)
+            try #require(status.state == .published)
+            let articleID = try #require(status.articleID)
+
+            #expect(try await core.list("published") == ["Made elsewhere"])
+            let folder = "published/Made elsewhere"
+            #expect(try await core.list(folder) == ["1-Made elsewhere.html", "2-Second.html"])
+            let text = String(decoding: try await core.read(folder + "/2-Second.html"), as: UTF8.self)
+            #expect(text.hasPrefix("---\ntitle: \"Second\"\n") && text.hasSuffix("<p>Two</p>\n"), "\(text)")
+            #expect(try await Self.state(core, folder) == "published")
+            #expect(try await Self.xattr(core, folder, "user.wechat.publish_status") == "0")
+            let urls = try #require(try await Self.xattr(core, folder, "user.wechat.article_url"))
+            #expect(urls.split(separator: "\n").count == 2 && urls.hasPrefix(emulator.baseURL), "\(urls)")
+            #expect(try await core.attributes(folder)?.permissions == 0o555)
+
+            // Read-only: no write, no removal of one file, no rename.
+            #expect(await CoreFixture.errno { try await core.copy([1], to: folder + "/2-Second.html") } == EPERM)
+            #expect(await CoreFixture.errno { try await core.copy([1], to: folder + "/new.md") } == EPERM)
+            #expect(await CoreFixture.errno { try await core.unlink(folder + "/2-Second.html") } == EPERM)
+            #expect(await CoreFixture.errno { try await core.rename(folder, to: "published/other") } == EPERM)
+            #expect(await CoreFixture.errno { try await core.rename(folder, to: "drafts/other") } == EPERM)
+
+            // Listed again within 30 minutes: no second crawl.
+            #expect(try await Self.counters(emulator)["freepublish_batchget"] == 1)
+            core.clock.advance(seconds: 1700)
+            _ = try await core.list("published")
+            #expect(try await Self.counters(emulator)["freepublish_batchget"] == 1)
+
+            if allowDelete {
+                try await core.rmdir(folder)
+                #expect(try await Self.counters(emulator)["freepublish_delete"] == 1)
+                #expect(try await client.listPublished(offset: 0, count: 20).totalCount == 0)
+                #expect(try await core.list("published") == [])
+            } else {
+                #expect(await CoreFixture.errno { try await core.rmdir(folder) } == EPERM)
+                #expect(try await Self.counters(emulator)["freepublish_delete"] ?? 0 == 0)
+                // Deleted elsewhere: gone at the next crawl.
+                try await client.deletePublished(articleID: articleID, index: 0)
+                core.clock.advance(seconds: 200)
+                #expect(try await core.list("published") == [])
+                #expect(try await Self.counters(emulator)["freepublish_batchget"] == 2)
+            }
         }
     }
 }

@@ -49,7 +49,7 @@ struct FleetCatalogTests {
         for try await row in rows.decode((Int64, Int32).self) { versions.append(row) }
         try await connection.close()
         #expect(
-            versions.count == 1 && versions[0].0 == 5 && versions[0].1 == 5,
+            versions.count == 1 && versions[0].0 == 6 && versions[0].1 == 6,
             "each migration ran once: \(versions)")
         for catalog in catalogs { await catalog.close() }
         await database.drop()

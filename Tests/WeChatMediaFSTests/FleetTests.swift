@@ -80,6 +80,32 @@ struct FleetTests {
         }
     }
 
+    /// Article folders are the fleet's (issue 24): one copied through one host is built once,
+    /// and the other host shows its state and draft and reads every file whole.
+    @Test func anArticleFolderCopiedThroughOneHostIsBuiltOnceAndReadWholeThroughTheOther() async throws {
+        try await FleetFixture.with(arguments: ["--draft-settle", "2s"], limits: .current) { fleet in
+            let example = ArticleFolderMountTests.example
+            #expect(try await Self.succeeds(fleet, #"cp -r "\#(example)" "$A/drafts/cat-week""#))
+            let built = try await eventually(within: .seconds(60), every: .milliseconds(200)) {
+                try await ArticleFolderMountTests.attribute(fleet.hosts[1], "drafts/cat-week", "user.wechat.state")
+                    == "built"
+            }
+            #expect(built, "\(fleet.hosts[0].log)")
+            var draftIDs: [String] = []
+            for host in fleet.hosts {
+                draftIDs.append(
+                    try await ArticleFolderMountTests.attribute(host, "drafts/cat-week", "user.wechat.media_id"))
+            }
+            #expect(!draftIDs[0].isEmpty && draftIDs[0] == draftIDs[1], "\(draftIDs)")
+            let compared = try await Self.shell(fleet, #"diff -r "\#(example)" "$B/drafts/cat-week" && echo same"#)
+            #expect(compared.stdout.hasSuffix("same\n"), "\(compared.stdout)\(compared.stderr)")
+            let counters = try await fleet.emulator.counters()
+            #expect(
+                counters["draft_add"] == 1 && counters["draft_update"] ?? 0 == 0 && counters["uploadimg"] == 2
+                    && counters["add_material"] == 3, "\(counters)")
+        }
+    }
+
     @Test func aFileBeingWrittenIsInvisibleElsewhereAndItsNameIsTakenForTheFleet() async throws {
         try await FleetFixture.with { fleet in
             let signal = try TemporaryDirectory.make()

@@ -135,6 +135,61 @@ enum PostgresSchema {
         ],
         // Material queued in background mode, as entries are: which host holds it, named once it stops.
         ["ALTER TABLE material ADD COLUMN writer_host text"],
+        // Article folders (/drafts/, /published/), their files with their bytes (any host builds,
+        // reads or edits what another wrote), and the fleet's publishing polls per day. A folder
+        // being built holds its builder's session.
+        [
+            """
+            CREATE TABLE draft_folder (
+                id bigserial PRIMARY KEY,
+                location text NOT NULL,
+                name text NOT NULL,
+                origin text NOT NULL,
+                state text NOT NULL,
+                draft_id text,
+                error text,
+                error_code bigint,
+                waiting_for text,
+                built_articles text,
+                publish_id text,
+                publish_status bigint,
+                article_id text,
+                article_urls text,
+                next_poll_at bigint,
+                polls bigint NOT NULL,
+                update_time bigint,
+                mode bigint NOT NULL,
+                uid bigint NOT NULL,
+                gid bigint NOT NULL,
+                modification_time bigint NOT NULL,
+                change_time bigint NOT NULL,
+                builder_session bigint,
+                UNIQUE (location, name))
+            """,
+            "CREATE INDEX draft_folder_on_state ON draft_folder (state)",
+            """
+            CREATE TABLE draft_file (
+                id bigserial PRIMARY KEY,
+                folder_id bigint NOT NULL REFERENCES draft_folder (id) ON DELETE CASCADE,
+                name text NOT NULL,
+                size bigint NOT NULL,
+                content_hash text,
+                mode bigint NOT NULL,
+                uid bigint NOT NULL,
+                gid bigint NOT NULL,
+                access_time bigint NOT NULL,
+                modification_time bigint NOT NULL,
+                change_time bigint NOT NULL,
+                UNIQUE (folder_id, name))
+            """,
+            """
+            CREATE TABLE draft_bytes (
+                file_id bigint PRIMARY KEY REFERENCES draft_file (id) ON DELETE CASCADE,
+                content_hash text NOT NULL,
+                bytes bytea NOT NULL)
+            """,
+            "CREATE TABLE publish_poll (day bigint PRIMARY KEY, spent bigint NOT NULL)",
+        ],
     ]
 
     /// Creates `schema` if needed and brings it to the latest version, under the migration lock.

@@ -5,6 +5,8 @@ import Synchronization
 /// here, never taken from input).
 enum IDTable: String, Sendable {
     case entry, material
+    case draftFolder = "draft_folder"
+    case draftFile = "draft_file"
 }
 
 /// Ids for new rows of one table, drawn from its sequence a block at a time before they are

@@ -15,19 +15,22 @@ struct DraftBuilder: Sendable {
     let context: MountContext
     let catalog: any DraftCatalog
     let service: any DraftService
+    let bytes: DraftFileBytes
     let pictures: ArticlePictures
 
     /// The folder's plan from its closed files: a file never closed with bytes (one being
     /// copied) is not there yet, so what refers to it waits.
     func plan(_ folderID: Int64) async throws -> (plan: FolderPlan, files: [String: DraftFile]) {
         var files: [String: DraftFile] = [:]
+        var paths: [String: String] = [:]
         for file in try await catalog.draftFiles(in: folderID) where file.contentHash != nil {
             files[file.name] = file
+            paths[file.name] = try await bytes.path(of: file)
         }
         let plan = try FolderPlan.make(listing: Array(files.keys)) { (name: String) throws -> [UInt8] in
-            guard let id = files[name]?.id,
-                let data = FileManager.default.contents(atPath: context.cache.draftFilePath(id: id))
-            else { throw FUSEError.io }
+            guard let path = paths[name], let data = FileManager.default.contents(atPath: path) else {
+                throw FUSEError.io
+            }
             return Array(data)
         }
         return (plan, files)
@@ -70,8 +73,27 @@ struct DraftBuilder: Sendable {
         return plan
     }
 
+    /// Builds the folder unless another mount of the fleet builds it now: false then (and
+    /// when the catalog cannot say), for the caller to try again later.
+    func build(_ folderID: Int64) async -> Bool {
+        do {
+            guard try await catalog.claimDraftBuild(id: folderID) else { return false }
+        } catch {
+            context.logger.error("cannot take the build of article folder \(folderID): \(error)")
+            return false
+        }
+        await buildClaimed(folderID)
+        do {
+            try await catalog.endDraftBuild(id: folderID)
+        } catch {
+            // The claim ends with this session at the latest.
+            context.logger.warning("cannot end the build of article folder \(folderID): \(error)")
+        }
+        return true
+    }
+
     /// Builds the folder if it is whole; its state and error tell how it ended.
-    func build(_ folderID: Int64) async {
+    private func buildClaimed(_ folderID: Int64) async {
         guard var folder = try? await catalog.draftFolder(id: folderID), folder.location == .drafts else { return }
         let path = DraftsTree.displayPath(of: folder)
         let stateAtStart = folder.state
@@ -171,10 +193,10 @@ struct DraftBuilder: Sendable {
         var urls: [String: String] = [:]
         var covers: [String: String] = [:]
         for (path, use) in draft.pictures {
-            guard let file = files[path], let id = file.id, let hash = file.contentHash else {
+            guard let file = files[path], let hash = file.contentHash else {
                 throw BuildRefusal(code: ENOENT, reason: "\(path) went while the draft was built")
             }
-            let location = context.cache.draftFilePath(id: id)
+            guard let location = try await bytes.path(of: file) else { throw FUSEError.io }
             let upload = try PictureUpload.choose(
                 name: path, prefix: Self.prefix(of: location), size: Int(file.size), use: use)
             let uploaded = try await pictures.upload(

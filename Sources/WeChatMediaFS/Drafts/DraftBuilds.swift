@@ -10,7 +10,8 @@ import Synchronization
 /// whatever order it copies: a close cannot know it is the last (plain `cp -r` sends nothing at
 /// the end), a quiet folder can. Due builds run as children of `run`, a child of the mount's
 /// maintenance; `fsync`, `wxmediafs sync` and `mv` to `/published/` build at once, in their own
-/// task, what is due. Builds of one folder run one at a time.
+/// task, what is due. Builds of one folder run one at a time, in the fleet too (a folder
+/// another host builds is built here once that build ends, if this host's change is newer).
 final class DraftBuilds: Sendable {
     private struct State {
         /// Folders whose build waits for quiet, with when it is due.
@@ -22,6 +23,8 @@ final class DraftBuilds: Sendable {
 
     /// How late `run` may notice a build that fell due.
     static let tick = Duration.milliseconds(100)
+    /// How long a hurried build waits for another host's build of the folder to end.
+    static let elsewhereWait = Duration.seconds(30)
 
     private let builder: DraftBuilder
     private let settle: Duration
@@ -62,19 +65,31 @@ final class DraftBuilds: Sendable {
     /// Runs each build as it falls due, until cancelled; a build running then ends first (one
     /// cut short is redone by the next change: the folder's files are kept).
     func run() async {
+        await resume()
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 for id in claimDue() {
-                    group.addTask { await self.build(claimed: id) }
+                    group.addTask { _ = await self.build(claimed: id, retryLater: true) }
                 }
                 try? await Task.sleep(for: Self.tick)
             }
         }
     }
 
-    /// Builds now a build that is due, and waits for the folder's build to end.
+    /// Folders a mount that ended left due (`building` in the catalog) are due again.
+    private func resume() async {
+        guard let folders = try? await builder.catalog.draftFolders(in: .building) else { return }
+        let due = ContinuousClock.now + settle
+        state.withLock { state in
+            for id in folders.compactMap(\.id) where state.due[id] == nil { state.due[id] = due }
+        }
+    }
+
+    /// Builds now a build that is due, and waits for the folder's build to end (another
+    /// host's build of it too, for up to `elsewhereWait`).
     func hurry(_ id: Int64) async {
         let wasDue = state.withLock { $0.due.removeValue(forKey: id) != nil }
+        let giveUp = ContinuousClock.now + Self.elsewhereWait
         while true {
             await untilIdle(id)
             guard wasDue else { return }
@@ -83,7 +98,11 @@ final class DraftBuilds: Sendable {
             }
             switch claimed {
             case nil: return
-            case true?: return await build(claimed: id)
+            case true?:
+                let late = ContinuousClock.now >= giveUp
+                if await build(claimed: id, retryLater: late) || late { return }
+                try? await Task.sleep(for: Self.tick)
+                if Task.isCancelled { return }
             case false?: continue
             }
         }
@@ -128,10 +147,17 @@ final class DraftBuilds: Sendable {
         }
     }
 
-    private func build(claimed id: Int64) async {
-        await builder.build(id)
-        state.withLock { _ = $0.building.remove(id) }
+    /// Whether it was built here; if another host was building it, it is due again after the
+    /// settle time when `retryLater`.
+    private func build(claimed id: Int64, retryLater: Bool) async -> Bool {
+        let built = await builder.build(id)
+        let settle = settle
+        state.withLock { state in
+            state.building.remove(id)
+            if !built, retryLater, !state.stopped, state.due[id] == nil { state.due[id] = .now + settle }
+        }
         ended.answerAll(id, with: ())
+        return built
     }
 
     private func untilIdle(_ id: Int64) async {

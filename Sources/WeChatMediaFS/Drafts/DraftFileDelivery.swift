@@ -14,6 +14,7 @@ struct DraftFileDelivery: SpoolDelivery {
     let context: MountContext
     let catalog: any DraftCatalog
     let builds: DraftBuilds
+    let bytes: DraftFileBytes
 
     func deliver(spool: SpoolFile, entryID: Int64, type: MediaType, isNew: Bool) async throws -> Bool {
         guard var file = try await catalog.draftFile(id: entryID),
@@ -21,12 +22,14 @@ struct DraftFileDelivery: SpoolDelivery {
         else { throw FUSEError.notFound }
         var info = stat()
         guard fstat(spool.descriptor, &info) == 0 else { throw FUSEError(errno) }
-        file.contentHash = try MaterialUploads.sha256(of: spool.descriptor)
+        let contentHash = try MaterialUploads.sha256(of: spool.descriptor)
+        file.contentHash = contentHash
         file.size = Int64(info.st_size)
         do {
-            try context.cache.keepDraftFile(spoolPath: spool.path, id: entryID)
-        } catch {
-            throw FUSEError(ErrnoMapping.errno(for: error))
+            try await bytes.keep(spoolPath: spool.path, id: entryID, contentHash: contentHash)
+        } catch CatalogError.entryGone {
+            // Removed while it was written (the shared catalog's bytes need their file).
+            return true
         }
         let now = context.clock.now()
         (file.modificationTime, file.changeTime) = (now, now)
@@ -34,7 +37,7 @@ struct DraftFileDelivery: SpoolDelivery {
             try await catalog.updateDraftFile(file)
         } catch CatalogError.entryGone {
             // Removed while it was written: its bytes go with it.
-            context.cache.removeDraftFile(id: entryID)
+            bytes.remove(id: entryID)
             return true
         }
         if let problem = await builds.changed(folder, closing: file.name) { throw problem }
@@ -44,7 +47,7 @@ struct DraftFileDelivery: SpoolDelivery {
     func abandon(entryID: Int64, isNew: Bool) async {
         guard isNew else { return }
         try? await catalog.deleteDraftFile(id: entryID)
-        context.cache.removeDraftFile(id: entryID)
+        bytes.remove(id: entryID)
     }
 
     /// `touch` of a new name in a folder is a change like any other.

@@ -63,7 +63,7 @@ extension DraftsTree {
             spool.discard()
             throw error
         }
-        await builds.touched(folder)
+        builds.touched(folder)
         let handle = writeHandle(for: created, spool: spool, dirty: false, isNew: true, caller: caller)
         return (
             context.entry(currentAttributes(of: created).0, timeout: 0),
@@ -74,8 +74,7 @@ extension DraftsTree {
     func open(_ node: Node, flags: Int32, caller: Caller) async throws -> OpenedFile {
         guard case .draftFile(let id) = node else { throw FUSEError.isDirectory }
         guard let file = try await catalog.draftFile(id: id) else { throw FUSEError.notFound }
-        let path = context.cache.draftFilePath(id: id)
-        let existing = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let existing = try await bytes.path(of: file).map { Glibc.open($0, O_RDONLY | O_CLOEXEC) } ?? -1
         guard flags & O_ACCMODE != O_RDONLY else {
             // A file never written has no bytes file yet: it is empty.
             guard existing >= 0 else { return OpenedFile(handle: context.openFiles.register(.bytes([]))) }
@@ -119,13 +118,21 @@ extension DraftsTree {
         guard let file = try await catalog.draftFile(in: folderID, named: name), let id = file.id else {
             throw FUSEError.notFound
         }
-        _ = try await writableFolder(folderID)
+        guard let folder = try await catalog.draftFolder(id: folderID) else { throw FUSEError.notFound }
+        guard folder.location == .drafts else {
+            context.logger.error(
+                "rm of \(Self.displayPath(of: folder, file: name)) refused (EPERM): a published folder is removed whole, by rmdir of the folder (with --allow-delete, which deletes its articles from the account)"
+            )
+            throw FUSEError(EPERM)
+        }
         try await catalog.deleteDraftFile(id: id)
-        context.cache.removeDraftFile(id: id)
+        bytes.remove(id: id)
     }
 
     /// An empty folder goes; one whose draft is on the server deletes that draft only with
-    /// `--allow-delete` (EPERM otherwise), as a published one deletes its articles.
+    /// `--allow-delete` (EPERM otherwise). A published folder goes whole, files and all (they
+    /// cannot be removed one by one), deleting its articles from the account (all of them,
+    /// `freepublish/delete` index 0) only with `--allow-delete`; one still publishing is EBUSY.
     func rmdir(_ name: String, in parent: Node) async throws {
         guard let location = Self.location(of: parent) else {
             // Article folders are flat: a name in one is a file, or nothing.
@@ -141,6 +148,10 @@ extension DraftsTree {
             throw FUSEError(ENOTEMPTY)
         }
         let path = Self.displayPath(of: folder)
+        guard folder.state != .publishing else {
+            context.logger.error("rmdir of \(path) refused (EBUSY): it is still being published")
+            throw FUSEError(EBUSY)
+        }
         let serverCopy = location == .published ? folder.articleID : folder.draftID
         if let serverCopy {
             guard context.settings.allowDelete else {
@@ -164,7 +175,7 @@ extension DraftsTree {
         }
         await builds.forget(id)
         for file in try await catalog.deleteDraftFolder(id: id) {
-            if let fileID = file.id { context.cache.removeDraftFile(id: fileID) }
+            if let fileID = file.id { bytes.remove(id: fileID) }
         }
     }
 
@@ -206,7 +217,7 @@ extension DraftsTree {
         } catch CatalogError.notThere {
             throw FUSEError.notFound
         }
-        if let replaced = existing?.id { context.cache.removeDraftFile(id: replaced) }
+        if let replaced = existing?.id { bytes.remove(id: replaced) }
         if let problem = await builds.changed(folder, closing: newName) { throw problem }
     }
 

@@ -20,7 +20,9 @@ struct DraftsTree: MediaTree, DerivedAttributes {
     let builds: DraftBuilds
     let publishing: PublishWatcher
     let delivery: DraftFileDelivery
-    let serverDrafts: ServerDrafts
+    let serverDrafts: ServerFolders
+    let serverPublished: ServerFolders
+    let bytes: DraftFileBytes
 
     /// The largest file of an article folder: the largest picture the platform takes.
     static let fileSizeLimit = Int64(PictureUpload.materialImageLimit)
@@ -29,15 +31,21 @@ struct DraftsTree: MediaTree, DerivedAttributes {
         self.context = context
         self.catalog = catalog
         self.service = service
+        let bytes = DraftFileBytes(cache: context.cache, catalog: catalog)
+        self.bytes = bytes
         let builder = DraftBuilder(
-            context: context, catalog: catalog, service: service,
+            context: context, catalog: catalog, service: service, bytes: bytes,
             pictures: ArticlePictures(context: context, material: material))
         let builds = DraftBuilds(builder: builder, settle: context.settings.draftSettle)
         self.builds = builds
         self.publishing = PublishWatcher(context: context, catalog: catalog, service: service)
-        self.delivery = DraftFileDelivery(context: context, catalog: catalog, builds: builds)
-        self.serverDrafts = ServerDrafts(
-            context: context, catalog: catalog, service: service, builder: builder, builds: builds)
+        self.delivery = DraftFileDelivery(context: context, catalog: catalog, builds: builds, bytes: bytes)
+        self.serverDrafts = ServerFolders(
+            .drafts, context: context, catalog: catalog, service: service, builder: builder, builds: builds,
+            bytes: bytes)
+        self.serverPublished = ServerFolders(
+            .published, context: context, catalog: catalog, service: service, builder: builder, builds: builds,
+            bytes: bytes)
     }
 
     var topFolders: [(name: String, node: Node)] {
@@ -126,9 +134,10 @@ struct DraftsTree: MediaTree, DerivedAttributes {
         switch node {
         case .draftsRoot, .publishedRoot:
             guard let location = Self.location(of: node) else { return [] }
-            // A listing from its start brings in the drafts made elsewhere (a crawl at most once
-            // per TTL); should it fail, what the catalog holds is listed, the failure logged.
-            if node == .draftsRoot, offset <= 2 { await serverDrafts.refresh() }
+            // A listing from its start brings in what was made or published elsewhere (a crawl
+            // at most once per TTL); should it fail, what the catalog holds is listed, the
+            // failure logged.
+            if offset <= 2 { await (node == .draftsRoot ? serverDrafts : serverPublished).refresh() }
             return try await catalog.draftFolders(in: location).compactMap { folder in
                 guard let id = folder.id, Node.entryIDs.contains(id), id + 10 > offset else { return nil }
                 return DirectoryEntry(name: folder.name, attributes: attributes(of: folder), offset: id + 10)

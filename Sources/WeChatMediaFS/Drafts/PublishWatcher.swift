@@ -6,8 +6,8 @@ import WeChatMedia
 /// `freepublish/get` (100 a day for the whole account) on a budget the mount never passes:
 /// each job is polled after 10 s, then less and less often (up to hourly); once the day's
 /// budget is spent, the rest wait for the next day (days start at 00:00 Beijing time, when the
-/// platform's quotas do). The budget is counted in the catalog (SQLite: this host's; article folders are
-/// not on the PostgreSQL catalog yet).
+/// platform's quotas do). The budget is counted in the catalog: on PostgreSQL, the fleet's, and
+/// each poll of a job is taken by one host (`claimPublishPoll`).
 struct PublishWatcher: Sendable {
     let context: MountContext
     let catalog: any DraftCatalog
@@ -15,6 +15,8 @@ struct PublishWatcher: Sendable {
 
     static let firstPollDelay: Int64 = 10
     static let longestPollDelay: Int64 = 3600
+    /// How long a job this host took for a poll is not another host's to poll.
+    static let pollLease: Int64 = 120
     /// Beijing is UTC+8 all year.
     static let dayOffset: Int64 = 8 * 3600
 
@@ -30,7 +32,11 @@ struct PublishWatcher: Sendable {
         var spent = 0
         var exhausted = false
         for var folder in due {
-            guard let publishID = folder.publishID else { continue }
+            guard let id = folder.id, let publishID = folder.publishID,
+                (try? await catalog.claimPublishPoll(id: id, due: folder.nextPollAt, next: now + Self.pollLease))
+                    == true
+            else { continue }
+            folder.nextPollAt = now + Self.pollLease
             let day = Self.day(of: now)
             guard !exhausted,
                 (try? await catalog.spendPublishPoll(day: day, budget: context.settings.publishPollsPerDay)) == true
