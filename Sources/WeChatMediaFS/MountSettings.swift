@@ -39,6 +39,9 @@ public struct MountSettings: Sendable {
     /// How long an article folder must be left alone before it is built (`--draft-settle`):
     /// what makes `cp -r` build once, whatever order it copies in.
     public var draftSettle: Duration = .seconds(2)
+    /// How long after a build failed for a reason that may pass (the network, the server busy,
+    /// a quota) it is tried again by itself; doubled on each failure, up to an hour.
+    public var draftRetryDelay: Duration = .seconds(30)
     /// How many `freepublish/get` polls a day the mount (the fleet, on PostgreSQL) may spend
     /// (`--publish-polls-per-day`); the platform allows 100.
     public var publishPollsPerDay = 90

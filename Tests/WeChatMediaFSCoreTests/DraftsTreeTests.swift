@@ -32,6 +32,7 @@ struct DraftsTreeTests {
     static func with<T>(
         settle: Duration = .seconds(3600), allowPublish: Bool = false, allowDelete: Bool = false,
         pollsPerDay: Int = 90, dailyQuota: DailyQuota? = nil, backend: CatalogBackend = .sqlite,
+        retry: RetryPolicy = .default, retryDelay: Duration = .seconds(30),
         _ body: (CoreFixture, EmulatorFixture) async throws -> T
     ) async throws -> T {
         try await EmulatorFixture.with(limits: .current, dailyQuota: dailyQuota) { emulator in
@@ -40,9 +41,11 @@ struct DraftsTreeTests {
             settings.allowPublish = allowPublish
             settings.allowDelete = allowDelete
             settings.publishPollsPerDay = pollsPerDay
+            settings.draftRetryDelay = retryDelay
             let clock = ManualClock(seconds: Int64(Date().timeIntervalSince1970))
             let core = try await CoreFixture.make(
-                clock: clock, service: emulator.makeClient(rules: .current), settings: settings, backend: backend)
+                clock: clock, service: emulator.makeClient(rules: .current, retry: retry), settings: settings,
+                backend: backend)
             return try await using(core, stop: { await $0.close() }) { core in try await body(core, emulator) }
         }
     }
@@ -393,6 +396,38 @@ struct DraftsTreeTests {
                 #expect(built)
                 #expect(try await Self.counters(emulator)["draft_add"] == 1)
             }
+        }
+    }
+
+    /// A build the server refused for now (HTTP 503 on `draft/add`) is tried again by itself,
+    /// with no file saved again, and builds once the server answers.
+    @Test func aBuildThatFailedForNowIsTriedAgainByItself() async throws {
+        let once = RetryPolicy(
+            maxAttempts: 1, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(10), totalTime: .seconds(10))
+        try await Self.with(settle: .milliseconds(200), retry: once, retryDelay: .milliseconds(500)) {
+            core, emulator in
+            try await emulator.setFaults(#"{"rules":[{"endpoint":"draft_add","kind":"http503","fraction":1.0}]}"#)
+            try await Self.maintaining(core) {
+                try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
+                let failed = try await eventually(within: .seconds(60), every: .milliseconds(50)) {
+                    try await Self.state(core, "drafts/post") == "failed"
+                }
+                let error = try await Self.xattr(core, "drafts/post", "user.wechat.error")
+                #expect(failed && error?.contains("503") == true, "\(String(describing: error))")
+                // Failed twice at least: tried again by itself while the server refused.
+                let refused = try await eventually(within: .seconds(60), every: .milliseconds(50)) {
+                    try await emulator.injectedFaults().reduce(0, +) >= 2
+                }
+                let injected = try await emulator.injectedFaults()
+                #expect(refused, "\(injected)")
+                try await emulator.control(.DELETE, "faults")
+                let built = try await eventually(within: .seconds(60), every: .milliseconds(50)) {
+                    try await Self.state(core, "drafts/post") == "built"
+                }
+                #expect(built)
+            }
+            // Every draft/add but the last was refused: one draft.
+            #expect(try await emulator.makeClient().draftCount() == 1)
         }
     }
 

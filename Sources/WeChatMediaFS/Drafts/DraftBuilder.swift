@@ -73,35 +73,47 @@ struct DraftBuilder: Sendable {
         return plan
     }
 
-    /// Builds the folder unless another mount of the fleet builds it now: false then (and
-    /// when the catalog cannot say), for the caller to try again later.
-    func build(_ folderID: Int64) async -> Bool {
+    /// How a build ended.
+    enum Outcome: Equatable {
+        /// Built, or found not whole, or failed for good (until a file changes).
+        case done
+        /// Failed for a reason that may pass: worth another try later.
+        case failedForNow
+        /// Another mount of the fleet builds it now (or the catalog could not say).
+        case elsewhere
+    }
+
+    /// Builds the folder unless another mount of the fleet builds it now.
+    func build(_ folderID: Int64) async -> Outcome {
         do {
-            guard try await catalog.claimDraftBuild(id: folderID) else { return false }
+            guard try await catalog.claimDraftBuild(id: folderID) else { return .elsewhere }
         } catch {
             context.logger.error("cannot take the build of article folder \(folderID): \(error)")
-            return false
+            return .elsewhere
         }
-        await buildClaimed(folderID)
+        let outcome = await buildClaimed(folderID)
         do {
             try await catalog.endDraftBuild(id: folderID)
         } catch {
             // The claim ends with this session at the latest.
             context.logger.warning("cannot end the build of article folder \(folderID): \(error)")
         }
-        return true
+        return outcome
     }
 
     /// Builds the folder if it is whole; its state and error tell how it ended.
-    private func buildClaimed(_ folderID: Int64) async {
-        guard var folder = try? await catalog.draftFolder(id: folderID), folder.location == .drafts else { return }
+    private func buildClaimed(_ folderID: Int64) async -> Outcome {
+        guard var folder = try? await catalog.draftFolder(id: folderID), folder.location == .drafts else {
+            return .done
+        }
+        var outcome = Outcome.done
         let path = DraftsTree.displayPath(of: folder)
         let stateAtStart = folder.state
         do {
             let (plan, files) = try await self.plan(folderID)
             guard case .ready(let draft) = plan else {
                 _ = await planAndRecord(folderID)
-                return
+                return .done
             }
             let began = ContinuousClock.now
             let articles = try await articles(of: draft, files: files, in: folder)
@@ -158,6 +170,11 @@ struct DraftBuilder: Sendable {
                     context.reporter.reportFailure("build", of: path, error)
                 }
             DraftMetrics.built(failed: true)
+            // Not a request that may have reached the server: a draft/add sent again could
+            // make a second draft (the next save, or `sync`, tries again).
+            if RetryPolicy.isRetryable(error), (error as? TransportError)?.mayHaveReachedServer != true {
+                outcome = .failedForNow
+            }
             folder.state = .failed
             folder.error = WeChatAttributes.describe(failure)
             folder.errorCode = code
@@ -173,6 +190,7 @@ struct DraftBuilder: Sendable {
             }
             try? await catalog.updateDraftFolder(updated)
         }
+        return outcome
     }
 
     /// The hash of each article the folder would send now, one per line, when that needs no

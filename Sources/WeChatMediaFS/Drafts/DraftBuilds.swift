@@ -12,12 +12,15 @@ import Synchronization
 /// maintenance; `fsync`, `wxmediafs sync` and `mv` to `/published/` build at once, in their own
 /// task, what is due. Builds of one folder run one at a time, in the fleet too (a folder
 /// another host builds is built here once that build ends, if this host's change is newer).
+/// A build that failed for a reason that may pass is due again by itself, later each time.
 final class DraftBuilds: Sendable {
     private struct State {
         /// Folders whose build waits for quiet, with when it is due.
         var due: [Int64: ContinuousClock.Instant] = [:]
         /// Folders being built.
         var building: Set<Int64> = []
+        /// Folders whose last builds failed for now, with how many times in a row.
+        var failures: [Int64: Int] = [:]
         var stopped = false
     }
 
@@ -28,13 +31,18 @@ final class DraftBuilds: Sendable {
 
     private let builder: DraftBuilder
     private let settle: Duration
+    private let retryDelay: Duration
     private let state = Mutex(State())
     /// Told when a folder's build ends.
     private let ended = Waiters<Int64, Void>()
 
-    init(builder: DraftBuilder, settle: Duration) {
+    /// The longest wait before a failed build is tried again.
+    static let longestRetryDelay = Duration.seconds(3600)
+
+    init(builder: DraftBuilder, settle: Duration, retryDelay: Duration) {
         self.builder = builder
         self.settle = settle
+        self.retryDelay = retryDelay
     }
 
     /// A name was created in the folder: a build waiting for quiet waits again.
@@ -54,6 +62,7 @@ final class DraftBuilds: Sendable {
         let plan = await builder.planAndRecord(id)
         let settle = settle
         state.withLock { state in
+            state.failures[id] = nil
             if case .ready = plan, !state.stopped { state.due[id] = .now + settle } else { state.due[id] = nil }
         }
         guard case .invalid(let error) = plan,
@@ -100,7 +109,7 @@ final class DraftBuilds: Sendable {
             case nil: return
             case true?:
                 let late = ContinuousClock.now >= giveUp
-                if await build(claimed: id, retryLater: late) || late { return }
+                if await build(claimed: id, retryLater: late) != .elsewhere || late { return }
                 try? await Task.sleep(for: Self.tick)
                 if Task.isCancelled { return }
             case false?: continue
@@ -116,7 +125,10 @@ final class DraftBuilds: Sendable {
 
     /// The folder went: nothing of it is built any more.
     func forget(_ id: Int64) async {
-        state.withLock { _ = $0.due.removeValue(forKey: id) }
+        state.withLock { state in
+            state.due[id] = nil
+            state.failures[id] = nil
+        }
         await untilIdle(id)
     }
 
@@ -147,17 +159,27 @@ final class DraftBuilds: Sendable {
         }
     }
 
-    /// Whether it was built here; if another host was building it, it is due again after the
-    /// settle time when `retryLater`.
-    private func build(claimed id: Int64, retryLater: Bool) async -> Bool {
-        let built = await builder.build(id)
-        let settle = settle
+    /// Builds it; if another host was building it, it is due again after the settle time when
+    /// `retryLater`; if it failed for now, after the retry delay, doubled on each failure.
+    private func build(claimed id: Int64, retryLater: Bool) async -> DraftBuilder.Outcome {
+        let outcome = await builder.build(id)
+        let (settle, retryDelay) = (settle, retryDelay)
         state.withLock { state in
             state.building.remove(id)
-            if !built, retryLater, !state.stopped, state.due[id] == nil { state.due[id] = .now + settle }
+            switch outcome {
+            case .done:
+                state.failures[id] = nil
+            case .elsewhere:
+                if retryLater, !state.stopped, state.due[id] == nil { state.due[id] = .now + settle }
+            case .failedForNow:
+                let failures = (state.failures[id] ?? 0) + 1
+                state.failures[id] = failures
+                let delay = min(Self.longestRetryDelay, retryDelay * (1 << min(failures - 1, 16)))
+                if !state.stopped, state.due[id] == nil { state.due[id] = .now + delay }
+            }
         }
         ended.answerAll(id, with: ())
-        return built
+        return outcome
     }
 
     private func untilIdle(_ id: Int64) async {

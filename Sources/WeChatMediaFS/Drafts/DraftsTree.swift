@@ -36,7 +36,8 @@ struct DraftsTree: MediaTree, DerivedAttributes {
         let builder = DraftBuilder(
             context: context, catalog: catalog, service: service, bytes: bytes,
             pictures: ArticlePictures(context: context, material: material))
-        let builds = DraftBuilds(builder: builder, settle: context.settings.draftSettle)
+        let builds = DraftBuilds(
+            builder: builder, settle: context.settings.draftSettle, retryDelay: context.settings.draftRetryDelay)
         self.builds = builds
         self.publishing = PublishWatcher(context: context, catalog: catalog, service: service)
         self.delivery = DraftFileDelivery(context: context, catalog: catalog, builds: builds, bytes: bytes)
