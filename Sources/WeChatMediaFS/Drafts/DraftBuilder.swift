@@ -170,11 +170,15 @@ struct DraftBuilder: Sendable {
                     context.reporter.reportFailure("build", of: path, error)
                 }
             DraftMetrics.built(failed: true)
-            // Not a request that may have reached the server: a draft/add sent again could
-            // make a second draft (the next save, or `sync`, tries again).
-            if RetryPolicy.isRetryable(error), (error as? TransportError)?.mayHaveReachedServer != true {
-                outcome = .failedForNow
-            }
+            // Not a request the server may have acted on (no reply, or a reply that is not the
+            // API's): a draft/add sent again could make a second draft (the next save, or
+            // `sync`, tries again).
+            let mayHaveActed =
+                switch error as? TransportError {
+                case .noReply?, .invalidResponse?: true
+                default: false
+                }
+            if RetryPolicy.isRetryable(error), !mayHaveActed { outcome = .failedForNow }
             folder.state = .failed
             folder.error = WeChatAttributes.describe(failure)
             folder.errorCode = code

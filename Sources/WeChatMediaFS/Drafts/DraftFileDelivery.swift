@@ -28,8 +28,9 @@ struct DraftFileDelivery: SpoolDelivery {
         do {
             try await bytes.keep(spoolPath: spool.path, id: entryID, contentHash: contentHash)
         } catch CatalogError.entryGone {
-            // Removed while it was written (the shared catalog's bytes need their file).
-            return true
+            // Removed while it was written (the shared catalog's bytes need their file): the
+            // spool stays the handle's, to go with it.
+            return false
         }
         let now = context.clock.now()
         (file.modificationTime, file.changeTime) = (now, now)

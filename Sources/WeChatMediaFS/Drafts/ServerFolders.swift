@@ -159,14 +159,18 @@ final class ServerFolders: Sendable {
             known.formUnion(try await catalog.draftFolders(in: DraftFolder.Location.published).compactMap(\.draftID))
         }
         let listed = Set(items.map(\.id))
+        var removed: Set<Int64> = []
         for folder in folders where folder.origin == .server {
             guard let id = serverID(of: folder), !listed.contains(id), let folderID = folder.id else { continue }
             for file in try await catalog.deleteDraftFolder(id: folderID) {
                 if let fileID = file.id { bytes.remove(id: fileID) }
             }
+            removed.insert(folderID)
             context.logger.info("\(location.rawValue)/\(folder.name): \(id) is no longer listed by the server")
         }
-        var taken = Set(try await catalog.draftFolders(in: location).map(\.name))
+        // The names as read with the known ids: a host of the fleet that took an item in since
+        // holds the very name this one would give it, so this insert fails instead of doubling it.
+        var taken = Set(folders.filter { !removed.contains($0.id ?? 0) }.map(\.name))
         // Oldest first: a name changes only when the item that held it first goes.
         let oldestFirst = items.sorted { ($0.updateTime, $0.id) < ($1.updateTime, $1.id) }
         for item in oldestFirst where !known.contains(item.id) && !item.articles.isEmpty {
