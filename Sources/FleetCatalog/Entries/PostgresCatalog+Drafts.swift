@@ -19,38 +19,45 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
     // MARK: Folders
 
     public func draftFolder(id: Int64) async throws -> DraftFolder? {
-        try await draftFolders("draft folder \(id)", where: "id = \(id)").first
+        try await rows(
+            "draft folder \(id)", "SELECT \(unescaped: Self.draftFolderColumns) FROM draft_folder WHERE id = \(id)",
+            Self.draftFolders
+        ).first
     }
 
     public func draftFolder(in location: DraftFolder.Location, named name: String) async throws -> DraftFolder? {
-        let logger = self.logger
-        return try await call("draft folder \(name)") { client in
-            let rows = try await client.query(
-                """
-                SELECT \(unescaped: Self.draftFolderColumns) FROM draft_folder
-                WHERE location = \(location.rawValue) AND name = \(name)
-                """, logger: logger)
-            return try await Self.draftFolders(rows)
-        }.first
+        try await rows(
+            "draft folder \(name)",
+            """
+            SELECT \(unescaped: Self.draftFolderColumns) FROM draft_folder
+            WHERE location = \(location.rawValue) AND name = \(name)
+            """, Self.draftFolders
+        ).first
     }
 
     public func draftFolders(in location: DraftFolder.Location) async throws -> [DraftFolder] {
-        try await draftFolders("draft folders of \(location.rawValue)", where: "location = '\(location.rawValue)'")
+        try await rows(
+            "draft folders of \(location.rawValue)",
+            """
+            SELECT \(unescaped: Self.draftFolderColumns) FROM draft_folder
+            WHERE location = \(location.rawValue) ORDER BY id
+            """, Self.draftFolders)
     }
 
     public func draftFolders(in state: DraftFolder.State) async throws -> [DraftFolder] {
-        try await draftFolders("draft folders \(state.rawValue)", where: "state = '\(state.rawValue)'")
+        try await rows(
+            "draft folders \(state.rawValue)",
+            "SELECT \(unescaped: Self.draftFolderColumns) FROM draft_folder WHERE state = \(state.rawValue) ORDER BY id",
+            Self.draftFolders)
     }
 
-    /// `condition` is SQL written in this file from ids and the enums' raw values, never from input.
-    private func draftFolders(_ what: String, where condition: String) async throws -> [DraftFolder] {
+    /// Runs `query` (every value in it bound) and makes its rows values with `decode`.
+    private func rows<Row: Sendable>(
+        _ what: String, _ query: PostgresQuery,
+        _ decode: @escaping @Sendable (PostgresRowSequence) async throws -> [Row]
+    ) async throws -> [Row] {
         let logger = self.logger
-        return try await call(what) { client in
-            let rows = try await client.query(
-                "SELECT \(unescaped: Self.draftFolderColumns) FROM draft_folder WHERE \(unescaped: condition) ORDER BY id",
-                logger: logger)
-            return try await Self.draftFolders(rows)
-        }
+        return try await call(what) { client in try await decode(try await client.query(query, logger: logger)) }
     }
 
     public func insertDraftFolder(_ folder: DraftFolder) async throws -> DraftFolder {
@@ -131,34 +138,27 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
     // MARK: Files
 
     public func draftFile(id: Int64) async throws -> DraftFile? {
-        try await draftFiles("draft file \(id)", where: "id = \(id)").first
+        try await rows(
+            "draft file \(id)", "SELECT \(unescaped: Self.draftFileColumns) FROM draft_file WHERE id = \(id)",
+            Self.draftFiles
+        ).first
     }
 
     public func draftFile(in folderID: Int64, named name: String) async throws -> DraftFile? {
-        let logger = self.logger
-        return try await call("draft file \(name)") { client in
-            let rows = try await client.query(
-                """
-                SELECT \(unescaped: Self.draftFileColumns) FROM draft_file
-                WHERE folder_id = \(folderID) AND name = \(name)
-                """, logger: logger)
-            return try await Self.draftFiles(rows)
-        }.first
+        try await rows(
+            "draft file \(name)",
+            """
+            SELECT \(unescaped: Self.draftFileColumns) FROM draft_file
+            WHERE folder_id = \(folderID) AND name = \(name)
+            """, Self.draftFiles
+        ).first
     }
 
     public func draftFiles(in folderID: Int64) async throws -> [DraftFile] {
-        try await draftFiles("files of draft folder \(folderID)", where: "folder_id = \(folderID)")
-    }
-
-    /// `condition` is SQL written in this file from ids, never from input.
-    private func draftFiles(_ what: String, where condition: String) async throws -> [DraftFile] {
-        let logger = self.logger
-        return try await call(what) { client in
-            let rows = try await client.query(
-                "SELECT \(unescaped: Self.draftFileColumns) FROM draft_file WHERE \(unescaped: condition) ORDER BY id",
-                logger: logger)
-            return try await Self.draftFiles(rows)
-        }
+        try await rows(
+            "files of draft folder \(folderID)",
+            "SELECT \(unescaped: Self.draftFileColumns) FROM draft_file WHERE folder_id = \(folderID) ORDER BY id",
+            Self.draftFiles)
     }
 
     public func insertDraftFile(_ file: DraftFile) async throws -> DraftFile {
