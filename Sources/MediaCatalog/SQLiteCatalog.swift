@@ -8,8 +8,12 @@ import WeChatMedia
 /// Methods are `async` for their callers but use GRDB's synchronous accessors: each statement is
 /// short and indexed, and a synchronous access runs on the calling thread, where the asynchronous
 /// one costs two thread switches (to GRDB's queue and back) — most of a small upload's time.
+///
+/// One connection (a `DatabaseQueue`, in WAL mode) serves reads and writes: statements of one
+/// host take microseconds, and a reader of a pool of connections re-reads from the WAL the pages
+/// every write changed, which made each stat of a file being copied cost twice as much.
 public final class SQLiteCatalog: Catalog {
-    private let database: DatabasePool
+    private let database: DatabaseQueue
     private let path: String
 
     public var isShared: Bool { false }
@@ -25,8 +29,11 @@ public final class SQLiteCatalog: Catalog {
         // WAL with NORMAL: a commit waits for no fsync (one per file uploaded was the slowest part
         // of many small uploads). A power cut may lose the last commits, never corrupt the file;
         // the media stay on the server and `/by-id/` still reaches them.
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        database = try DatabasePool(path: path, configuration: configuration)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        database = try DatabaseQueue(path: path, configuration: configuration)
         try Self.migrator.migrate(database)
     }
 
@@ -217,14 +224,17 @@ public final class SQLiteCatalog: Catalog {
 
     public func entry(id: Int64) async throws -> CatalogEntry? {
         try readingOneStatement { db in
-            try CatalogEntry.fetchOne(db.cachedStatement(sql: "SELECT * FROM entry WHERE id = ?"), arguments: [id])
+            try CatalogEntry.fetchOne(
+                db.cachedStatement(sql: "SELECT \(CatalogEntry.allColumns) FROM entry WHERE id = ?"), arguments: [id])
         }
     }
 
     public func entry(in folder: CatalogFolder, named name: String) async throws -> CatalogEntry? {
         try readingOneStatement { db in
             try CatalogEntry.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM entry WHERE type = ? AND parentID = ? AND name = ?"),
+                db.cachedStatement(
+                    sql: "SELECT \(CatalogEntry.allColumns) FROM entry WHERE type = ? AND parentID = ? AND name = ?"
+                ),
                 arguments: [folder.type, folder.parentID, name])
         }
     }
@@ -256,7 +266,7 @@ public final class SQLiteCatalog: Catalog {
                 // Touching the folder first also tells whether it is still there.
                 guard try Self.touch(entry.folder, at: entry.changeTime, in: db) else { throw CatalogError.folderGone }
                 var entry = entry
-                try entry.insert(db)
+                try entry.insertRow(db)
                 return entry
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
@@ -265,7 +275,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func update(_ entry: CatalogEntry) async throws {
-        try writing { db in try entry.update(db) }
+        try writing { db in try entry.updateRow(db) }
     }
 
     public func updateMetadata(_ entry: CatalogEntry) async throws {
@@ -276,8 +286,8 @@ public final class SQLiteCatalog: Catalog {
 
     public func update(_ entry: CatalogEntry, recording media: KnownMedia) async throws {
         try writing { db in
-            try entry.update(db)
-            try media.save(db)
+            try entry.updateRow(db)
+            try media.saveRow(db)
         }
     }
 
@@ -325,7 +335,7 @@ public final class SQLiteCatalog: Catalog {
             entry.folder = folder
             entry.name = name
             entry.changeTime = changeTime
-            try entry.update(db)
+            try entry.updateRow(db)
         }
     }
 
@@ -428,7 +438,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func record(_ media: KnownMedia) async throws {
-        try writing { db in try media.save(db) }
+        try writing { db in try media.saveRow(db) }
     }
 
     public func knownMedia(bornAfter: Int64, afterRowID: Int64, limit: Int) async throws -> [(

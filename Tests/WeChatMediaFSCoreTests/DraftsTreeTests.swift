@@ -402,8 +402,10 @@ struct DraftsTreeTests {
     /// A build the server refused for now (HTTP 503 on `draft/add`) is tried again by itself,
     /// with no file saved again, and builds once the server answers.
     @Test func aBuildThatFailedForNowIsTriedAgainByItself() async throws {
+        // One try per request, each with a minute: on a machine loaded by the whole suite the
+        // big picture's upload once took more than 10 s, which failed the build for another reason.
         let once = RetryPolicy(
-            maxAttempts: 1, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(10), totalTime: .seconds(10))
+            maxAttempts: 1, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(10), totalTime: .seconds(60))
         try await Self.with(settle: .milliseconds(200), retry: once, retryDelay: .milliseconds(500)) {
             core, emulator in
             try await emulator.setFaults(#"{"rules":[{"endpoint":"draft_add","kind":"http503","fraction":1.0}]}"#)
