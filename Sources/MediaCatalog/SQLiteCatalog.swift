@@ -217,6 +217,12 @@ public final class SQLiteCatalog: Catalog {
                 t.column("spent", .integer).notNull()
             }
         }
+        migrator.registerMigration("v8: listings in id order") { db in
+            // A listing page is a folder's next 64 rows by id: without this index SQLite read
+            // the whole folder through the unique (type, parentID, name) one and sorted it, for
+            // every page (an `ls -l` of 10,000 names read 160 times 10,000 rows).
+            try db.create(index: "entry_on_folder_and_id", on: "entry", columns: ["type", "parentID", "id"])
+        }
         return migrator
     }
 
