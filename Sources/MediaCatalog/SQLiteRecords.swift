@@ -20,6 +20,10 @@ extension CatalogEntry: FetchableRecord, MutablePersistableRecord {
     ]
     /// What each read of entries selects.
     static let allColumns = columnNames.joined(separator: ", ")
+    private static let insertSQL =
+        "INSERT INTO entry (\(allColumns)) VALUES (\(Array(repeating: "?", count: columnNames.count).joined(separator: ", ")))"
+    private static let updateSQL =
+        "UPDATE entry SET \(columnNames.dropFirst().map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?"
 
     public static var databaseSelection: [any SQLSelectable] { columnNames.map { Column($0) } }
 
@@ -51,21 +55,14 @@ extension CatalogEntry: FetchableRecord, MutablePersistableRecord {
 
     /// Inserts it as a new row (under its id, or a new one when it has none) and takes the row's id.
     mutating func insertRow(_ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO entry (\(Self.allColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-            .execute(arguments: [id] + values)
+        try db.cachedStatement(sql: Self.insertSQL).execute(arguments: [id] + values)
         id = db.lastInsertedRowID
     }
 
     /// Writes every column of its row; a row that is gone is `RecordError.recordNotFound`, as
     /// GRDB's `update` says it.
     func updateRow(_ db: Database) throws {
-        try db.cachedStatement(
-            sql: """
-                UPDATE entry SET type = ?, parentID = ?, name = ?, state = ?, mediaID = ?, format = ?, size = ?,
-                    createdAt = ?, mode = ?, uid = ?, gid = ?, accessTime = ?, modificationTime = ?, changeTime = ?
-                WHERE id = ?
-                """
-        ).execute(arguments: values + [id])
+        try db.cachedStatement(sql: Self.updateSQL).execute(arguments: values + [id])
         guard db.changesCount > 0 else {
             throw RecordError.recordNotFound(databaseTableName: Self.databaseTableName, key: ["id": id.databaseValue])
         }
