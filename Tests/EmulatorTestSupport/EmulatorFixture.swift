@@ -7,13 +7,20 @@ import WeChatEmulator
 import WeChatMedia
 
 /// An emulator on a free loopback port with its own data folder and test controls on, plus an
-/// HTTP client to talk to it. `with` always stops both, also when the test body throws.
+/// HTTP client for the clients under test and one for the fixture's own requests. `with` always
+/// stops them all, also when the test body throws.
 public struct EmulatorFixture: Sendable {
     public static let appID = "wxtestapp"
     public static let secret = Secret("test-secret-value-0123456789")
 
     public let emulator: RunningEmulator
+    /// The clients under test share this one's connections.
     public let http: HTTPClient
+    /// The fixture's raw requests and test controls have connections of their own: a fault that
+    /// breaks a connection after its answer (`short_length` closes it once the surplus is sent)
+    /// returns it to the pool first, and a control that drew it from a shared pool would fail
+    /// with "I/O on closed channel" instead of the client under test.
+    let controls: HTTPClient
     public let dataDirectory: String
     public var baseURL: String { emulator.baseURL }
 
@@ -39,12 +46,14 @@ public struct EmulatorFixture: Sendable {
         var logger = Logger(label: "test.emulator")
         logger.logLevel = .warning
         let emulator = try await RunningEmulator.start(configuration: configuration, logger: logger)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        return EmulatorFixture(emulator: emulator, http: http, dataDirectory: directory)
+        return EmulatorFixture(
+            emulator: emulator, http: HTTPClient(eventLoopGroupProvider: .singleton),
+            controls: HTTPClient(eventLoopGroupProvider: .singleton), dataDirectory: directory)
     }
 
     public func stop() async throws {
         try? await http.shutdown()
+        try? await controls.shutdown()
         await emulator.stop()
     }
 
@@ -77,7 +86,7 @@ public struct EmulatorFixture: Sendable {
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await http.execute(request, timeout: .seconds(30))
+        let response = try await controls.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
         return Reply(
             status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
