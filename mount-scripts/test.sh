@@ -28,8 +28,15 @@ demo=$(mktemp -d)
 started=$(date +%s%N)
 bash mount-scripts/quickstart.sh "$demo/mnt"
 echo "quickstart: $(( ($(date +%s%N) - started) / 1000000 )) ms with the build already made"
+# The demo's daemon keeps its cache in a folder of its own (it stays for a user who plays with
+# the demo); the test removes it once the daemon has exited, which `unmount` waits for.
+demo_cache=$(pgrep -af -- "--foreground" | grep -F -- " $demo/mnt " | sed -n 's/.* --cache-dir \([^ ]*\).*/\1/p' | head -1 || true)
 "$release" unmount "$demo/mnt"
 rm -rf "$demo"
+case $demo_cache in
+    */wxmediafs-demo-cache-*) rm -rf "$demo_cache" ;;
+    *) echo "the demo's cache dir was not found (left where the daemon put it)" ;;
+esac
 if [[ $(id -u) -eq 0 ]]; then
     # The release test checks what the quickstart installed.
     export WXMEDIAFS_RELEASE_BINARY=/usr/local/bin/wxmediafs
