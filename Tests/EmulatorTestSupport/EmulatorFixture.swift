@@ -16,10 +16,10 @@ public struct EmulatorFixture: Sendable {
     public let emulator: RunningEmulator
     /// The clients under test share this one's connections.
     public let http: HTTPClient
-    /// The fixture's raw requests and test controls have connections of their own: a fault that
-    /// breaks a connection after its answer (`short_length` closes it once the surplus is sent)
-    /// returns it to the pool first, and a control that drew it from a shared pool would fail
-    /// with "I/O on closed channel" instead of the client under test.
+    /// The fixture's raw requests and test controls have connections of their own: after a
+    /// fault that breaks a connection once its answer is read (`short_length` sends more than it
+    /// declared, then closes it), the client has already put it back in its pool, and a control
+    /// that drew it from a shared pool failed with "I/O on closed channel" (4 runs in 40).
     let controls: HTTPClient
     public let dataDirectory: String
     public var baseURL: String { emulator.baseURL }
