@@ -57,7 +57,9 @@ class Emulator:
         self.log = open(os.path.join(work, "emulator.log"), "wb")
         self.process = subprocess.Popen(
             [binary, "emulator", "--host", "127.0.0.1", "--port", "0", "--data-dir", os.path.join(work, "emulator"),
-             "--appid", APPID, "--secret", SECRET, "--limits", "current"],
+             "--appid", APPID, "--secret", SECRET, "--limits", "current",
+             # M1 adds 1,000 materials, the documented day's add_material quota; M2 adds more.
+             "--daily-quota", "material/add_material=10000"],
             stdout=subprocess.PIPE, stderr=self.log)
         line = self.process.stdout.readline().decode()
         if "listening on" not in line:
