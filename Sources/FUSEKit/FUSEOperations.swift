@@ -123,7 +123,7 @@ enum FUSEOperations {
             guard let (session, request) = accept(raw, "open"), let info else { return }
             let flags = info.pointee.flags
             let caller = request.caller
-            session.dispatch(request) {
+            session.dispatch(request, immediately: true) {
                 request.opened(try await session.fileSystem.open(inode: inode, flags: flags, caller: caller))
             }
         }
@@ -132,7 +132,7 @@ enum FUSEOperations {
             guard let name = string(name) else { return request.fail(EILSEQ) }
             let flags = info.pointee.flags
             let caller = request.caller
-            session.dispatch(request) {
+            session.dispatch(request, immediately: true) {
                 let (entry, file) = try await session.fileSystem.create(
                     parent: parent, name: name, permissions: UInt32(mode) & 0o7777, flags: flags, caller: caller)
                 request.created(entry, file)
@@ -168,7 +168,7 @@ enum FUSEOperations {
             guard let (session, request) = accept(raw, "flush"), let info else { return }
             let handle = info.pointee.fh
             let caller = request.caller
-            session.dispatch(request) {
+            session.dispatch(request, immediately: true) {
                 try await session.fileSystem.flush(inode: inode, handle: handle, caller: caller)
                 request.succeed()
             }
@@ -176,7 +176,7 @@ enum FUSEOperations {
         ops.release = { raw, inode, info in
             guard let (session, request) = accept(raw, "release"), let info else { return }
             let handle = info.pointee.fh
-            session.dispatch(request) {
+            session.dispatch(request, immediately: true) {
                 try await session.fileSystem.release(inode: inode, handle: handle)
                 request.succeed()
             }

@@ -31,7 +31,10 @@ public struct ContentCache: Sendable {
     /// A new spool file (0600) for a write in progress, open for reading and writing: empty, or
     /// holding a copy of the file open at `source`.
     public func openSpoolFile(copyingFrom source: Int32? = nil) throws -> (path: String, descriptor: Int32) {
-        let path = root + "/spool/" + UUID().uuidString
+        // 128 random bits from getrandom(2): Foundation's UUID opens /dev/urandom for each.
+        let path =
+            root + "/spool/" + String(UInt64.random(in: .min ... .max), radix: 36) + "-"
+            + String(UInt64.random(in: .min ... .max), radix: 36)
         let descriptor = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         do {

@@ -38,10 +38,11 @@ final class ExclusiveAccess: Sendable {
     }
 
     func release() {
-        let next = tickets.withLock { tickets in
+        let next = tickets.withLock { tickets -> UInt64? in
             tickets.serving += 1
-            return tickets.serving
+            // No ticket taken since: no one waits for this turn.
+            return tickets.serving == tickets.next ? nil : tickets.serving
         }
-        turns.answerAll(next, with: ())
+        if let next { turns.answerAll(next, with: ()) }
     }
 }

@@ -298,6 +298,30 @@ struct EverydayToolsCoreTests {
         }
     }
 
+    /// `cp` opens its copy with O_EXCL, then fstats it: the kernel may answer that itself (it
+    /// keeps the size as it writes), while the name stays uncached and any lookup of it answers
+    /// uncached attributes, which replace the kernel's copy.
+    @Test(arguments: CatalogBackend.allCases) func aFileCreatedExclusivelyLeavesItsAttributesToTheKernel(
+        backend: CatalogBackend
+    ) async throws {
+        try await Self.with(backend) { core, _ in
+            let (parent, name) = try await core.split("image/exclusive.jpg")
+            let (created, file) = try await core.fileSystem.create(
+                parent: parent, name: name, permissions: 0o644, flags: O_WRONLY | O_CREAT | O_EXCL,
+                caller: CoreFixture.caller)
+            #expect(created.entryTimeout == 0, "a name being written is not cached")
+            #expect(created.attributeTimeout == core.settings.cacheTimeout)
+            #expect(created.attributeTimeout > 0)
+            let cat = Samples.bytes("cat.jpg")
+            try await core.write(cat, to: file.handle)
+            let looked = try await core.fileSystem.lookup(parent: parent, name: name)
+            #expect(looked.attributeTimeout == 0 && looked.entryTimeout == 0)
+            #expect(looked.attributes?.size == UInt64(cat.count))
+            try await core.close(file.handle)
+            #expect(try await core.read("image/exclusive.jpg") == cat)
+        }
+    }
+
     @Test(arguments: CatalogBackend.allCases) func namesPast255BytesAndSidecarsPast255AreRefused(
         backend: CatalogBackend
     ) async throws {

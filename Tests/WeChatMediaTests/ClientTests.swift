@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import EmulatorTestSupport
 import Foundation
 import Logging
+import Synchronization
 import Testing
 import WeChatMedia
 
@@ -138,6 +139,25 @@ struct ClientTests {
             let unicode = try Samples.write(Samples.bytes("cat.jpg"), named: "猫 照片")
             #expect(try await client.upload(fileAt: odd, as: .image).format == .jpeg)
             #expect(try await client.upload(fileAt: unicode, as: .image).format == .jpeg)
+        }
+    }
+
+    /// A file up to one chunk (64 KiB) goes out as one buffer, a longer one as a stream: both
+    /// arrive whole on either side of the line, with the progress ending at the file's size.
+    @Test(arguments: [100, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 200 * 1024])
+    func uploadsOnEitherSideOfOneChunkArriveWhole(size: Int) async throws {
+        try await Fixture.with { f in
+            let client = f.makeClient()
+            // Bytes that differ along the file, so a piece lost or sent twice shows.
+            let bytes = Array(
+                Samples.jpeg(size: size).enumerated().map { $0 < 4 ? $1 : UInt8(truncatingIfNeeded: $0 &* 31) })
+            let sent = Mutex<[Int64]>([])
+            let uploaded = try await client.upload(
+                fileAt: try Samples.write(bytes, named: "sized.jpg"), as: .image,
+                progress: { value in sent.withLock { $0.append(value) } })
+            #expect(uploaded.size == Int64(size))
+            #expect(sent.withLock { $0.last } == Int64(size))
+            #expect(try await downloadBytes(client, uploaded.mediaID) == bytes)
         }
     }
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// One API server reached through a shared AsyncHTTPClient: builds URLs, turns transport failures
 /// into `TransportError` (with credentials redacted), and reads small JSON replies with a cap.
@@ -66,12 +67,19 @@ public struct APIConnection: Sendable {
     }
 
     /// Runs `body` but gives up at `deadline`: AsyncHTTPClient's deadline covers the response
-    /// head, not a body that trickles in, so body reads are raced against a timer here.
+    /// head, not a body that trickles in, so body reads are raced against a timer here. The body
+    /// starts on the calling thread; one that ends without waiting (a small reply arrives with
+    /// its head) needs no timer, whose task and clock cost more than the read.
     public static func bounded<T: Sendable>(
         by deadline: NIODeadline, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
+            let ended = Mutex(false)
+            group.addImmediateTask {
+                defer { ended.withLock { $0 = true } }
+                return try await body()
+            }
+            if ended.withLock({ $0 }) { return try await group.next() ?? { throw CancellationError() }() }
             group.addTask {
                 let remaining = deadline.uptimeNanoseconds.subtractingReportingOverflow(
                     NIODeadline.now().uptimeNanoseconds)

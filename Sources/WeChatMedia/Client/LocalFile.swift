@@ -40,12 +40,18 @@ struct LocalFile: Sendable {
     /// Up to `length` bytes at `offset`; an empty buffer at the end of the file.
     func read(at offset: Int64, length: Int) throws -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: length)
+        try read(at: offset, length: length, appendingTo: &buffer)
+        return buffer
+    }
+
+    /// Appends up to `length` bytes at `offset` to `buffer`; returns how many (0 at the end).
+    @discardableResult
+    func read(at offset: Int64, length: Int, appendingTo buffer: inout ByteBuffer) throws -> Int {
         try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw in
             let count = pread(descriptor, raw.baseAddress, length, off_t(offset))
             guard count >= 0 else { throw LocalFileError(operation: "read", path: path, errno: errno) }
             return count
         }
-        return buffer
     }
 
     func write(_ bytes: ByteBuffer, at offset: Int64) throws {

@@ -249,7 +249,7 @@ extension WeChatMediaClient {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: body.contentType)
-        request.body = .stream(body, length: .known(body.length))
+        request.body = try body.requestBody()
         let response = try await connection.send(request, as: .material, deadline: deadline)
         return try await materialReply(response, deadline: deadline)
     }

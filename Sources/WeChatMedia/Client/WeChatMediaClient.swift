@@ -86,7 +86,7 @@ public struct WeChatMediaClient: Sendable {
         var request = HTTPClientRequest(url: connection.url(path: "/cgi-bin/media/upload", query: query))
         request.method = .POST
         request.headers.add(name: "Content-Type", value: body.contentType)
-        request.body = .stream(body, length: .known(body.length))
+        request.body = try body.requestBody()
         let response = try await connection.send(request, as: .upload, deadline: deadline)
         let reply = try await APIConnection.readReply(response, deadline: deadline)
         if let error = reply.error { throw error }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Tokens fetched with the app id and secret: cached, refreshed ahead of expiry, and single-flight
 /// (however many callers need a token at once, one request goes out).
@@ -36,7 +37,9 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
     /// Longest access token accepted (the platform says to store up to 512 characters).
     public static let maxTokenLength = 512
 
-    private var cached: AccessToken?
+    /// The token in use. Behind a lock of its own, not the actor: every request asks for it, and
+    /// a fresh one is handed out on the caller's thread without a hop to the actor's.
+    private let cached = Mutex<AccessToken?>(nil)
     private var cachedAt: ContinuousClock.Instant?
     private var inFlight: Task<Obtained, any Error>?
     /// The value last refused, so a stable-token fetch that returns it again is forced to renew.
@@ -65,15 +68,23 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
         self.store = store
     }
 
-    public func currentToken() async throws -> AccessToken {
-        if let cached, cached.isFresh(at: .now) { return cached }
+    public nonisolated func currentToken() async throws -> AccessToken {
+        if let fresh = cached.withLock({ $0?.isFresh(at: .now) == true ? $0 : nil }) { return fresh }
+        return try await renewedToken()
+    }
+
+    private func renewedToken() async throws -> AccessToken {
+        if let fresh = cached.withLock({ $0?.isFresh(at: .now) == true ? $0 : nil }) { return fresh }
         if let inFlight { return try await inFlight.value.token }
         let task = Task { try await self.obtain() }
         inFlight = task
         defer { inFlight = nil }
         let obtained = try await task.value
-        if cached != obtained.token { cachedAt = obtained.fetchedAt }
-        cached = obtained.token
+        let changed = cached.withLock { cached in
+            defer { cached = obtained.token }
+            return cached != obtained.token
+        }
+        if changed { cachedAt = obtained.fetchedAt }
         return obtained.token
     }
 
@@ -86,13 +97,17 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
     }
 
     public func tokenAge() -> Duration? {
-        guard cached != nil, let cachedAt else { return nil }
+        guard cached.withLock({ $0 != nil }), let cachedAt else { return nil }
         return cachedAt.duration(to: .now)
     }
 
     public func tokenWasRefused(_ token: AccessToken) async {
-        guard cached == token else { return }
-        cached = nil
+        let dropped = cached.withLock { cached in
+            guard cached == token else { return false }
+            cached = nil
+            return true
+        }
+        guard dropped else { return }
         refusedValue = token.value
         guard let store else { return }
         // Best effort: a host that cannot remove it still will not use it again (refusedValue is

@@ -66,7 +66,7 @@ extension DraftsTree {
         builds.touched(folder)
         let handle = writeHandle(for: created, spool: spool, dirty: false, isNew: true, caller: caller)
         return (
-            context.entry(currentAttributes(of: created).0, timeout: 0),
+            context.createdEntry(currentAttributes(of: created).0, flags: flags),
             OpenedFile(handle: context.openFiles.register(.write(handle)))
         )
     }

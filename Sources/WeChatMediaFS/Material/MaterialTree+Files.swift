@@ -46,7 +46,7 @@ extension MaterialTree {
         }
         let handle = writeHandle(for: created, spool: spool, dirty: false, isNew: true, caller: caller)
         return (
-            context.entry(attributes(of: created), timeout: 0),
+            context.createdEntry(attributes(of: created), flags: flags),
             OpenedFile(handle: context.openFiles.register(.write(handle)))
         )
     }

@@ -63,6 +63,16 @@ struct MountContext: Sendable {
         return Entry(attributes: attributes, attributeTimeout: timeout, entryTimeout: timeout)
     }
 
+    /// The answer to a create. The name is not cached: its size and bytes change when the new
+    /// handle's close uploads them. A file created exclusively (O_EXCL) is that handle's alone,
+    /// and the kernel keeps its size as it writes: `cp`'s fstat of the new descriptor is answered
+    /// without asking. Any other open of the name first looks it up, and that answer (timeout 0)
+    /// replaces the kernel's copy.
+    func createdEntry(_ attributes: FileAttributes, flags: Int32) -> Entry {
+        Entry(
+            attributes: attributes, attributeTimeout: flags & O_EXCL != 0 ? settings.cacheTimeout : 0, entryTimeout: 0)
+    }
+
     /// "No such name", cached as long as any other answer.
     var negative: Entry { .negative(timeout: settings.cacheTimeout) }
 

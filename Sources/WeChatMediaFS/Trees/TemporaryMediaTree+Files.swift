@@ -51,9 +51,8 @@ extension TemporaryMediaTree {
             entryID: created.id ?? 0, inode: Node.entryInode(created.id ?? 0), type: folder.type,
             sizeLimit: sizeLimit(of: folder.type), delivery: uploads, openerThread: caller.pid, cache: context.cache,
             spool: spool, dirty: false, isNew: true)
-        // Not cached: the name's size and bytes change when this handle's close uploads them.
         return (
-            context.entry(attributes(of: created), timeout: 0),
+            context.createdEntry(attributes(of: created), flags: flags),
             OpenedFile(handle: context.openFiles.register(.write(handle)))
         )
     }

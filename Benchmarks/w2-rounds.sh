@@ -1,0 +1,92 @@
+#!/bin/bash
+# W2 in rounds, to compare binaries on one machine state: one emulator of its own (the first
+# binary's), one mount per binary, and in each round every mount's `cp` of 200 x 50 KiB JPEGs
+# into image/rN/, then a Python keep-alive client's 200 uploads of the same files, in turn.
+# Prints per binary the median `cp`, the median of each round's ratio to the client, and the
+# daemon's CPU and context switches per file from /proc (the emulator's are not counted).
+# Work dirs under $TMPDIR (tmpfs such as /dev/shm takes the disk's noise out).
+#   bash Benchmarks/w2-rounds.sh ROUNDS BINARY [BINARY...]
+set -euo pipefail
+[[ $# -ge 2 ]] || { echo "usage: $0 ROUNDS BINARY [BINARY...]" >&2; exit 2; }
+rounds=$1; shift
+binaries=("$@")
+work=$(mktemp -d)
+emulator=""
+cleanup() {
+    for i in "${!binaries[@]}"; do
+        [[ -e $work/mounted$i ]] && "${binaries[$i]}" unmount "$work/mnt$i" >/dev/null 2>&1 || true
+    done
+    if [[ -n $emulator ]]; then kill "$emulator" 2>/dev/null || true; wait "$emulator" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/src"
+python3 - "$work/src" <<'PY'
+import os, sys
+for i in range(200):
+    with open(f"{sys.argv[1]}/f{i:03d}.jpg", "wb") as f:
+        f.write(b"\xff\xd8\xff\xe0" + os.urandom(50 * 1024 - 4))
+PY
+printf secretsecret >"$work/secret"; chmod 600 "$work/secret"
+"${binaries[0]}" emulator --host 127.0.0.1 --port 0 --data-dir "$work/emulator" --appid wxbench \
+    --secret secretsecret --limits current --daily-quota media/upload=1000000 >"$work/emulator.out" 2>&1 &
+emulator=$!
+for _ in $(seq 300); do grep -q "listening on" "$work/emulator.out" && break; sleep 0.1; done
+url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/emulator.out")
+[[ -n $url ]] || { echo "the emulator did not start" >&2; cat "$work/emulator.out" >&2; exit 1; }
+declare -a pids
+for i in "${!binaries[@]}"; do
+    mkdir "$work/mnt$i"
+    "${binaries[$i]}" mount "$work/mnt$i" --appid wxbench --secret-file "$work/secret" --api-base "$url" \
+        --cache-dir "$work/cache$i" --limits current >/dev/null
+    touch "$work/mounted$i"
+    pids[i]=$(pgrep -f -- "mount $work/mnt$i " | head -1)
+done
+cat >"$work/client.py" <<'PY'
+import glob, http.client, json, sys, time, urllib.parse, uuid
+url = urllib.parse.urlparse(sys.argv[1])
+connection = http.client.HTTPConnection(url.hostname, url.port)
+connection.request("POST", "/cgi-bin/stable_token", json.dumps(
+    {"grant_type": "client_credential", "appid": "wxbench", "secret": "secretsecret"}),
+    {"Content-Type": "application/json"})
+token = json.loads(connection.getresponse().read())["access_token"]
+started = time.perf_counter()
+for path in sorted(glob.glob(sys.argv[2] + "/*.jpg")):
+    content = open(path, "rb").read()
+    boundary = uuid.uuid4().hex.encode()
+    body = (b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"media\"; filename=\"media.jpg\"\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n" + content + b"\r\n--" + boundary + b"--\r\n")
+    connection.request("POST", "/cgi-bin/media/upload?access_token=%s&type=image" % token, body,
+                       {"Content-Type": "multipart/form-data; boundary=" + boundary.decode()})
+    reply = json.loads(connection.getresponse().read())
+    assert "media_id" in reply, reply
+print(int((time.perf_counter() - started) * 1000))
+PY
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+for round in $(seq "$rounds"); do
+    line=""
+    for i in "${!binaries[@]}"; do
+        mkdir "$work/mnt$i/image/r$round"
+        c0=$(cpu "${pids[i]}"); x0=$(switches "${pids[i]}"); t0=$(date +%s%N)
+        cp "$work"/src/*.jpg "$work/mnt$i/image/r$round/"
+        t1=$(date +%s%N); c1=$(cpu "${pids[i]}"); x1=$(switches "${pids[i]}")
+        line+="$(( (t1 - t0) / 1000000 )) $(( c1 - c0 )) $(( x1 - x0 )) "
+    done
+    echo "$line$(python3 "$work/client.py" "$url" "$work/src")" >>"$work/rounds"
+done
+python3 - "$work/rounds" "$(getconf CLK_TCK)" "${binaries[@]}" <<'PY'
+import statistics, sys
+rows = [list(map(int, line.split())) for line in open(sys.argv[1])]
+tick, binaries, files = int(sys.argv[2]), sys.argv[3:], 200
+client = [row[-1] for row in rows]
+print("keep-alive client: median %d ms" % statistics.median(client))
+for i, binary in enumerate(binaries):
+    cp = [row[3 * i] for row in rows]
+    ratios = [a / b for a, b in zip(cp, client)]
+    cpu = [row[3 * i + 1] / tick * 1000 / files for row in rows]
+    switches = [row[3 * i + 2] / files for row in rows]
+    print("%s: cp median %d ms; ratio median %.2f (%.2f-%.2f); daemon CPU %.2f ms/file; %.1f context switches/file"
+          % (binary, statistics.median(cp), statistics.median(ratios), min(ratios), max(ratios),
+             statistics.median(cpu), statistics.median(switches)))
+PY
