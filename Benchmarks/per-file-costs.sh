@@ -15,12 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$work/src"
-python3 - "$work/src" <<'PY'
-import os, sys
-for i in range(200):
-    with open(f"{sys.argv[1]}/f{i:03d}.jpg", "wb") as f:
-        f.write(b"\xff\xd8\xff\xe0" + os.urandom(50 * 1024 - 4))
-PY
+python3 "$(dirname "$0")/w2-files.py" "$work/src"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 for binary in "$@"; do
     rm -rf "$work/mnt" "$work/cache"; mkdir "$work/mnt"

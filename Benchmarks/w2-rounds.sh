@@ -21,12 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$work/src"
-python3 - "$work/src" <<'PY'
-import os, sys
-for i in range(200):
-    with open(f"{sys.argv[1]}/f{i:03d}.jpg", "wb") as f:
-        f.write(b"\xff\xd8\xff\xe0" + os.urandom(50 * 1024 - 4))
-PY
+python3 "$(dirname "$0")/w2-files.py" "$work/src"
 printf secretsecret >"$work/secret"; chmod 600 "$work/secret"
 "${binaries[0]}" emulator --host 127.0.0.1 --port 0 --data-dir "$work/emulator" --appid wxbench \
     --secret secretsecret --limits current --daily-quota media/upload=1000000 >"$work/emulator.out" 2>&1 &

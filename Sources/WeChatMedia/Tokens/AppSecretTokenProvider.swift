@@ -69,12 +69,18 @@ public actor AppSecretTokenProvider: AccessTokenProvider {
     }
 
     public nonisolated func currentToken() async throws -> AccessToken {
-        if let fresh = cached.withLock({ $0?.isFresh(at: .now) == true ? $0 : nil }) { return fresh }
+        if let fresh = freshToken() { return fresh }
         return try await renewedToken()
     }
 
+    /// The token in use, unless it is due for renewal.
+    private nonisolated func freshToken() -> AccessToken? {
+        cached.withLock { $0?.isFresh(at: .now) == true ? $0 : nil }
+    }
+
     private func renewedToken() async throws -> AccessToken {
-        if let fresh = cached.withLock({ $0?.isFresh(at: .now) == true ? $0 : nil }) { return fresh }
+        // Another caller may have renewed it while this one waited for the actor.
+        if let fresh = freshToken() { return fresh }
         if let inFlight { return try await inFlight.value.token }
         let task = Task { try await self.obtain() }
         inFlight = task
