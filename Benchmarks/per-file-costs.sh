@@ -9,6 +9,7 @@
 # Work dirs under $TMPDIR: tmpfs (/dev/shm) or a disk give different figures, both worth having.
 #   bash Benchmarks/per-file-costs.sh [--separate-emulator] BINARY [BINARY...]
 set -euo pipefail
+source "$(dirname "$0")/w2-shared.sh"
 separate=""
 if [[ ${1:-} == --separate-emulator ]]; then separate=1; shift; fi
 [[ $# -ge 1 ]] || { echo "usage: $0 [--separate-emulator] BINARY [BINARY...]" >&2; exit 2; }
@@ -17,23 +18,14 @@ mounted=""
 emulator=""
 cleanup() {
     if [[ -n $mounted ]]; then "$mounted" unmount "$work/mnt" >/dev/null 2>&1 || true; fi
-    if [[ -n $emulator ]]; then kill "$emulator" 2>/dev/null || true; wait "$emulator" 2>/dev/null || true; fi
+    stop_emulator
     rm -rf "$work"
 }
 trap cleanup EXIT
 mkdir -p "$work/src"
 python3 "$(dirname "$0")/w2-files.py" "$work/src"
 account=(--emulator)
-if [[ -n $separate ]]; then
-    printf secretsecret >"$work/secret"; chmod 600 "$work/secret"
-    "$1" emulator --host 127.0.0.1 --port 0 --data-dir "$work/emulator" --appid wxbench --secret secretsecret \
-        --limits current --daily-quota media/upload=1000000 >"$work/emulator.out" 2>&1 &
-    emulator=$!
-    for _ in $(seq 300); do grep -q "listening on" "$work/emulator.out" && break; sleep 0.1; done
-    url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/emulator.out")
-    [[ -n $url ]] || { echo "the emulator did not start" >&2; cat "$work/emulator.out" >&2; exit 1; }
-    account=(--appid wxbench --secret-file "$work/secret" --api-base "$url" --limits current)
-fi
+if [[ -n $separate ]]; then start_emulator "$1" "$work"; fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 for binary in "$@"; do
     rm -rf "$work/mnt" "$work/cache"; mkdir "$work/mnt"
@@ -41,8 +33,6 @@ for binary in "$@"; do
     "$binary" mount "$work/mnt" "${account[@]}" --cache-dir "$work/cache" --metrics-address "127.0.0.1:$port" >/dev/null
     mounted=$binary
     pid=$(pgrep -f -- "mount $work/mnt " | head -1)
-    cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-    switches() { cat /proc/"$pid"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s}'; }
     metrics() { curl -s "127.0.0.1:$port/metrics" | grep '^wxmediafs_fuse_operation_duration_seconds_\(sum\|count\)'; }
     target="$work/mnt/image"
     if [[ -n $separate ]]; then
@@ -50,9 +40,9 @@ for binary in "$@"; do
         cp "$work"/src/*.jpg "$target/warm-up/"
         target="$target/measured"
     fi
-    metrics >"$work/m0"; c0=$(cpu); x0=$(switches); t0=$(date +%s%N)
+    metrics >"$work/m0"; c0=$(daemon_cpu "$pid"); x0=$(daemon_switches "$pid"); t0=$(date +%s%N)
     cp "$work"/src/*.jpg "$target/"
-    t1=$(date +%s%N); c1=$(cpu); x1=$(switches); metrics >"$work/m1"
+    t1=$(date +%s%N); c1=$(daemon_cpu "$pid"); x1=$(daemon_switches "$pid"); metrics >"$work/m1"
     "$binary" unmount "$work/mnt" >/dev/null; mounted=""
     python3 - "$binary" "$work/m0" "$work/m1" "$c0" "$c1" "$x0" "$x1" "$t0" "$t1" "$(getconf CLK_TCK)" <<'PY'
 import re, sys

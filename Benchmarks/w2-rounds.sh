@@ -7,6 +7,7 @@
 # Work dirs under $TMPDIR (tmpfs such as /dev/shm takes the disk's noise out).
 #   bash Benchmarks/w2-rounds.sh ROUNDS BINARY [BINARY...]
 set -euo pipefail
+source "$(dirname "$0")/w2-shared.sh"
 [[ $# -ge 2 ]] || { echo "usage: $0 ROUNDS BINARY [BINARY...]" >&2; exit 2; }
 rounds=$1; shift
 binaries=("$@")
@@ -16,24 +17,17 @@ cleanup() {
     for i in "${!binaries[@]}"; do
         [[ -e $work/mounted$i ]] && "${binaries[$i]}" unmount "$work/mnt$i" >/dev/null 2>&1 || true
     done
-    if [[ -n $emulator ]]; then kill "$emulator" 2>/dev/null || true; wait "$emulator" 2>/dev/null || true; fi
+    stop_emulator
     rm -rf "$work"
 }
 trap cleanup EXIT
 mkdir -p "$work/src"
 python3 "$(dirname "$0")/w2-files.py" "$work/src"
-printf secretsecret >"$work/secret"; chmod 600 "$work/secret"
-"${binaries[0]}" emulator --host 127.0.0.1 --port 0 --data-dir "$work/emulator" --appid wxbench \
-    --secret secretsecret --limits current --daily-quota media/upload=1000000 >"$work/emulator.out" 2>&1 &
-emulator=$!
-for _ in $(seq 300); do grep -q "listening on" "$work/emulator.out" && break; sleep 0.1; done
-url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/emulator.out")
-[[ -n $url ]] || { echo "the emulator did not start" >&2; cat "$work/emulator.out" >&2; exit 1; }
+start_emulator "${binaries[0]}" "$work"
 declare -a pids
 for i in "${!binaries[@]}"; do
     mkdir "$work/mnt$i"
-    "${binaries[$i]}" mount "$work/mnt$i" --appid wxbench --secret-file "$work/secret" --api-base "$url" \
-        --cache-dir "$work/cache$i" --limits current >/dev/null
+    "${binaries[$i]}" mount "$work/mnt$i" "${account[@]}" --cache-dir "$work/cache$i" >/dev/null
     touch "$work/mounted$i"
     pids[i]=$(pgrep -f -- "mount $work/mnt$i " | head -1)
 done
@@ -57,15 +51,13 @@ for path in sorted(glob.glob(sys.argv[2] + "/*.jpg")):
     assert "media_id" in reply, reply
 print(int((time.perf_counter() - started) * 1000))
 PY
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s}'; }
 for round in $(seq "$rounds"); do
     line=""
     for i in "${!binaries[@]}"; do
         mkdir "$work/mnt$i/image/r$round"
-        c0=$(cpu "${pids[i]}"); x0=$(switches "${pids[i]}"); t0=$(date +%s%N)
+        c0=$(daemon_cpu "${pids[i]}"); x0=$(daemon_switches "${pids[i]}"); t0=$(date +%s%N)
         cp "$work"/src/*.jpg "$work/mnt$i/image/r$round/"
-        t1=$(date +%s%N); c1=$(cpu "${pids[i]}"); x1=$(switches "${pids[i]}")
+        t1=$(date +%s%N); c1=$(daemon_cpu "${pids[i]}"); x1=$(daemon_switches "${pids[i]}")
         line+="$(( (t1 - t0) / 1000000 )) $(( c1 - c0 )) $(( x1 - x0 )) "
     done
     echo "$line$(python3 "$work/client.py" "$url" "$work/src")" >>"$work/rounds"
