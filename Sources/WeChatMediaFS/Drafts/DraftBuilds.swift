@@ -24,8 +24,8 @@ final class DraftBuilds: Sendable {
         var stopped = false
     }
 
-    /// How late `run` may notice a build that fell due.
-    static let tick = Duration.milliseconds(100)
+    /// How long a hurried build waits before asking again for a folder another host builds.
+    static let elsewhereRecheck = Duration.milliseconds(100)
     /// How long a hurried build waits for another host's build of the folder to end.
     static let elsewhereWait = Duration.seconds(30)
 
@@ -35,6 +35,12 @@ final class DraftBuilds: Sendable {
     private let state = Mutex(State())
     /// Told when a folder's build ends.
     private let ended = Waiters<Int64, Void>()
+    /// Tells `run` that a build fell due sooner than it was waiting for, or a folder whose
+    /// build was due stopped being built: it sleeps until the next due build, not on a tick
+    /// (so an idle mount does not wake).
+    private let dueChanged = Waiters<DueChange, Void>()
+
+    private enum DueChange: Hashable, Sendable { case dueChanged }
 
     /// The longest wait before a failed build is tried again.
     static let longestRetryDelay = Duration.seconds(3600)
@@ -65,6 +71,7 @@ final class DraftBuilds: Sendable {
             state.failures[id] = nil
             if case .ready = plan, !state.stopped { state.due[id] = .now + settle } else { state.due[id] = nil }
         }
+        dueChanged.answerAll(.dueChanged, with: ())
         guard case .invalid(let error) = plan,
             error.file == name || (error.file == nil && FolderEntry.classify(name) != .asset)
         else { return nil }
@@ -80,7 +87,12 @@ final class DraftBuilds: Sendable {
                 for id in claimDue() {
                     group.addTask { _ = await self.build(claimed: id, retryLater: true) }
                 }
-                try? await Task.sleep(for: Self.tick)
+                let next = nextDue()
+                await dueChanged.wait(for: .dueChanged, until: next, timedOut: ()) {
+                    // Due sooner than `next` before this waiter was stored: look again now.
+                    guard let sooner = self.nextDue(), next.map({ sooner < $0 }) ?? true else { return nil }
+                    return ()
+                }
             }
         }
     }
@@ -110,7 +122,7 @@ final class DraftBuilds: Sendable {
             case true?:
                 let late = ContinuousClock.now >= giveUp
                 if await build(claimed: id, retryLater: late) != .elsewhere || late { return }
-                try? await Task.sleep(for: Self.tick)
+                try? await Task.sleep(for: Self.elsewhereRecheck)
                 if Task.isCancelled { return }
             case false?: continue
             }
@@ -144,6 +156,13 @@ final class DraftBuilds: Sendable {
 
     /// Whether a build runs: its new draft may be listed before the folder records its id.
     var isBuilding: Bool { state.withLock { !$0.building.isEmpty } }
+
+    /// When the first due folder not being built falls due; nil when none is.
+    private func nextDue() -> ContinuousClock.Instant? {
+        state.withLock { state in
+            state.due.filter { !state.building.contains($0.key) }.values.min()
+        }
+    }
 
     /// The due folders not being built, now marked as being built.
     private func claimDue() -> [Int64] {
@@ -179,6 +198,7 @@ final class DraftBuilds: Sendable {
             }
         }
         ended.answerAll(id, with: ())
+        dueChanged.answerAll(.dueChanged, with: ())
         return outcome
     }
 
