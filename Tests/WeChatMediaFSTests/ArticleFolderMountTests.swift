@@ -83,7 +83,7 @@ struct ArticleFolderMountTests {
         }
     }
 
-    @Test func withAllowPublishMvPublishesAndTheStateEndsPublished() async throws {
+    @Test func withAllowPublishMvPublishesTheStateEndsPublishedAndRmDashRRemovesNothing() async throws {
         try await MountFixture.with(
             limits: .current,
             arguments: ["--allow-publish", "--draft-settle", "60s", "--metrics-address", "127.0.0.1:0"]
@@ -114,6 +114,17 @@ struct ArticleFolderMountTests {
             #expect(scrape.value("wxmediafs_publish_poll_budget_remaining") == 90 - polls)
             #expect(scrape.value("wxmediafs_publishing_jobs") == 0)
             #expect(scrape.value("wxmediafs_draft_builds_total", ["outcome": "built"]) == 1)
+
+            // `rm -r` of a published folder removes nothing: its files go only with the folder,
+            // by `rmdir` on a mount given --allow-delete (this one is not), and the log says so.
+            let before = try await mount.shell(#"ls -A "$M/published/post""#)
+            let removed = try await mount.shell(#"rm -r "$M/published/post""#)
+            #expect(removed.status != 0 && removed.stderr.contains("Operation not permitted"), "\(removed.stderr)")
+            let after = try await mount.shell(#"ls -A "$M/published/post""#)
+            #expect(before.status == 0 && !before.stdout.isEmpty && after.stdout == before.stdout, "\(after.stdout)")
+            #expect(try await Self.attribute(mount, "published/post", "user.wechat.state") == "published")
+            #expect(try await mount.emulator.counters()["freepublish_delete"] ?? 0 == 0)
+            #expect(mount.log.contains("a published folder is removed whole, by rmdir of the folder"), "\(mount.log)")
         }
     }
 }
