@@ -399,16 +399,26 @@ struct DraftsTreeTests {
         }
     }
 
-    /// A build the server refused for now (HTTP 503 on `draft/add`) is tried again by itself,
-    /// with no file saved again, and builds once the server answers.
-    @Test func aBuildThatFailedForNowIsTriedAgainByItself() async throws {
-        // One try per request, each with a minute: on a machine loaded by the whole suite the
-        // big picture's upload once took more than 10 s, which failed the build for another reason.
+    /// A mount whose `draft/add` the server refuses for now (HTTP 503), with builds quiet after
+    /// 200 ms and tried again after 500 ms. One try per request, each with a minute: on a machine
+    /// loaded by the whole suite the big picture's upload once took more than 10 s, which failed
+    /// the build for another reason.
+    static func withDraftAddRefusedForNow(_ body: (CoreFixture, EmulatorFixture) async throws -> Void)
+        async throws
+    {
         let once = RetryPolicy(
             maxAttempts: 1, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(10), totalTime: .seconds(60))
         try await Self.with(settle: .milliseconds(200), retry: once, retryDelay: .milliseconds(500)) {
             core, emulator in
             try await emulator.setFaults(#"{"rules":[{"endpoint":"draft_add","kind":"http503","fraction":1.0}]}"#)
+            try await body(core, emulator)
+        }
+    }
+
+    /// A build the server refused for now (HTTP 503 on `draft/add`) is tried again by itself,
+    /// with no file saved again, and builds once the server answers.
+    @Test func aBuildThatFailedForNowIsTriedAgainByItself() async throws {
+        try await Self.withDraftAddRefusedForNow { core, emulator in
             try await Self.maintaining(core) {
                 try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
                 let failed = try await eventually(within: .seconds(60), every: .milliseconds(50)) {
@@ -430,6 +440,37 @@ struct DraftsTreeTests {
             }
             // Every draft/add but the last was refused: one draft.
             #expect(try await emulator.makeClient().draftCount() == 1)
+        }
+    }
+
+    /// A build that failed for now when its mount stopped is tried again by the next mount, with
+    /// no file saved again; one the server may have acted on (an answer that is not the API's)
+    /// is not.
+    @Test func aBuildThatFailedForNowIsTriedAgainByTheNextMount() async throws {
+        try await Self.withDraftAddRefusedForNow { core, emulator in
+            try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
+            #expect(try await Self.fsync(core, "drafts/post") == EAGAIN)
+            let error = try await Self.xattr(core, "drafts/post", "user.wechat.error")
+            #expect(error?.contains("EAGAIN") == true && error?.contains("503") == true, "\(String(describing: error))")
+            try await emulator.setFaults(#"{"rules":[{"endpoint":"draft_add","kind":"bad_json","fraction":1.0}]}"#)
+            try await Self.copyExample(core, to: "drafts/other", order: Self.exampleNames)
+            #expect(try await Self.fsync(core, "drafts/other") == EIO)
+            try await emulator.control(.DELETE, "faults")
+            let sent = try await Self.counters(emulator)["draft_add"] ?? 0
+            try await using(try await core.reopened(), stop: { await $0.catalog.close() }) {
+                (again: CoreFixture) async throws in
+                let status = try await Self.maintaining(again) {
+                    let built = try await eventually(within: .seconds(60), every: .milliseconds(50)) {
+                        try await Self.state(again, "drafts/post") == "built"
+                    }
+                    #expect(built)
+                    // What is still due builds now: nothing, the one with no usable answer waits.
+                    return await again.fileSystem.syncQueuedUploads()
+                }
+                #expect(status.failed.map(\.name) == ["drafts/other"] && status.failed.first?.errno == "EIO")
+                #expect(try await Self.state(again, "drafts/other") == "failed")
+            }
+            #expect(try await Self.counters(emulator)["draft_add"] == sent + 1)
         }
     }
 

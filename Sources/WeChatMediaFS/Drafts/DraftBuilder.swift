@@ -73,6 +73,10 @@ struct DraftBuilder: Sendable {
         return plan
     }
 
+    /// The errno of a folder whose build failed for a reason that may pass: it is due again
+    /// by itself, in this mount and the next.
+    static let failedForNow = EAGAIN
+
     /// How a build ended.
     enum Outcome: Equatable {
         /// Built, or found not whole, or failed for good (until a file changes).
@@ -160,16 +164,6 @@ struct DraftBuilder: Sendable {
             DraftMetrics.built(failed: false)
             (folder.error, folder.errorCode, folder.waitingFor) = (nil, nil, nil)
         } catch {
-            let (failure, code) =
-                if let error = error as? ArticleError {
-                    context.reporter.reportFailure("build", of: path, error, errno: EINVAL, reason: error.description)
-                } else if let refusal = error as? BuildRefusal {
-                    context.reporter.reportFailure(
-                        "build", of: path, refusal, errno: refusal.code, reason: refusal.reason)
-                } else {
-                    context.reporter.reportFailure("build", of: path, error)
-                }
-            DraftMetrics.built(failed: true)
             // Not a request the server may have acted on (no reply, or a reply that is not the
             // API's): a draft/add sent again could make a second draft (the next save, or
             // `sync`, tries again).
@@ -179,6 +173,18 @@ struct DraftBuilder: Sendable {
                 default: false
                 }
             if RetryPolicy.isRetryable(error), !mayHaveActed { outcome = .failedForNow }
+            let (failure, code) =
+                if let error = error as? ArticleError {
+                    context.reporter.reportFailure("build", of: path, error, errno: EINVAL, reason: error.description)
+                } else if let refusal = error as? BuildRefusal {
+                    context.reporter.reportFailure(
+                        "build", of: path, refusal, errno: refusal.code, reason: refusal.reason)
+                } else {
+                    // EAGAIN says "tried again by itself", and is how the next mount knows it.
+                    context.reporter.reportFailure(
+                        "build", of: path, error, errno: outcome == .failedForNow ? Self.failedForNow : nil)
+                }
+            DraftMetrics.built(failed: true)
             folder.state = .failed
             folder.error = WeChatAttributes.describe(failure)
             folder.errorCode = code

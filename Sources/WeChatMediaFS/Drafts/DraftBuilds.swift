@@ -97,12 +97,21 @@ final class DraftBuilds: Sendable {
         }
     }
 
-    /// Folders a mount that ended left due (`building` in the catalog) are due again.
+    /// Folders a mount that ended left due (`building` in the catalog) are due again, and so
+    /// are those whose build failed for now (`failed` with EAGAIN), after the first retry delay.
     private func resume() async {
-        guard let folders = try? await builder.catalog.draftFolders(in: .building) else { return }
-        let due = ContinuousClock.now + settle
+        let catalog = builder.catalog
+        let building = (try? await catalog.draftFolders(in: .building)) ?? []
+        let failed = ((try? await catalog.draftFolders(in: .failed)) ?? []).filter {
+            $0.location == .drafts && $0.errorCode == DraftBuilder.failedForNow
+        }
+        let (settle, retryDelay) = (settle, retryDelay)
         state.withLock { state in
-            for id in folders.compactMap(\.id) where state.due[id] == nil { state.due[id] = due }
+            for id in building.compactMap(\.id) where state.due[id] == nil { state.due[id] = .now + settle }
+            for id in failed.compactMap(\.id) where state.due[id] == nil {
+                state.due[id] = .now + retryDelay
+                state.failures[id] = 1
+            }
         }
     }
 
