@@ -399,33 +399,39 @@ struct DraftsTreeTests {
         }
     }
 
-    /// A mount whose `draft/add` the server refuses for now (HTTP 503), with builds quiet after
-    /// 200 ms and tried again after 500 ms. One try per request, each with a minute: on a machine
-    /// loaded by the whole suite the big picture's upload once took more than 10 s, which failed
-    /// the build for another reason.
-    static func withDraftAddRefusedForNow(_ body: (CoreFixture, EmulatorFixture) async throws -> Void)
-        async throws
-    {
+    /// A mount whose `endpoint` the server refuses for now (`kind`, an emulator fault), with
+    /// builds quiet after 200 ms and tried again after 500 ms. One try per request, each with a
+    /// minute: on a machine loaded by the whole suite the big picture's upload once took more
+    /// than 10 s, which failed the build for another reason.
+    static func withRefusedForNow(
+        _ endpoint: String = "draft_add", _ kind: String = "http503",
+        _ body: (CoreFixture, EmulatorFixture) async throws -> Void
+    ) async throws {
         let once = RetryPolicy(
             maxAttempts: 1, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(10), totalTime: .seconds(60))
         try await Self.with(settle: .milliseconds(200), retry: once, retryDelay: .milliseconds(500)) {
             core, emulator in
-            try await emulator.setFaults(#"{"rules":[{"endpoint":"draft_add","kind":"http503","fraction":1.0}]}"#)
+            try await emulator.setFaults(
+                #"{"rules":[{"endpoint":"\#(endpoint)","kind":"\#(kind)","fraction":1.0}]}"#)
             try await body(core, emulator)
         }
     }
 
-    /// A build the server refused for now (HTTP 503 on `draft/add`) is tried again by itself,
-    /// with no file saved again, and builds once the server answers.
-    @Test func aBuildThatFailedForNowIsTriedAgainByItself() async throws {
-        try await Self.withDraftAddRefusedForNow { core, emulator in
+    /// A build the server refused for now (HTTP 503 on `draft/add`, the day's quota on an article
+    /// picture's `uploadimg`) is tried again by itself, with no file saved again, and builds once
+    /// the server answers.
+    @Test(arguments: [("draft_add", "http503", "503"), ("uploadimg", "quota", "quota")])
+    func aBuildThatFailedForNowIsTriedAgainByItself(endpoint: String, kind: String, said: String) async throws {
+        try await Self.withRefusedForNow(endpoint, kind) { core, emulator in
             try await Self.maintaining(core) {
                 try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
                 let failed = try await eventually(within: .seconds(60), every: .milliseconds(50)) {
                     try await Self.state(core, "drafts/post") == "failed"
                 }
                 let error = try await Self.xattr(core, "drafts/post", "user.wechat.error")
-                #expect(failed && error?.contains("503") == true, "\(String(describing: error))")
+                #expect(
+                    failed && error?.contains(said) == true && error?.contains("EAGAIN") == true,
+                    "\(String(describing: error))")
                 // Failed twice at least: tried again by itself while the server refused.
                 let refused = try await eventually(within: .seconds(60), every: .milliseconds(50)) {
                     try await emulator.injectedFaults().reduce(0, +) >= 2
@@ -447,7 +453,7 @@ struct DraftsTreeTests {
     /// no file saved again; one the server may have acted on (an answer that is not the API's)
     /// is not.
     @Test func aBuildThatFailedForNowIsTriedAgainByTheNextMount() async throws {
-        try await Self.withDraftAddRefusedForNow { core, emulator in
+        try await Self.withRefusedForNow { core, emulator in
             try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
             #expect(try await Self.fsync(core, "drafts/post") == EAGAIN)
             let error = try await Self.xattr(core, "drafts/post", "user.wechat.error")

@@ -172,7 +172,7 @@ struct DraftBuilder: Sendable {
                 case .noReply?, .invalidResponse?: true
                 default: false
                 }
-            if RetryPolicy.isRetryable(error), !mayHaveActed { outcome = .failedForNow }
+            let mayPass = RetryPolicy.isRetryable(error) && !mayHaveActed
             let (failure, code) =
                 if let error = error as? ArticleError {
                     context.reporter.reportFailure("build", of: path, error, errno: EINVAL, reason: error.description)
@@ -180,10 +180,11 @@ struct DraftBuilder: Sendable {
                     context.reporter.reportFailure(
                         "build", of: path, refusal, errno: refusal.code, reason: refusal.reason)
                 } else {
-                    // EAGAIN says "tried again by itself", and is how the next mount knows it.
-                    context.reporter.reportFailure(
-                        "build", of: path, error, errno: outcome == .failedForNow ? Self.failedForNow : nil)
+                    context.reporter.reportFailure("build", of: path, error, errno: mayPass ? Self.failedForNow : nil)
                 }
+            // The errno alone says whether the build is tried again, here and by the next mount
+            // (which knows no more): a picture's upload refused by the day's quota is too.
+            if code == Self.failedForNow { outcome = .failedForNow }
             DraftMetrics.built(failed: true)
             folder.state = .failed
             folder.error = WeChatAttributes.describe(failure)

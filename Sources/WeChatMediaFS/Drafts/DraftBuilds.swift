@@ -12,7 +12,8 @@ import Synchronization
 /// maintenance; `fsync`, `wxmediafs sync` and `mv` to `/published/` build at once, in their own
 /// task, what is due. Builds of one folder run one at a time, in the fleet too (a folder
 /// another host builds is built here once that build ends, if this host's change is newer).
-/// A build that failed for a reason that may pass is due again by itself, later each time.
+/// A build that failed for a reason that may pass (its errno is EAGAIN) is due again by itself,
+/// later each time, and again in the next mount.
 final class DraftBuilds: Sendable {
     private struct State {
         /// Folders whose build waits for quiet, with when it is due.
