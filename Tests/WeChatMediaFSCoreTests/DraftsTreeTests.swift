@@ -417,10 +417,13 @@ struct DraftsTreeTests {
         }
     }
 
-    /// A build the server refused for now (HTTP 503 on `draft/add`, the day's quota on an article
-    /// picture's `uploadimg`) is tried again by itself, with no file saved again, and builds once
-    /// the server answers.
-    @Test(arguments: [("draft_add", "http503", "503"), ("uploadimg", "quota", "quota")])
+    /// A build the server refused for now (HTTP 503 on `draft/add`, on an article picture's
+    /// `uploadimg` or a cover's `add_material`, the day's quota on `uploadimg`) is tried again by
+    /// itself, with no file saved again, and builds once the server answers.
+    @Test(arguments: [
+        ("draft_add", "http503", "503"), ("uploadimg", "http503", "503"), ("add_material", "http503", "503"),
+        ("uploadimg", "quota", "quota"),
+    ])
     func aBuildThatFailedForNowIsTriedAgainByItself(endpoint: String, kind: String, said: String) async throws {
         try await Self.withRefusedForNow(endpoint, kind) { core, emulator in
             try await Self.maintaining(core) {

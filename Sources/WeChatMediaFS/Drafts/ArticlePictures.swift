@@ -38,7 +38,10 @@ struct ArticlePictures: Sendable {
         let (mediaID, url): (String?, String?)
         switch await material.uploads.add(path, as: entry, size: size) {
         case .failure(let failed):
-            throw BuildRefusal(code: failed.code, reason: "\(name): \(failed.failure.errmsg)")
+            // Refused for a reason that may pass (HTTP 5xx, the network, -1, the day's quota):
+            // the build failed for now and is tried again, as after such a refusal of draft/add.
+            let code = DraftBuilder.mayPass(failed.cause) ? DraftBuilder.failedForNow : failed.code
+            throw BuildRefusal(code: code, reason: "\(name): \(failed.failure.errmsg)")
         case .success(let added):
             (mediaID, url) = added
         }

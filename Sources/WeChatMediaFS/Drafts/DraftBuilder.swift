@@ -77,6 +77,17 @@ struct DraftBuilder: Sendable {
     /// by itself, in this mount and the next.
     static let failedForNow = EAGAIN
 
+    /// Whether a build that failed with `error` may pass when tried again: a refusal another try
+    /// may cure, of a request the server did not act on. Not one with no reply in time or a reply
+    /// that is not the API's: a `draft/add` sent again could make a second draft (the next save,
+    /// or `sync`, tries again).
+    static func mayPass(_ error: any Error) -> Bool {
+        switch error as? TransportError {
+        case .noReply?, .invalidResponse?: false
+        default: RetryPolicy.isRetryable(error)
+        }
+    }
+
     /// How a build ended.
     enum Outcome: Equatable {
         /// Built, or found not whole, or failed for good (until a file changes).
@@ -164,15 +175,7 @@ struct DraftBuilder: Sendable {
             DraftMetrics.built(failed: false)
             (folder.error, folder.errorCode, folder.waitingFor) = (nil, nil, nil)
         } catch {
-            // Not a request the server may have acted on (no reply, or a reply that is not the
-            // API's): a draft/add sent again could make a second draft (the next save, or
-            // `sync`, tries again).
-            let mayHaveActed =
-                switch error as? TransportError {
-                case .noReply?, .invalidResponse?: true
-                default: false
-                }
-            let mayPass = RetryPolicy.isRetryable(error) && !mayHaveActed
+            let mayPass = Self.mayPass(error)
             let (failure, code) =
                 if let error = error as? ArticleError {
                     context.reporter.reportFailure("build", of: path, error, errno: EINVAL, reason: error.description)

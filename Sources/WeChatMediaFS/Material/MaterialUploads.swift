@@ -164,10 +164,11 @@ struct MaterialUploads: QueuedUploads {
 
     // MARK: Adding
 
-    /// A failure already told (log and status), with the errno it answers.
+    /// A failure already told (log and status), with the errno it answers and what caused it.
     struct Failed: Error {
         var failure: MountStatus.Failure
         var code: Int32
+        var cause: any Error
     }
 
     /// The add itself (`add_material`, or `media/uploadimg`), shown by `wxmediafs status`, its
@@ -179,7 +180,7 @@ struct MaterialUploads: QueuedUploads {
         if entry.folder != .articleImages, caps.isFull(entry.folder) {
             let (failure, code) = context.reporter.reportFailure(
                 "upload", of: path, FUSEError(EDQUOT), errno: EDQUOT, reason: caps.fullReason(entry.folder))
-            return .failure(Failed(failure: failure, code: code))
+            return .failure(Failed(failure: failure, code: code, cause: FUSEError(EDQUOT)))
         }
         let activity = context.activity
         let transfer = activity.begin(.upload, name: path, total: size)
@@ -200,16 +201,15 @@ struct MaterialUploads: QueuedUploads {
             if (error as? APIError)?.kind == .libraryFull { caps.markFull(entry.folder) }
             let (failure, code) = context.reporter.reportFailure(
                 "upload", of: path, error, errno: ErrnoMapping.errnoOfUpload(for: error))
-            return .failure(Failed(failure: failure, code: code))
+            return .failure(Failed(failure: failure, code: code, cause: error))
         }
         // Whatever service answered, an id that is no id or a URL that is no URL is never stored.
         guard mediaID.map({ OpaqueID.isWellFormed($0, maxLength: 128) }) ?? true,
             url.map(MaterialReply.isHTTPURL) ?? (entry.folder != .articleImages)
         else {
-            let (failure, code) = context.reporter.reportFailure(
-                "upload", of: path, TransportError.invalidResponse("an answer without a usable media_id or url"),
-                errno: EIO)
-            return .failure(Failed(failure: failure, code: code))
+            let unusable = TransportError.invalidResponse("an answer without a usable media_id or url")
+            let (failure, code) = context.reporter.reportFailure("upload", of: path, unusable, errno: EIO)
+            return .failure(Failed(failure: failure, code: code, cause: unusable))
         }
         caps.added(to: entry.folder)
         return .success((mediaID, url))
