@@ -281,6 +281,24 @@ struct DraftsTreeTests {
         }
     }
 
+    /// With nothing publishing, the mount looks for jobs in the catalog only every 30 s; a job it
+    /// submits itself is followed at once: polled as soon as it is due, not after that wait.
+    @Test func aJobSubmittedWhileNothingWasPublishingIsPolledAsSoonAsItIsDue() async throws {
+        try await Self.with(allowPublish: true) { core, emulator in
+            try await emulator.control(.POST, "publish/seconds?seconds=0")
+            try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
+            try await Self.maintaining(core) {
+                try await core.rename("drafts/post", to: "published/post")
+                core.clock.advance(seconds: 10)  // the first poll falls due
+                let published = try await eventually(within: .seconds(15), every: .milliseconds(50)) {
+                    try await Self.state(core, "published/post") == "published"
+                }
+                #expect(published)
+            }
+            #expect(try await Self.counters(emulator)["freepublish_get"] == 1)
+        }
+    }
+
     @Test func aRefusedPublishEndsPublishFailedWithTheReason() async throws {
         try await Self.with(allowPublish: true) { core, emulator in
             try await emulator.control(.POST, "publish/seconds?seconds=0")

@@ -274,6 +274,7 @@ extension DraftsTree {
         folder.nextPollAt = context.clock.seconds + PublishWatcher.firstPollDelay
         folder.changeTime = context.clock.now()
         try await catalog.updateDraftFolder(folder)
+        publishing.noteSubmitted()
         context.logger.notice("submitted \(path) for publishing (publish_id \(submission.publishID))")
     }
 

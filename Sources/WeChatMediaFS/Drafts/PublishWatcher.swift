@@ -1,5 +1,7 @@
+import Deadlines
 import FUSEKit
 import MediaCatalog
+import Synchronization
 import WeChatMedia
 
 /// Follows submitted drafts until they end `published` or `publish-failed`, polling
@@ -8,10 +10,19 @@ import WeChatMedia
 /// budget is spent, the rest wait for the next day (days start at 00:00 Beijing time, when the
 /// platform's quotas do). The budget is counted in the catalog: on PostgreSQL, the fleet's, and
 /// each poll of a job is taken by one host (`claimPublishPoll`).
-struct PublishWatcher: Sendable {
+final class PublishWatcher: Sendable {
     let context: MountContext
     let catalog: any DraftCatalog
     let service: any DraftService
+    /// How many jobs this mount submitted, so that an idle `run` that was about to wait sees one
+    /// submitted while it looked.
+    private let submissions = Mutex<UInt64>(0)
+    private let submitted = Waiters<Submitted, Void>()
+    private enum Submitted: Hashable, Sendable { case submitted }
+
+    init(context: MountContext, catalog: any DraftCatalog, service: any DraftService) {
+        (self.context, self.catalog, self.service) = (context, catalog, service)
+    }
 
     static let firstPollDelay: Int64 = 10
     static let longestPollDelay: Int64 = 3600
@@ -26,8 +37,14 @@ struct PublishWatcher: Sendable {
     /// Polls every job that is due, as far as the day's budget lets; returns how many polls it spent.
     @discardableResult
     func pollDue() async -> Int {
+        await poll().spent
+    }
+
+    /// Polls what is due; also says whether any job is publishing (or the catalog could not say).
+    private func poll() async -> (spent: Int, following: Bool) {
         let now = context.clock.seconds
-        guard var due = try? await catalog.draftFolders(in: .publishing) else { return 0 }
+        guard var due = try? await catalog.draftFolders(in: .publishing) else { return (0, true) }
+        let following = !due.isEmpty
         due = due.filter { ($0.nextPollAt ?? 0) <= now }.sorted { ($0.nextPollAt ?? 0) < ($1.nextPollAt ?? 0) }
         var spent = 0
         var exhausted = false
@@ -76,7 +93,7 @@ struct PublishWatcher: Sendable {
             let publishing = (try? await catalog.draftFolders(in: .publishing).count) ?? 0
             DraftMetrics.budget(remaining: max(0, context.settings.publishPollsPerDay - used), publishing: publishing)
         }
-        return spent
+        return (spent, following)
     }
 
     private func apply(_ status: PublishStatus, to folder: inout DraftFolder, path: String) {
@@ -114,11 +131,22 @@ struct PublishWatcher: Sendable {
         }
     }
 
-    /// Polls what is due every `interval` until cancelled.
-    func run(every interval: Duration = .seconds(2)) async {
+    /// This mount submitted a job: an idle `run` follows it now.
+    func noteSubmitted() {
+        submissions.withLock { $0 += 1 }
+        submitted.answerAll(.submitted, with: ())
+    }
+
+    /// Polls what is due every `interval` while a job is publishing, until cancelled. With none,
+    /// the catalog is read again after `idleInterval` (for a job another host of a fleet
+    /// submitted and no longer follows), or as soon as this mount submits one.
+    func run(every interval: Duration = .seconds(2), idleInterval: Duration = .seconds(30)) async {
         while !Task.isCancelled {
-            await pollDue()
-            try? await Task.sleep(for: interval)
+            let seen = submissions.withLock { $0 }
+            let following = await poll().following
+            await submitted.wait(for: .submitted, until: .now + (following ? interval : idleInterval), timedOut: ()) {
+                self.submissions.withLock { $0 } != seen ? () : nil
+            }
         }
     }
 }
