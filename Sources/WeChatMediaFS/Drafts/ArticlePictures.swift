@@ -38,10 +38,7 @@ struct ArticlePictures: Sendable {
         let (mediaID, url): (String?, String?)
         switch await material.uploads.add(path, as: entry, size: size) {
         case .failure(let failed):
-            // Refused for a reason that may pass (HTTP 5xx, the network, -1, the day's quota):
-            // the build failed for now and is tried again, as after such a refusal of draft/add.
-            let code = DraftBuilder.mayPass(failed.cause) ? DraftBuilder.failedForNow : failed.code
-            throw BuildRefusal(code: code, reason: "\(name): \(failed.failure.errmsg)")
+            throw BuildRefusal(code: failed.code, reason: "\(name): \(failed.failure.errmsg)", cause: failed.cause)
         case .success(let added):
             (mediaID, url) = added
         }

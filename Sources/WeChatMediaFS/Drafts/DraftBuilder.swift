@@ -81,7 +81,7 @@ struct DraftBuilder: Sendable {
     /// may cure, of a request the server did not act on. Not one with no reply in time or a reply
     /// that is not the API's: a `draft/add` sent again could make a second draft (the next save,
     /// or `sync`, tries again).
-    static func mayPass(_ error: any Error) -> Bool {
+    private static func mayPass(_ error: any Error) -> Bool {
         switch error as? TransportError {
         case .noReply?, .invalidResponse?: false
         default: RetryPolicy.isRetryable(error)
@@ -175,18 +175,19 @@ struct DraftBuilder: Sendable {
             DraftMetrics.built(failed: false)
             (folder.error, folder.errorCode, folder.waitingFor) = (nil, nil, nil)
         } catch {
-            let mayPass = Self.mayPass(error)
+            let mayPass = Self.mayPass((error as? BuildRefusal)?.cause ?? error)
             let (failure, code) =
                 if let error = error as? ArticleError {
                     context.reporter.reportFailure("build", of: path, error, errno: EINVAL, reason: error.description)
                 } else if let refusal = error as? BuildRefusal {
                     context.reporter.reportFailure(
-                        "build", of: path, refusal, errno: refusal.code, reason: refusal.reason)
+                        "build", of: path, refusal, errno: mayPass ? Self.failedForNow : refusal.code,
+                        reason: refusal.reason)
                 } else {
                     context.reporter.reportFailure("build", of: path, error, errno: mayPass ? Self.failedForNow : nil)
                 }
             // The errno alone says whether the build is tried again, here and by the next mount
-            // (which knows no more): a picture's upload refused by the day's quota is too.
+            // (which knows no more): a picture's upload refused for now is too.
             if code == Self.failedForNow { outcome = .failedForNow }
             DraftMetrics.built(failed: true)
             folder.state = .failed
