@@ -72,7 +72,7 @@ public final class PostgresCatalog: Catalog {
             try await withDeadline(configuration.operationTimeout, "setting up the schema") {
                 try await PostgresSchema.migrate(catalog.client, schema: configuration.schema, logger: logger)
                 try await catalog.checkFleetSettings()
-                try await catalog.beginSession()
+                try await catalog.client.withOpenConnection { try await catalog.beginSession(on: $0) }
             }
         } catch let error as CatalogError where error.isSettingConflict {
             await catalog.close()
@@ -89,15 +89,19 @@ public final class PostgresCatalog: Catalog {
     /// with another: the sweep deletes rows for every host.
     private func checkFleetSettings() async throws {
         let asked = configuration.mediaLifetimeSeconds
-        let rows = try await client.query(
-            """
-            WITH added AS (
-                INSERT INTO fleet_setting (name, value) VALUES ('media_ttl_seconds', \(String(asked)))
-                ON CONFLICT (name) DO NOTHING RETURNING value)
-            SELECT value FROM added UNION ALL SELECT value FROM fleet_setting WHERE name = 'media_ttl_seconds'
-            """, logger: logger)
-        var values: [String] = []
-        for try await value in rows.decode(String.self) { values.append(value) }
+        let logger = self.logger
+        let values = try await client.withOpenConnection { connection in
+            let rows = try await connection.query(
+                """
+                WITH added AS (
+                    INSERT INTO fleet_setting (name, value) VALUES ('media_ttl_seconds', \(String(asked)))
+                    ON CONFLICT (name) DO NOTHING RETURNING value)
+                SELECT value FROM added UNION ALL SELECT value FROM fleet_setting WHERE name = 'media_ttl_seconds'
+                """, logger: logger)
+            var values: [String] = []
+            for try await value in rows.decode(String.self) { values.append(value) }
+            return values
+        }
         guard let fleet = values.first.flatMap({ Int64($0) }) else {
             throw CatalogError.malformedRow("fleet setting media_ttl_seconds: \(values)")
         }

@@ -36,7 +36,7 @@ extension PostgresCatalog {
     func listenForChanges() async {
         while !Task.isCancelled {
             do {
-                try await client.withConnection { connection in
+                try await client.withOpenConnection { connection in
                     try await connection.listen(on: self.channel) { notices in
                         // Anything committed while this connection was away is read now.
                         self.wake.yield()
@@ -79,8 +79,8 @@ extension PostgresCatalog {
     private func readChanges() async throws {
         while true {
             let (last, session) = state.withLock { ($0.lastChange, $0.sessionID) }
-            let found = try await call("reading changes") { client in
-                let rows = try await client.query(
+            let found = try await call("reading changes") { connection in
+                let rows = try await connection.query(
                     """
                     SELECT id, session_id, entry_id, type, parent_id, name, old_type, old_parent_id, old_name
                     FROM change_log WHERE id > \(last) ORDER BY id LIMIT 500

@@ -39,7 +39,9 @@ public struct PostgresTokenStore: SharedTokenStore {
 
     public func load() async throws -> TokenRecord? {
         try await PostgresFailure.telling("read the access token") {
-            try await Self.record(in: client.query(Self.selectToken, logger: logger))
+            try await client.withOpenConnection { connection in
+                try await Self.record(in: connection.query(Self.selectToken, logger: logger))
+            }
         }
     }
 
@@ -51,30 +53,32 @@ public struct PostgresTokenStore: SharedTokenStore {
         let hold = PostgresSeconds.timeoutMilliseconds(holdLimit)
         let logger = self.logger
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                // Local to this transaction: the pooled connection goes back with its own settings.
-                // A host that stalls holding the lock loses its session, and so the lock.
-                try await PostgresFailure.telling("set the token lock's timeouts") {
-                    try await connection.query(
-                        """
-                        SELECT set_config('lock_timeout', \(String(wait)), true),
-                            set_config('idle_in_transaction_session_timeout', \(String(hold)), true)
-                        """, logger: logger
-                    ).drain()
-                }
-                try await PostgresFailure.telling("take the token lock") {
-                    try await connection.query(Self.takeLock, logger: logger).drain()
-                }
-                let stored = try await PostgresFailure.telling("read the access token") {
-                    try await Self.record(in: connection.query(Self.selectToken, logger: logger))
-                }
-                let chosen = try await body(stored)
-                if chosen != stored {
-                    try await PostgresFailure.telling("store the access token") {
-                        try await connection.query(Self.upsert(chosen), logger: logger).drain()
+            return try await client.withOpenConnection { connection in
+                try await connection.withTransaction(logger: logger) { connection in
+                    // Local to this transaction: the pooled connection goes back with its own settings.
+                    // A host that stalls holding the lock loses its session, and so the lock.
+                    try await PostgresFailure.telling("set the token lock's timeouts") {
+                        try await connection.query(
+                            """
+                            SELECT set_config('lock_timeout', \(String(wait)), true),
+                                set_config('idle_in_transaction_session_timeout', \(String(hold)), true)
+                            """, logger: logger
+                        ).drain()
                     }
+                    try await PostgresFailure.telling("take the token lock") {
+                        try await connection.query(Self.takeLock, logger: logger).drain()
+                    }
+                    let stored = try await PostgresFailure.telling("read the access token") {
+                        try await Self.record(in: connection.query(Self.selectToken, logger: logger))
+                    }
+                    let chosen = try await body(stored)
+                    if chosen != stored {
+                        try await PostgresFailure.telling("store the access token") {
+                            try await connection.query(Self.upsert(chosen), logger: logger).drain()
+                        }
+                    }
+                    return chosen
                 }
-                return chosen
             }
         } catch let error as PostgresTransactionError {
             // The body's own failure (a refused fetch) goes on as it was thrown.
@@ -85,7 +89,9 @@ public struct PostgresTokenStore: SharedTokenStore {
 
     public func remove(ifValue value: String) async throws {
         try await PostgresFailure.telling("remove the refused access token") {
-            try await client.query("DELETE FROM access_token WHERE value = \(value)", logger: logger).drain()
+            try await client.withOpenConnection { connection in
+                try await connection.query("DELETE FROM access_token WHERE value = \(value)", logger: logger).drain()
+            }
         }
     }
 

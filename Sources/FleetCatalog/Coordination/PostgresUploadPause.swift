@@ -28,28 +28,32 @@ public struct PostgresUploadPause: SharedUploadPause {
 
     public func remainingPause() async throws -> Duration? {
         try await PostgresFailure.telling("read the upload pause") {
-            let rows = try await client.query(
-                """
-                SELECT extract(epoch FROM paused_until - clock_timestamp())::float8
-                FROM upload_pause WHERE only_row AND paused_until > clock_timestamp()
-                """, logger: logger)
-            var remaining: Duration?
-            for try await seconds in rows.decode(Double.self) { remaining = PostgresSeconds.duration(seconds) }
-            return remaining
+            try await client.withOpenConnection { connection in
+                let rows = try await connection.query(
+                    """
+                    SELECT extract(epoch FROM paused_until - clock_timestamp())::float8
+                    FROM upload_pause WHERE only_row AND paused_until > clock_timestamp()
+                    """, logger: logger)
+                var remaining: Duration?
+                for try await seconds in rows.decode(Double.self) { remaining = PostgresSeconds.duration(seconds) }
+                return remaining
+            }
         }
     }
 
     public func pauseUploads(for duration: Duration) async throws {
         let seconds = PostgresSeconds.seconds(duration)
         try await PostgresFailure.telling("pause uploads") {
-            try await client.query(
-                """
-                INSERT INTO upload_pause (only_row, paused_until)
-                VALUES (true, clock_timestamp() + make_interval(secs => \(seconds)))
-                ON CONFLICT (only_row) DO UPDATE
-                SET paused_until = greatest(upload_pause.paused_until, EXCLUDED.paused_until)
-                """, logger: logger
-            ).drain()
+            try await client.withOpenConnection { connection in
+                try await connection.query(
+                    """
+                    INSERT INTO upload_pause (only_row, paused_until)
+                    VALUES (true, clock_timestamp() + make_interval(secs => \(seconds)))
+                    ON CONFLICT (only_row) DO UPDATE
+                    SET paused_until = greatest(upload_pause.paused_until, EXCLUDED.paused_until)
+                    """, logger: logger
+                ).drain()
+            }
         }
     }
 }

@@ -57,16 +57,17 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
         _ decode: @escaping @Sendable (PostgresRowSequence) async throws -> [Row]
     ) async throws -> [Row] {
         let logger = self.logger
-        return try await call(what) { client in try await decode(try await client.query(query, logger: logger)) }
+        return try await call(what) { connection in try await decode(try await connection.query(query, logger: logger))
+        }
     }
 
     public func insertDraftFolder(_ folder: DraftFolder) async throws -> DraftFolder {
         let logger = self.logger
         let id = try await newID(from: draftFolderIDs)
-        try await call("insert draft folder \(folder.name)") { client, mayHaveCommitted in
+        try await call("insert draft folder \(folder.name)") { connection, mayHaveCommitted in
             // The id is this insert's alone: a row with it is this insert's, committed.
-            if mayHaveCommitted, try await Self.exists(id, in: .draftFolder, on: client, logger: logger) { return }
-            try await client.query(
+            if mayHaveCommitted, try await Self.exists(id, in: .draftFolder, on: connection, logger: logger) { return }
+            try await connection.query(
                 """
                 INSERT INTO draft_folder (id, location, name, origin, state, draft_id, error, error_code, waiting_for,
                     built_articles, publish_id, publish_status, article_id, article_urls, next_poll_at, polls,
@@ -88,8 +89,8 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
     public func updateDraftFolder(_ folder: DraftFolder) async throws {
         guard let id = folder.id else { throw CatalogError.entryGone }
         let logger = self.logger
-        let found = try await call("update draft folder \(folder.name)") { client in
-            let rows = try await client.query(
+        let found = try await call("update draft folder \(folder.name)") { connection in
+            let rows = try await connection.query(
                 """
                 UPDATE draft_folder SET origin = \(folder.origin.rawValue), state = \(folder.state.rawValue),
                     draft_id = \(folder.draftID), error = \(folder.error), error_code = \(folder.errorCode.map(Int64.init)),
@@ -111,8 +112,8 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
 
     public func moveDraftFolder(id: Int64, to location: DraftFolder.Location, named name: String) async throws {
         let logger = self.logger
-        let moved = try await call("move draft folder \(id) to \(name)") { client in
-            let rows = try await client.query(
+        let moved = try await call("move draft folder \(id) to \(name)") { connection in
+            let rows = try await connection.query(
                 "UPDATE draft_folder SET location = \(location.rawValue), name = \(name) WHERE id = \(id) RETURNING id",
                 logger: logger)
             var moved = false
@@ -164,9 +165,9 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
     public func insertDraftFile(_ file: DraftFile) async throws -> DraftFile {
         let logger = self.logger
         let id = try await newID(from: draftFileIDs)
-        try await call("insert draft file \(file.name)", conflict: .folderGone) { client, mayHaveCommitted in
-            if mayHaveCommitted, try await Self.exists(id, in: .draftFile, on: client, logger: logger) { return }
-            try await client.query(
+        try await call("insert draft file \(file.name)", conflict: .folderGone) { connection, mayHaveCommitted in
+            if mayHaveCommitted, try await Self.exists(id, in: .draftFile, on: connection, logger: logger) { return }
+            try await connection.query(
                 """
                 INSERT INTO draft_file (id, folder_id, name, size, content_hash, mode, uid, gid, access_time,
                     modification_time, change_time)
@@ -184,8 +185,8 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
     public func updateDraftFile(_ file: DraftFile) async throws {
         guard let id = file.id else { throw CatalogError.entryGone }
         let logger = self.logger
-        let found = try await call("update draft file \(file.name)") { client in
-            let rows = try await client.query(
+        let found = try await call("update draft file \(file.name)") { connection in
+            let rows = try await connection.query(
                 """
                 UPDATE draft_file SET size = \(file.size), content_hash = \(file.contentHash),
                     mode = \(Int64(file.mode)), uid = \(Int64(file.uid)), gid = \(Int64(file.gid)),
@@ -201,8 +202,8 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
     }
 
     public func deleteDraftFile(id: Int64) async throws {
-        try await call("delete draft file \(id)") { client in
-            try await client.query("DELETE FROM draft_file WHERE id = \(id)", logger: self.logger).drain()
+        try await call("delete draft file \(id)") { connection in
+            try await connection.query("DELETE FROM draft_file WHERE id = \(id)", logger: self.logger).drain()
         }
     }
 
@@ -229,8 +230,8 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
 
     public func storeDraftBytes(fileID: Int64, contentHash: String, bytes: [UInt8]) async throws {
         let data = Data(bytes)
-        try await call("bytes of draft file \(fileID)", conflict: .entryGone) { client in
-            try await client.query(
+        try await call("bytes of draft file \(fileID)", conflict: .entryGone) { connection in
+            try await connection.query(
                 """
                 INSERT INTO draft_bytes (file_id, content_hash, bytes) VALUES (\(fileID), \(contentHash), \(data))
                 ON CONFLICT (file_id) DO UPDATE SET content_hash = excluded.content_hash, bytes = excluded.bytes
@@ -240,8 +241,8 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
     }
 
     public func draftBytes(fileID: Int64, contentHash: String) async throws -> [UInt8]? {
-        try await call("bytes of draft file \(fileID)") { client in
-            let rows = try await client.query(
+        try await call("bytes of draft file \(fileID)") { connection in
+            let rows = try await connection.query(
                 "SELECT bytes FROM draft_bytes WHERE file_id = \(fileID) AND content_hash = \(contentHash)",
                 logger: self.logger)
             var bytes: [UInt8]?
@@ -255,8 +256,8 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
     public func spendPublishPoll(day: Int64, budget: Int) async throws -> Bool {
         // One statement: the day's row made and counted at once, never past the budget by two
         // hosts spending together (the row's lock orders them).
-        try await call("publishing poll of day \(day)") { client in
-            let rows = try await client.query(
+        try await call("publishing poll of day \(day)") { connection in
+            let rows = try await connection.query(
                 """
                 INSERT INTO publish_poll AS poll (day, spent) SELECT \(day), 1 WHERE \(Int64(budget)) > 0
                 ON CONFLICT (day) DO UPDATE SET spent = poll.spent + 1 WHERE poll.spent < \(Int64(budget))
@@ -269,8 +270,9 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
     }
 
     public func publishPollsSpent(day: Int64) async throws -> Int {
-        try await call("publishing polls of day \(day)") { client in
-            let rows = try await client.query("SELECT spent FROM publish_poll WHERE day = \(day)", logger: self.logger)
+        try await call("publishing polls of day \(day)") { connection in
+            let rows = try await connection.query(
+                "SELECT spent FROM publish_poll WHERE day = \(day)", logger: self.logger)
             var spent = 0
             for try await value in rows.decode(Int64.self) { spent = Int(clamping: value) }
             return spent
@@ -278,8 +280,8 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
     }
 
     public func claimPublishPoll(id: Int64, due: Int64?, next: Int64) async throws -> Bool {
-        try await call("claiming the publishing poll of draft folder \(id)") { client in
-            let rows = try await client.query(
+        try await call("claiming the publishing poll of draft folder \(id)") { connection in
+            let rows = try await connection.query(
                 """
                 UPDATE draft_folder SET next_poll_at = \(next)
                 WHERE id = \(id) AND state = 'publishing' AND next_poll_at IS NOT DISTINCT FROM \(due) RETURNING id
@@ -294,8 +296,8 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
     /// session is gone (reaped) is.
     public func claimDraftBuild(id: Int64) async throws -> Bool {
         let session = sessionID
-        return try await call("claiming the build of draft folder \(id)") { client in
-            let rows = try await client.query(
+        return try await call("claiming the build of draft folder \(id)") { connection in
+            let rows = try await connection.query(
                 """
                 UPDATE draft_folder SET builder_session = \(session)
                 WHERE id = \(id) AND (builder_session IS NULL OR builder_session = \(session)
@@ -310,8 +312,8 @@ extension PostgresCatalog: DraftCatalog, SharedDraftBytes {
 
     public func endDraftBuild(id: Int64) async throws {
         let session = sessionID
-        try await call("ending the build of draft folder \(id)") { client in
-            try await client.query(
+        try await call("ending the build of draft folder \(id)") { connection in
+            try await connection.query(
                 "UPDATE draft_folder SET builder_session = NULL WHERE id = \(id) AND builder_session = \(session)",
                 logger: self.logger
             ).drain()

@@ -26,8 +26,8 @@ extension PostgresCatalog {
         let session = sessionID
         let epoch = cache.epoch
         let found = try await reading("entry \(id)", else: { self.lastView.entry(id: id).map { .some($0) } }) {
-            client in
-            let rows = try await client.query(
+            connection in
+            let rows = try await connection.query(
                 "SELECT \(unescaped: Self.entryColumns) FROM entry WHERE id = \(id) AND \(unescaped: Self.visible(to: session))",
                 logger: self.logger)
             return try await Self.entries(rows).first
@@ -61,8 +61,8 @@ extension PostgresCatalog {
         let session = sessionID
         let epoch = cache.epoch
         let found = try await reading("entry \(name)", else: { self.lastView.entry(in: folder, named: name) }) {
-            client in
-            let rows = try await client.query(
+            connection in
+            let rows = try await connection.query(
                 """
                 SELECT \(unescaped: Self.entryColumns) FROM entry
                 WHERE type = \(folder.type.rawValue) AND parent_id = \(folder.parentID) AND name = \(name)
@@ -82,8 +82,8 @@ extension PostgresCatalog {
         let epoch = cache.epoch
         let found = try await reading(
             "listing", else: { self.lastView.page(of: folder, afterID: afterID, limit: limit) }
-        ) { client in
-            let rows = try await client.query(
+        ) { connection in
+            let rows = try await connection.query(
                 """
                 SELECT \(unescaped: Self.entryColumns) FROM entry
                 WHERE type = \(folder.type.rawValue) AND parent_id = \(folder.parentID) AND id > \(afterID)
@@ -99,8 +99,8 @@ extension PostgresCatalog {
     public func hasChildren(_ folder: CatalogFolder, bornAfter cutoff: Int64) async throws -> Bool {
         // Counts what other hosts are writing too: a folder someone writes into is not empty.
         let plausible = ServerTime.plausibleRange
-        return try await call("folder check") { client in
-            let rows = try await client.query(
+        return try await call("folder check") { connection in
+            let rows = try await connection.query(
                 """
                 SELECT EXISTS (SELECT 1 FROM entry WHERE type = \(folder.type.rawValue) AND parent_id = \(folder.parentID)
                 AND (created_at IS NULL OR (created_at > \(cutoff) AND created_at BETWEEN \(plausible.lowerBound)
@@ -136,8 +136,8 @@ extension PostgresCatalog {
         cache.invalidate(id: id)
         lastView.forget(id: id)
         defer { cache.invalidate(id: id) }
-        let found = try await call("update \(entry.name)") { client in
-            let rows = try await client.query(
+        let found = try await call("update \(entry.name)") { connection in
+            let rows = try await connection.query(
                 """
                 WITH changed AS (
                     UPDATE entry SET
@@ -197,8 +197,8 @@ extension PostgresCatalog {
         cache.clear()
         defer { cache.clear() }
         let session = sessionID
-        try await call("adopting queued uploads") { client in
-            try await client.query(
+        try await call("adopting queued uploads") { connection in
+            try await connection.query(
                 "UPDATE entry SET writer_session = \(session) WHERE id = ANY(\(ids)) AND state = 'queued'",
                 logger: self.logger
             ).drain()
@@ -287,8 +287,8 @@ extension PostgresCatalog {
     // MARK: Media ids
 
     public func knownMedia(_ mediaID: String) async throws -> KnownMedia? {
-        try await call("media \(mediaID)") { client in
-            let rows = try await client.query(
+        try await call("media \(mediaID)") { connection in
+            let rows = try await connection.query(
                 "SELECT \(unescaped: Self.mediaColumns) FROM known_media WHERE media_id = \(mediaID)",
                 logger: self.logger)
             return try await Self.media(rows).first?.media
@@ -314,8 +314,8 @@ extension PostgresCatalog {
     }
 
     public func knownMediaIDs(of type: MediaType) async throws -> [String] {
-        try await call("media of a type") { client in
-            let rows = try await client.query(
+        try await call("media of a type") { connection in
+            let rows = try await connection.query(
                 "SELECT media_id FROM known_media WHERE type = \(type.rawValue)", logger: self.logger)
             var ids: [String] = []
             for try await id in rows.decode(String.self) { ids.append(id) }
@@ -326,8 +326,8 @@ extension PostgresCatalog {
     public func knownMedia(bornAfter: Int64, afterRowID: Int64, limit: Int) async throws -> [(
         rowID: Int64, media: KnownMedia
     )] {
-        let found = try await call("media listing") { client in
-            let rows = try await client.query(
+        let found = try await call("media listing") { connection in
+            let rows = try await connection.query(
                 """
                 SELECT \(unescaped: Self.mediaColumns) FROM known_media
                 WHERE row_id > \(afterRowID) AND COALESCE(created_at, first_seen) > \(bornAfter)
@@ -341,8 +341,8 @@ extension PostgresCatalog {
     // MARK: Extended attributes
 
     public func xattrs(of entryID: Int64) async throws -> [String: [UInt8]] {
-        try await call("xattrs") { client in
-            let rows = try await client.query(
+        try await call("xattrs") { connection in
+            let rows = try await connection.query(
                 "SELECT name, value FROM xattr WHERE entry_id = \(entryID)", logger: self.logger)
             var attributes: [String: [UInt8]] = [:]
             for try await (name, value) in rows.decode((String, ByteBuffer).self) {

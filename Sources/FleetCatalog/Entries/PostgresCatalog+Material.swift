@@ -23,8 +23,8 @@ extension PostgresCatalog: MaterialCatalog {
 
     public func materialEntry(id: Int64) async throws -> MaterialEntry? {
         let session = sessionID
-        return try await reading("material \(id)", else: { nil }) { client in
-            let rows = try await client.query(
+        return try await reading("material \(id)", else: { nil }) { connection in
+            let rows = try await connection.query(
                 """
                 SELECT \(unescaped: Self.materialColumns) FROM material
                 WHERE id = \(id) AND \(unescaped: Self.materialVisible(to: session))
@@ -35,8 +35,8 @@ extension PostgresCatalog: MaterialCatalog {
 
     public func materialEntry(in folder: MaterialFolder, named name: String) async throws -> MaterialEntry? {
         let session = sessionID
-        return try await reading("material \(name)", else: { nil }) { client in
-            let rows = try await client.query(
+        return try await reading("material \(name)", else: { nil }) { connection in
+            let rows = try await connection.query(
                 """
                 SELECT \(unescaped: Self.materialColumns) FROM material
                 WHERE folder = \(folder.rawValue) AND name = \(name) AND \(unescaped: Self.materialVisible(to: session))
@@ -49,8 +49,8 @@ extension PostgresCatalog: MaterialCatalog {
         -> [MaterialEntry]
     {
         let session = sessionID
-        return try await reading("material listing", else: { nil }) { client in
-            let rows = try await client.query(
+        return try await reading("material listing", else: { nil }) { connection in
+            let rows = try await connection.query(
                 """
                 SELECT \(unescaped: Self.materialColumns) FROM material
                 WHERE folder = \(folder.rawValue) AND id > \(afterID)
@@ -62,8 +62,8 @@ extension PostgresCatalog: MaterialCatalog {
 
     public func materialEntries(in folder: MaterialFolder, mediaID: String) async throws -> [MaterialEntry] {
         let session = sessionID
-        return try await reading("material holding \(mediaID)", else: { nil }) { client in
-            let rows = try await client.query(
+        return try await reading("material holding \(mediaID)", else: { nil }) { connection in
+            let rows = try await connection.query(
                 """
                 SELECT \(unescaped: Self.materialColumns) FROM material
                 WHERE folder = \(folder.rawValue) AND media_id = \(mediaID)
@@ -74,8 +74,8 @@ extension PostgresCatalog: MaterialCatalog {
     }
 
     public func materialEntry(in folder: MaterialFolder, contentHash: String) async throws -> MaterialEntry? {
-        try await reading("material by content", else: { nil }) { client in
-            let rows = try await client.query(
+        try await reading("material by content", else: { nil }) { connection in
+            let rows = try await connection.query(
                 """
                 SELECT \(unescaped: Self.materialColumns) FROM material
                 WHERE folder = \(folder.rawValue) AND content_hash = \(contentHash) AND state = 'uploaded'
@@ -90,11 +90,13 @@ extension PostgresCatalog: MaterialCatalog {
         let host: String? = writer == nil ? nil : configuration.hostKey
         let logger = self.logger
         let id = try await newID(from: materialIDs)
-        let inserted = try await call("insert material \(entry.name)") { client, mayHaveCommitted in
+        let inserted = try await call("insert material \(entry.name)") { connection, mayHaveCommitted in
             // The id is this insert's alone: a row with it is this insert's, committed (run
             // again, the insert would find its own name taken).
-            if mayHaveCommitted, try await Self.exists(id, in: .material, on: client, logger: logger) { return true }
-            let rows = try await client.query(
+            if mayHaveCommitted, try await Self.exists(id, in: .material, on: connection, logger: logger) {
+                return true
+            }
+            let rows = try await connection.query(
                 """
                 INSERT INTO material (id, folder, name, state, media_id, url, content_hash, size, update_time, mode,
                     uid, gid, access_time, modification_time, change_time, writer_session, writer_host)
@@ -120,8 +122,8 @@ extension PostgresCatalog: MaterialCatalog {
         guard let id = entry.id else { throw CatalogError.entryGone }
         let session = sessionID
         let hostKey = configuration.hostKey
-        let found = try await call("update material \(entry.name)") { client in
-            let rows = try await client.query(
+        let found = try await call("update material \(entry.name)") { connection in
+            let rows = try await connection.query(
                 """
                 UPDATE material SET state = \(entry.state.rawValue), media_id = \(entry.mediaID), url = \(entry.url),
                     content_hash = \(entry.contentHash), size = \(entry.size), update_time = \(entry.updateTime),
@@ -141,8 +143,8 @@ extension PostgresCatalog: MaterialCatalog {
 
     public func updateMaterialMetadata(_ entry: MaterialEntry) async throws {
         guard let id = entry.id else { throw CatalogError.entryGone }
-        let found = try await call("update material \(entry.name)") { client in
-            let rows = try await client.query(
+        let found = try await call("update material \(entry.name)") { connection in
+            let rows = try await connection.query(
                 """
                 UPDATE material SET mode = \(Int64(entry.mode)), uid = \(Int64(entry.uid)), gid = \(Int64(entry.gid)),
                     access_time = \(entry.accessTime), modification_time = \(entry.modificationTime),
@@ -157,16 +159,16 @@ extension PostgresCatalog: MaterialCatalog {
     }
 
     public func recordMaterialSize(id: Int64, size: Int64) async throws {
-        try await call("size of material \(id)") { client in
-            try await client.query(
+        try await call("size of material \(id)") { connection in
+            try await connection.query(
                 "UPDATE material SET size = \(size) WHERE id = \(id) AND size < 0", logger: self.logger
             ).drain()
         }
     }
 
     public func deleteMaterial(id: Int64) async throws {
-        try await call("delete material \(id)") { client in
-            try await client.query("DELETE FROM material WHERE id = \(id)", logger: self.logger).drain()
+        try await call("delete material \(id)") { connection in
+            try await connection.query("DELETE FROM material WHERE id = \(id)", logger: self.logger).drain()
         }
     }
 
@@ -211,8 +213,8 @@ extension PostgresCatalog: MaterialCatalog {
     public func adoptQueuedMaterial(_ ids: [Int64]) async throws {
         guard !ids.isEmpty else { return }
         let session = sessionID
-        try await call("adopting queued material") { client in
-            try await client.query(
+        try await call("adopting queued material") { connection in
+            try await connection.query(
                 "UPDATE material SET writer_session = \(session) WHERE id = ANY(\(ids)) AND state = 'queued'",
                 logger: self.logger
             ).drain()

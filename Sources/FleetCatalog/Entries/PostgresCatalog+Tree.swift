@@ -27,10 +27,10 @@ extension PostgresCatalog {
             CatalogChange(entryID: 0, location: .init(folder: entry.folder, name: entry.name), previousLocation: nil))
         let logger = self.logger
         let id = try await newID(from: entryIDs)
-        let inserted = try await call("insert \(entry.name)", conflict: .folderGone) { client, mayHaveCommitted in
+        let inserted = try await call("insert \(entry.name)", conflict: .folderGone) { connection, mayHaveCommitted in
             // The id is this insert's alone: a row with it is this insert's, committed.
-            if mayHaveCommitted, try await Self.exists(id, in: .entry, on: client, logger: logger) { return true }
-            let rows = try await client.query(
+            if mayHaveCommitted, try await Self.exists(id, in: .entry, on: connection, logger: logger) { return true }
+            let rows = try await connection.query(
                 """
                 WITH added AS (
                     INSERT INTO entry (id, type, parent_id, name, state, media_id, format, size, created_at, mode, uid,
@@ -70,8 +70,8 @@ extension PostgresCatalog {
         if let id = reserve.take() { return id }
         let logger = self.logger
         let table = reserve.table.rawValue
-        let block = try await call("reserving \(table) ids") { client in
-            let rows = try await client.query(
+        let block = try await call("reserving \(table) ids") { connection in
+            let rows = try await connection.query(
                 """
                 SELECT nextval(pg_get_serial_sequence(\(table), 'id'))
                 FROM generate_series(1, \(RowIDReserve.blockSize))
@@ -91,8 +91,8 @@ extension PostgresCatalog {
         cache.invalidate(id: id)
         defer { cache.invalidate(id: id) }
         lastView.forget(id: id)
-        try await call("delete \(id)") { client in
-            try await client.query(
+        try await call("delete \(id)") { connection in
+            try await connection.query(
                 """
                 WITH gone AS (DELETE FROM entry WHERE id = \(id) AND id <> 0 RETURNING id, type, parent_id, name),
                 next AS (UPDATE change_counter SET last = last + 1 WHERE EXISTS (SELECT 1 FROM gone) RETURNING last),
@@ -115,8 +115,8 @@ extension PostgresCatalog {
         if parent != CatalogFolder.topLevel { cache.invalidate(id: parent) }
         lastView.forget(CatalogChange(entryID: id, location: nil, previousLocation: location))
         let logger = self.logger
-        let removed = try await call("remove \(name)", conflict: .notEmpty) { client, mayHaveCommitted in
-            let rows = try await client.query(
+        let removed = try await call("remove \(name)", conflict: .notEmpty) { connection, mayHaveCommitted in
+            let rows = try await connection.query(
                 """
                 WITH gone AS (
                     DELETE FROM entry WHERE id = \(id) AND type = \(type) AND parent_id = \(parent) AND name = \(name)
@@ -138,7 +138,9 @@ extension PostgresCatalog {
             var removed = false
             for try await _ in rows.decode(Int64.self) { removed = true }
             // A first run that committed before its connection was lost removed it.
-            if !removed, mayHaveCommitted { return try await !Self.exists(id, in: .entry, on: client, logger: logger) }
+            if !removed, mayHaveCommitted {
+                return try await !Self.exists(id, in: .entry, on: connection, logger: logger)
+            }
             return removed
         }
         guard removed else { throw CatalogError.notThere }
@@ -293,8 +295,8 @@ extension PostgresCatalog {
         // While the database is away an upload folder shows the times it had, or none.
         if awayReason != nil { return nil }
         let epoch = cache.epoch
-        let found = try await call("folder times") { client in
-            let rows = try await client.query(
+        let found = try await call("folder times") { connection in
+            let rows = try await connection.query(
                 "SELECT modification_time, change_time FROM folder_time WHERE type = \(type.rawValue)",
                 logger: self.logger)
             for try await (modified, changed) in rows.decode((Int64, Int64).self) {

@@ -12,7 +12,8 @@ extension PostgresCatalog {
     /// server answered, for `status`. `conflict` is what a foreign-key refusal means to this
     /// call (a create's folder is gone; a removed folder is not empty).
     ///
-    /// `body` may run again, so it must be safe to: a pooled connection the server ended (a
+    /// `body` runs on one pooled connection, open when it is handed over (`withOpenConnection`).
+    /// It may run again, so it must be safe to: a pooled connection the server ended (a
     /// restart, `pg_terminate_backend`) fails its next use and a later try gets a fresh one, and
     /// a transaction the server aborted for a deadlock or a serialization conflict committed
     /// nothing and is run again, up to three times. Reads, transactions (a failure before their
@@ -22,16 +23,16 @@ extension PostgresCatalog {
     /// uses `call(_:conflict:rerunnable:)` and checks its own effect first when run again.
     func call<T: Sendable>(
         _ what: String, conflict: CatalogError = .folderGone,
-        _ body: @escaping @Sendable (PostgresClient) async throws -> T
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await call(what, conflict: conflict, rerunnable: { client, _ in try await body(client) })
+        try await call(what, conflict: conflict, rerunnable: { connection, _ in try await body(connection) })
     }
 
     /// As `call`, telling `body` whether an earlier run of it may have committed (it was sent
     /// and its connection was lost before the answer).
     func call<T: Sendable>(
         _ what: String, conflict: CatalogError = .folderGone,
-        rerunnable body: @escaping @Sendable (PostgresClient, _ mayHaveCommitted: Bool) async throws -> T
+        rerunnable body: @escaping @Sendable (PostgresConnection, _ mayHaveCommitted: Bool) async throws -> T
     ) async throws -> T {
         // Once the database is known to be away, calls fail at once (reads are answered from
         // the last view before they get here) until the probe gets through again.
@@ -44,10 +45,13 @@ extension PostgresCatalog {
                 var mayHaveCommitted = false
                 while true {
                     do {
-                        return try await body(self.client, mayHaveCommitted)
+                        let ran = mayHaveCommitted
+                        return try await self.client.withOpenConnection { connection in
+                            try await body(connection, ran)
+                        }
                     } catch  where Self.isLostConnection(error) && attempt < 3 {
-                        // The pool may hand the dying connection out once more before it notices
-                        // the close: a third run gets a fresh one.
+                        // The next run checks whether this one committed; one more is allowed for
+                        // a connection that dies just after it is handed over.
                         mayHaveCommitted = true
                     } catch  where Self.isConflictAbort(error) && attempt < 3 {
                     }
@@ -69,8 +73,10 @@ extension PostgresCatalog {
 
     /// Whether row `id` of `table` exists: how a rerun insert or removal learns whether its first
     /// run committed.
-    static func exists(_ id: Int64, in table: IDTable, on client: PostgresClient, logger: Logger) async throws -> Bool {
-        let rows = try await client.query(
+    static func exists(_ id: Int64, in table: IDTable, on connection: PostgresConnection, logger: Logger) async throws
+        -> Bool
+    {
+        let rows = try await connection.query(
             "SELECT id FROM \(unescaped: table.rawValue) WHERE id = \(id)", logger: logger)
         var found = false
         for try await _ in rows.decode(Int64.self) { found = true }
@@ -81,7 +87,7 @@ extension PostgresCatalog {
     /// (`seen`) if it has one, rather than the failure.
     func reading<T: Sendable>(
         _ what: String, else seen: @escaping @Sendable () -> T?,
-        _ body: @escaping @Sendable (PostgresClient) async throws -> T
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         do {
             return try await call(what, body)
@@ -96,8 +102,8 @@ extension PostgresCatalog {
         _ what: String, conflict: CatalogError = .folderGone,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await call(what, conflict: conflict) { client in
-            try await client.withTransaction(logger: self.logger) { connection in try await body(connection) }
+        try await call(what, conflict: conflict) { connection in
+            try await connection.withTransaction(logger: self.logger) { connection in try await body(connection) }
         }
     }
 

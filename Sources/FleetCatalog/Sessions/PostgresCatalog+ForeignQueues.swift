@@ -10,8 +10,8 @@ import PostgresNIO
 extension PostgresCatalog {
     public func queueHolder(of entryID: Int64) async throws -> ForeignQueue? {
         let session = sessionID
-        return try await call("queue holder") { client in
-            let rows = try await client.query(
+        return try await call("queue holder") { connection in
+            let rows = try await connection.query(
                 """
                 SELECT COALESCE(writer_host, 'session ' || writer_session::text),
                     EXISTS (SELECT 1 FROM host_session WHERE host_session.id = entry.writer_session)
@@ -25,8 +25,8 @@ extension PostgresCatalog {
     }
 
     public func foreignQueues() async throws -> [ForeignQueue] {
-        try await call("stopped hosts' queues") { client in
-            let rows = try await client.query(
+        try await call("stopped hosts' queues") { connection in
+            let rows = try await connection.query(
                 """
                 SELECT host, sum(files)::bigint FROM (
                     SELECT COALESCE(writer_host, 'session ' || writer_session::text) AS host, count(*) AS files

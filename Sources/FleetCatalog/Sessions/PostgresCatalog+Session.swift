@@ -15,28 +15,31 @@ extension PostgresCatalog {
     /// Opens this host's session; the first one also starts the change feed at the newest
     /// change (a later one, after the fleet reaped this host, goes on from where it was, so
     /// nothing committed meanwhile is missed).
-    func beginSession() async throws {
-        let rows = try await client.query(
+    func beginSession(on connection: PostgresConnection) async throws {
+        let rows = try await connection.query(
             "INSERT INTO host_session (host_key, pid) VALUES (\(configuration.hostKey), \(Int32(getpid()))) RETURNING id",
             logger: logger)
         var session: Int64 = 0
         for try await id in rows.decode(Int64.self) { session = id }
         if sessionID == 0 {
-            let last = try await client.query("SELECT last FROM change_counter", logger: logger)
+            let last = try await connection.query("SELECT last FROM change_counter", logger: logger)
             var seen: Int64 = 0
             for try await value in last.decode(Int64.self) { seen = value }
             state.withLock { $0.lastChange = seen }
         }
         state.withLock { $0.sessionID = session }
-        try await measureClock()
+        try await measureClock(on: connection)
     }
 
     func endSession() async throws {
         let session = sessionID
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("DELETE FROM host_session WHERE id = \(session)", logger: self.logger).drain()
-            _ = try await self.removeOrphanedWrites(on: connection)
-            try await self.removeOrphanedMaterial(on: connection)
+        try await client.withOpenConnection { connection in
+            try await connection.withTransaction(logger: self.logger) { connection in
+                try await connection.query("DELETE FROM host_session WHERE id = \(session)", logger: self.logger)
+                    .drain()
+                _ = try await self.removeOrphanedWrites(on: connection)
+                try await self.removeOrphanedMaterial(on: connection)
+            }
         }
     }
 
@@ -47,7 +50,7 @@ extension PostgresCatalog {
             try? await Task.sleep(for: Self.heartbeatInterval)
             guard !Task.isCancelled else { return }
             do {
-                try await call("heartbeat") { _ in try await self.beat() }
+                try await call("heartbeat") { connection in try await self.beat(on: connection) }
                 beats += 1
                 if beats % 2 == 0 {
                     let reaped = try await reapDeadSessions()
@@ -63,24 +66,24 @@ extension PostgresCatalog {
 
     /// Updates this session's heartbeat (a new session if the fleet reaped this one while the
     /// server was away) and the clock offset.
-    private func beat() async throws {
+    private func beat(on connection: PostgresConnection) async throws {
         let session = sessionID
-        let rows = try await client.query(
+        let rows = try await connection.query(
             "UPDATE host_session SET heartbeat_at = now() WHERE id = \(session) RETURNING id", logger: logger)
         var alive = false
         for try await _ in rows.decode(Int64.self) { alive = true }
         if !alive {
             logger.warning("catalog session \(session) was reaped while the server was away: starting a new one")
-            try await beginSession()
+            try await beginSession(on: connection)
         } else {
-            try await measureClock()
+            try await measureClock(on: connection)
         }
     }
 
     /// The database's clock minus this host's, from one round trip (its midpoint).
-    private func measureClock() async throws {
+    private func measureClock(on connection: PostgresConnection) async throws {
         let before = Self.wallClockNanoseconds()
-        let rows = try await client.query(
+        let rows = try await connection.query(
             "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint", logger: logger)
         var microseconds: Int64 = 0
         for try await value in rows.decode(Int64.self) { microseconds = value }

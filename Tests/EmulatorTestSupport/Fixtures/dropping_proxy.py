@@ -1,30 +1,34 @@
 """A TCP proxy in front of PostgreSQL that loses one connection at the worst moment.
 
-Usage: dropping_proxy.py TARGET_HOST TARGET_PORT STATEMENT MARKER REPORT_PATH
+Usage: dropping_proxy.py TARGET_HOST TARGET_PORT STATEMENT MARKERS REPORT_PATH
 
-It forwards every connection to the target. The first time a client sends a statement holding
-STATEMENT (say "INSERT INTO entry") whose bytes also contain MARKER, the proxy forwards it, reads the server's answer up to its
-ReadyForQuery (the statement has committed by then), and closes both sides without passing the
-answer on: the client sees its connection lost after the server committed. It then appends
-"dropped after commit" to REPORT_PATH. It prints its port on stdout.
+It forwards every connection to the target. MARKERS is a comma-separated list; the first time a
+client sends a statement holding STATEMENT (say "INSERT INTO entry") whose bytes also contain one
+of them, the proxy forwards it, reads the server's answer up to its ReadyForQuery (the statement
+has committed by then), and closes both sides without passing the answer on: the client sees its
+connection lost after the server committed. It then appends "dropped after commit" to
+REPORT_PATH. Each marker is dropped once, so a run again of the same statement goes through. It
+prints its port on stdout.
 """
 import asyncio
 import struct
 import sys
 
 target_host, target_port = sys.argv[1], int(sys.argv[2])
-statement, marker, report = sys.argv[3].encode(), sys.argv[4].encode(), sys.argv[5]
-armed_once = False
+statement, report = sys.argv[3].encode(), sys.argv[5]
+markers = [marker.encode() for marker in sys.argv[4].split(",")]
 
 
 async def pipe_client(reader, server_writer, connection):
-    global armed_once
     while data := await reader.read(65536):
         # What the client sent since the server last answered: one statement's messages.
         pending = connection["pending"] = (connection["pending"] + data)[-65536:]
-        if not armed_once and statement in pending and marker in pending:
-            armed_once = True
-            connection["drop"] = True
+        if statement in pending:
+            for marker in markers:
+                if marker in pending:
+                    markers.remove(marker)
+                    connection["drop"] = True
+                    break
         server_writer.write(data)
         await server_writer.drain()
     server_writer.close()
