@@ -193,10 +193,11 @@ struct FleetConsistencyTests {
     /// Issue 21, point 4: an insert or a removal is a statement that commits on its own; when the
     /// connection is lost between the commit and its answer, the catalog must learn that it
     /// committed rather than send it again (the name taken: EEXIST for a `cp` of a new name; the
-    /// entry gone: ENOENT for an `rm` that removed it) or report it failed. Several rounds: after
-    /// a loss the pool may hand the closed connection out again, and a query written to it was
-    /// never answered (the `cp` failed with EIO after the 30 s timeout in about one round in
-    /// three), so one round alone would let that through most of the time.
+    /// entry gone: ENOENT for an `rm` that removed it) or report it failed. Ten rounds a case:
+    /// after a loss the pool may hand the closed connection out again, and a query written to it
+    /// was never answered (with one round a case, a `cp` or `rm` failed with EIO after the 30 s
+    /// timeout in about one run in four), so one round alone would let that through most of the
+    /// time.
     @Test(arguments: ["INSERT INTO entry", "DELETE FROM entry"])
     func aConnectionLostRightAfterAWriteCommitsStillEndsInSuccess(statement: String) async throws {
         let markers = (1...10).map { "committed-then-lost-\($0)-" }

@@ -1,4 +1,4 @@
-"""A TCP proxy in front of PostgreSQL that loses one connection at the worst moment.
+"""A TCP proxy in front of PostgreSQL that loses connections at the worst moment.
 
 Usage: dropping_proxy.py TARGET_HOST TARGET_PORT STATEMENT MARKERS REPORT_PATH
 
