@@ -70,9 +70,11 @@ public final class PostgresCatalog: Catalog {
         let catalog = PostgresCatalog(configuration: configuration, logger: logger)
         do {
             try await withDeadline(configuration.operationTimeout, "setting up the schema") {
-                try await PostgresSchema.migrate(catalog.client, schema: configuration.schema, logger: logger)
-                try await catalog.checkFleetSettings()
-                try await catalog.client.withOpenConnection { try await catalog.beginSession(on: $0) }
+                try await catalog.client.withOpenConnection { connection in
+                    try await PostgresSchema.migrate(on: connection, schema: configuration.schema, logger: logger)
+                    try await catalog.checkFleetSettings(on: connection)
+                    try await catalog.beginSession(on: connection)
+                }
             }
         } catch let error as CatalogError where error.isSettingConflict {
             await catalog.close()
@@ -87,21 +89,17 @@ public final class PostgresCatalog: Catalog {
 
     /// Records this mount's media TTL as the fleet's if it is the first, and refuses to mount
     /// with another: the sweep deletes rows for every host.
-    private func checkFleetSettings() async throws {
+    private func checkFleetSettings(on connection: PostgresConnection) async throws {
         let asked = configuration.mediaLifetimeSeconds
-        let logger = self.logger
-        let values = try await client.withOpenConnection { connection in
-            let rows = try await connection.query(
-                """
-                WITH added AS (
-                    INSERT INTO fleet_setting (name, value) VALUES ('media_ttl_seconds', \(String(asked)))
-                    ON CONFLICT (name) DO NOTHING RETURNING value)
-                SELECT value FROM added UNION ALL SELECT value FROM fleet_setting WHERE name = 'media_ttl_seconds'
-                """, logger: logger)
-            var values: [String] = []
-            for try await value in rows.decode(String.self) { values.append(value) }
-            return values
-        }
+        let rows = try await connection.query(
+            """
+            WITH added AS (
+                INSERT INTO fleet_setting (name, value) VALUES ('media_ttl_seconds', \(String(asked)))
+                ON CONFLICT (name) DO NOTHING RETURNING value)
+            SELECT value FROM added UNION ALL SELECT value FROM fleet_setting WHERE name = 'media_ttl_seconds'
+            """, logger: logger)
+        var values: [String] = []
+        for try await value in rows.decode(String.self) { values.append(value) }
         guard let fleet = values.first.flatMap({ Int64($0) }) else {
             throw CatalogError.malformedRow("fleet setting media_ttl_seconds: \(values)")
         }

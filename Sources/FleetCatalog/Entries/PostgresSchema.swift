@@ -193,13 +193,7 @@ enum PostgresSchema {
     ]
 
     /// Creates `schema` if needed and brings it to the latest version, under the migration lock.
-    static func migrate(_ client: PostgresClient, schema: String, logger: Logger) async throws {
-        try await client.withOpenConnection { connection in
-            try await migrate(on: connection, schema: schema, logger: logger)
-        }
-    }
-
-    private static func migrate(on connection: PostgresConnection, schema: String, logger: Logger) async throws {
+    static func migrate(on connection: PostgresConnection, schema: String, logger: Logger) async throws {
         try await connection.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext('wxmediafs.migrate'))", logger: logger)
                 .drain()
