@@ -77,7 +77,10 @@ struct MountRunner {
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         // An HTTP client must be shut down before it goes (it traps otherwise).
         await opened("http client") { try? await http.shutdown() }
-        let client = makeClient(account, http: http, fleet: fleet, logger: logger)
+        let singleUse = HTTPClient(
+            eventLoopGroupProvider: .singleton, configuration: APIConnection.singleUse(httpConfiguration))
+        await opened("single-use http client") { try? await singleUse.shutdown() }
+        let client = makeClient(account, http: http, singleUse: singleUse, fleet: fleet, logger: logger)
         let quota = QuotaMonitor(source: client, interval: .seconds(command.quotaInterval.seconds))
         let fileSystem = try await openFileSystem(
             cacheDirectory: cacheDirectory, catalog: catalog, fleet: fleet, client: client, logger: logger)
@@ -191,10 +194,10 @@ struct MountRunner {
     }
 
     /// The API client; in a fleet its token and its quota pause are the fleet's, in the catalog.
-    private func makeClient(_ account: Account, http: HTTPClient, fleet: PostgresCatalog?, logger: Logger)
-        -> WeChatMediaClient
-    {
-        let connection = APIConnection(baseURL: account.apiBase, httpClient: http)
+    private func makeClient(
+        _ account: Account, http: HTTPClient, singleUse: HTTPClient, fleet: PostgresCatalog?, logger: Logger
+    ) -> WeChatMediaClient {
+        let connection = APIConnection(baseURL: account.apiBase, httpClient: http, singleUseClient: singleUse)
         var retry = RetryPolicy.default
         retry.totalTime = .seconds(command.requestTimeout.seconds)
         let tokens: any AccessTokenProvider =

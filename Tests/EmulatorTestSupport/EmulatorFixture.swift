@@ -16,6 +16,8 @@ public struct EmulatorFixture: Sendable {
     public let emulator: RunningEmulator
     /// The clients under test share this one's connections.
     public let http: HTTPClient
+    /// For the clients' requests that must reach the server at most once, as a mount has.
+    public let singleUse: HTTPClient
     /// The fixture's raw requests and test controls have connections of their own: after a
     /// fault that breaks a connection once its answer is read (`short_length` sends more than it
     /// declared, then closes it), the client has already put it back in its pool, and a control
@@ -48,11 +50,14 @@ public struct EmulatorFixture: Sendable {
         let emulator = try await RunningEmulator.start(configuration: configuration, logger: logger)
         return EmulatorFixture(
             emulator: emulator, http: HTTPClient(eventLoopGroupProvider: .singleton),
+            singleUse: HTTPClient(
+                eventLoopGroupProvider: .singleton, configuration: APIConnection.singleUse(HTTPClient.Configuration())),
             controls: HTTPClient(eventLoopGroupProvider: .singleton), dataDirectory: directory)
     }
 
     public func stop() async throws {
         try? await http.shutdown()
+        try? await singleUse.shutdown()
         try? await controls.shutdown()
         await emulator.stop()
     }
@@ -170,11 +175,12 @@ public struct EmulatorFixture: Sendable {
 
     public func makeClient(
         rules: LimitsProfile? = nil, endpoint: AppSecretTokenProvider.Endpoint = .stable,
-        retry: RetryPolicy = .default, tokens: (any AccessTokenProvider)? = nil
+        retry: RetryPolicy = .default, tokens: (any AccessTokenProvider)? = nil, singleUseConnections: Bool = true
     ) -> WeChatMediaClient {
         var logger = Logger(label: "test.client")
         logger.logLevel = .warning
-        let connection = APIConnection(baseURL: baseURL, httpClient: http)
+        let connection = APIConnection(
+            baseURL: baseURL, httpClient: http, singleUseClient: singleUseConnections ? singleUse : nil)
         let provider =
             tokens
             ?? AppSecretTokenProvider(

@@ -501,6 +501,21 @@ struct DraftsTreeTests {
         }
     }
 
+    /// A build whose `draft/add` the server acted on but whose answer was lost (the connection
+    /// closed before it) fails with EIO and is not sent again by itself: the server has one draft.
+    @Test func aBuildWhoseAnswerIsLostIsNotSentAgain() async throws {
+        try await Self.withRefusedForNow("draft_add", "drop_after") { core, emulator in
+            try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
+            #expect(try await Self.fsync(core, "drafts/post") == EIO)
+            let error = try await Self.xattr(core, "drafts/post", "user.wechat.error")
+            #expect(error?.contains("may have reached the server") == true, "\(String(describing: error))")
+            try await emulator.control(.DELETE, "faults")
+            #expect(try await Self.counters(emulator)["draft_add"] == 1)
+            #expect(try await emulator.makeClient().draftCount() == 1, "made once, by the answer that was lost")
+            #expect(try await Self.state(core, "drafts/post") == "failed")
+        }
+    }
+
     @Test func removingAFolderWithADraftNeedsAllowDelete() async throws {
         try await Self.with { core, emulator in
             try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)

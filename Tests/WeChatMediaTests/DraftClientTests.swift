@@ -137,6 +137,38 @@ struct DraftClientTests {
         }
     }
 
+    /// A draft, an update or a publish whose answer is lost after the server acted on it (the
+    /// connection closed before the answer, or the answer cut half way) fails as "may have
+    /// reached the server" and is not sent again: the server made the draft once. So also without
+    /// connections of their own (a client given no single-use HTTP client).
+    @Test(arguments: ["drop_after", "cut"], [true, false])
+    func aDraftOrPublishWhoseAnswerIsLostIsNotSentAgain(kind: String, singleUseConnections: Bool) async throws {
+        try await EmulatorFixture.with { f in
+            let client = f.makeClient(singleUseConnections: singleUseConnections)
+            let cover = try await Self.cover(client)
+            let article = DraftArticle(title: "A", content: "a", thumbMediaID: cover)
+            let id = try await client.addDraft([article])
+            try await f.setFaults(
+                #"{"rules":[{"endpoint":"draft_add","kind":"\#(kind)","fraction":1},"#
+                    + #"{"endpoint":"freepublish_submit","kind":"\#(kind)","fraction":1},"#
+                    + #"{"endpoint":"draft_update","kind":"\#(kind)","fraction":1}]}"#)
+            await #expect { try await client.addDraft([article]) } throws: { Self.mayHaveArrived($0) }
+            await #expect {
+                try await client.updateDraft(mediaID: id, index: 0, with: article)
+            } throws: { Self.mayHaveArrived($0) }
+            await #expect { try await client.submit(draftID: id) } throws: { Self.mayHaveArrived($0) }
+            let counters = try await f.counters()
+            #expect(counters["draft_add"] == 2, "one good add, one lost answer: not sent again")
+            #expect(counters["draft_update"] == 1 && counters["freepublish_submit"] == 1, "\(counters)")
+            try await f.setFaults(#"{"rules":[]}"#)
+            #expect(try await client.draftCount() == 2, "the lost answer's draft was made, once")
+        }
+    }
+
+    static func mayHaveArrived(_ error: any Error) -> Bool {
+        (error as? TransportError)?.mayHaveReachedServer == true
+    }
+
     @Test func readsAreRetriedAndARefusedTokenIsRenewedOnce() async throws {
         try await EmulatorFixture.with { f in
             let client = f.makeClient()

@@ -44,11 +44,15 @@ struct FaultMiddleware: RouterMiddleware {
                     type: "application/json")
             case .errorAsFile:
                 return Self.body(#"{"errcode":40007,"errmsg":"invalid media_id"}"#, type: "image/jpeg")
-            case .cut, .shortLength, .evilFilename, .trickle:
+            case .dropAfter, .cut, .shortLength, .evilFilename, .trickle:
                 afterwards.append(fault)
             }
         }
         var response = try await next(request, context)
+        if afterwards.contains(where: { $0.kind == .dropAfter }) {
+            try await context.channel.close()
+            throw DroppedConnection()
+        }
         for fault in afterwards { response = Self.misbehave(response, fault, channel: context.channel) }
         return response
     }

@@ -10,8 +10,11 @@ public struct FaultRule: Codable, Sendable, Equatable {
         case dailyQuota = "quota"
         /// HTTP 503 with an HTML page, as a load balancer sends.
         case serviceUnavailable = "http503"
-        /// The connection is closed without an answer.
+        /// The connection is closed without an answer, before the request is acted on.
         case drop
+        /// The request is acted on (an upload kept, a draft made), then the connection is closed
+        /// without the answer: what a client sees when a server or a proxy dies mid-exchange.
+        case dropAfter = "drop_after"
         /// The answer is held back by `delay_ms`, then given normally.
         case delay
         /// HTTP 200 with an HTML page where JSON or a file belongs.

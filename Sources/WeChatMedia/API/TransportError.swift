@@ -11,16 +11,23 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
     /// The request went out and no reply came in time: the server may have acted on it, so a
     /// request that is not idempotent (an upload) is not sent again.
     case noReply(String)
+    /// The request went out and the connection ended before a whole reply came (a head then a
+    /// cut body, or a connection of its own closed mid-exchange): the server may have acted on
+    /// it, as after `noReply`.
+    case cutOff(String)
 
     /// Whether the server may have acted on the request.
     public var mayHaveReachedServer: Bool {
-        if case .noReply = self { true } else { false }
+        switch self {
+        case .noReply, .cutOff: true
+        default: false
+        }
     }
 
     /// Whether trying again may succeed.
     public var isRetryable: Bool {
         switch self {
-        case .connection, .invalidResponse, .noReply: true
+        case .connection, .invalidResponse, .noReply, .cutOff: true
         case .httpStatus(let status): status >= 500 || status == 429 || status == 408
         case .deadlineExceeded: false
         }
@@ -33,6 +40,8 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
         case .invalidResponse(let detail): "invalid response: \(detail)"
         case .deadlineExceeded(let seconds): "no answer within \(seconds) s"
         case .noReply(let detail): "no reply in time (the request may have reached the server): \(detail)"
+        case .cutOff(let detail):
+            "the connection ended before the whole reply (the request may have reached the server): \(detail)"
         }
     }
 }

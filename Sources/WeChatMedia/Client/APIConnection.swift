@@ -2,7 +2,12 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One API server reached through a shared AsyncHTTPClient: builds URLs, turns transport failures
 /// into `TransportError` (with credentials redacted), and reads small JSON replies with a cap.
@@ -14,11 +19,26 @@ public struct APIConnection: Sendable {
     /// Largest JSON reply read; anything bigger is not the API's.
     public static let maxJSONReply = 64 * 1024
 
-    public init(baseURL: String, httpClient: HTTPClient) {
+    /// For requests that must reach the server at most once: a client whose connections serve
+    /// one request each (`maximumUsesPerConnection = 1`), so that such a request never goes out
+    /// on a kept-alive connection the server may already have closed, and a connection that ends
+    /// mid-exchange can only mean that the request may have arrived. Nil sends them through
+    /// `httpClient`, where the two cannot be told apart and both count as "may have arrived".
+    public let singleUseClient: HTTPClient?
+
+    public init(baseURL: String, httpClient: HTTPClient, singleUseClient: HTTPClient? = nil) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
         self.httpClient = httpClient
+        self.singleUseClient = singleUseClient
+    }
+
+    /// How `singleUseClient` is configured from the shared client's configuration.
+    public static func singleUse(_ configuration: HTTPClient.Configuration) -> HTTPClient.Configuration {
+        var configuration = configuration
+        configuration.maximumUsesPerConnection = 1
+        return configuration
     }
 
     public func url(path: String, query: String) -> String {
@@ -26,21 +46,47 @@ public struct APIConnection: Sendable {
     }
 
     /// Sends `request` (counted as `kind`), mapping every transport failure to `TransportError`.
-    public func send(_ request: HTTPClientRequest, as kind: RequestStatistics.Kind, deadline: NIODeadline)
-        async throws -> HTTPClientResponse
-    {
+    /// `atMostOnce` sends it on a connection of its own (`singleUseClient`), and any failure but
+    /// one that kept the request from leaving counts as "may have reached the server" (`cutOff`).
+    public func send(
+        _ request: HTTPClientRequest, as kind: RequestStatistics.Kind, deadline: NIODeadline, atMostOnce: Bool = false
+    ) async throws -> HTTPClientResponse {
         var failed = true
         defer { statistics.record(kind, failed: failed) }
         do {
-            let response = try await httpClient.execute(request, deadline: deadline)
+            let client = atMostOnce ? (singleUseClient ?? httpClient) : httpClient
+            let response = try await client.execute(request, deadline: deadline)
             failed = response.status != .ok
             return response
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as HTTPClientError where error == .readTimeout || error == .deadlineExceeded {
             throw TransportError.noReply(String(describing: error))
+        } catch let error where atMostOnce && !Self.keptFromLeaving(error) {
+            throw TransportError.cutOff(Redaction.redact(String(describing: error)))
         } catch {
             throw TransportError.connection(Redaction.redact(String(describing: error)))
+        }
+    }
+
+    /// Whether `error` says that the request cannot have left: no connection was made (refused,
+    /// timed out while connecting, none from the pool in time), or it was written to a connection
+    /// already closed (a kept-alive one the server had closed, in the shared pool).
+    static func keptFromLeaving(_ error: any Error) -> Bool {
+        switch error {
+        case let error as HTTPClientError:
+            error == .connectTimeout || error == .getConnectionFromPoolTimeout
+        case is NIOConnectionError:
+            true
+        case let error as ChannelError:
+            switch error {
+            case .connectTimeout, .ioOnClosedChannel: true
+            default: false
+            }
+        case let error as IOError:
+            error.errnoCode == ECONNREFUSED
+        default:
+            false
         }
     }
 
@@ -71,7 +117,8 @@ public struct APIConnection: Sendable {
     /// starts on the calling thread; one that ends without waiting (a small reply arrives with
     /// its head) needs no timer, whose task and clock cost more than the read.
     public static func bounded<T: Sendable>(
-        by deadline: NIODeadline, _ body: @escaping @Sendable () async throws -> T
+        by deadline: NIODeadline, else timedOut: TransportError = .connection("no complete reply before the deadline"),
+        _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         try await withThrowingTaskGroup(of: T.self) { group in
             let ended = Mutex(false)
@@ -86,7 +133,7 @@ public struct APIConnection: Sendable {
                 if !remaining.overflow, remaining.partialValue > 0 {
                     try await Task.sleep(nanoseconds: remaining.partialValue)
                 }
-                throw TransportError.connection("no complete reply before the deadline")
+                throw timedOut
             }
             defer { group.cancelAll() }
             guard let first = try await group.next() else { throw CancellationError() }
@@ -96,8 +143,11 @@ public struct APIConnection: Sendable {
 
     /// Reads a JSON reply (by `deadline`), refusing non-200 statuses and bodies over `maxJSONReply`.
     public static func readReply(_ response: HTTPClientResponse, deadline: NIODeadline) async throws -> APIReply {
-        try await bounded(by: deadline) { try await readReply(response) }
+        try await bounded(by: deadline, else: replyNotWhole) { try await readReply(response) }
     }
+
+    /// A reply whose head came and whose body did not by the deadline: the server got the request.
+    private static let replyNotWhole = TransportError.cutOff("no whole reply before the deadline")
 
     /// Reads a JSON reply, refusing non-200 statuses and bodies over `maxJSONReply`.
     public static func readReply(_ response: HTTPClientResponse) async throws -> APIReply {
@@ -107,7 +157,7 @@ public struct APIConnection: Sendable {
     /// Reads a small reply body (by `deadline`), refusing non-200 statuses and bodies over
     /// `maxJSONReply`: for answers of another shape than `APIReply`'s.
     public static func readBody(_ response: HTTPClientResponse, deadline: NIODeadline) async throws -> ByteBuffer {
-        try await bounded(by: deadline) { try await readBody(response) }
+        try await bounded(by: deadline, else: replyNotWhole) { try await readBody(response) }
     }
 
     private static func readBody(_ response: HTTPClientResponse) async throws -> ByteBuffer {
@@ -118,7 +168,8 @@ public struct APIConnection: Sendable {
         } catch is NIOTooManyBytesError {
             throw TransportError.invalidResponse("reply larger than \(maxJSONReply) bytes")
         } catch {
-            throw TransportError.connection(Redaction.redact(String(describing: error)))
+            // The head came: the server got the request, whatever became of the rest.
+            throw TransportError.cutOff("reply cut off: " + Redaction.redact(String(describing: error)))
         }
         return body
     }

@@ -141,9 +141,11 @@ extension WeChatMediaClient {
         }
     }
 
-    /// A call that makes something: retried only while the server cannot have received it. A
-    /// reply that is not the API's came from something that did receive it: not sent again
-    /// either (add_material resends then; a draft or a publish twice is worse than a failure).
+    /// A call that makes something: retried only while the server cannot have received it, sent
+    /// on a connection of its own so that a connection that ends mid-exchange tells so (see
+    /// `APIConnection.send`). A reply that is not the API's came from something that did receive
+    /// it: not sent again either (add_material resends then; a draft or a publish twice is worse
+    /// than a failure).
     private func sendOnce<T: Sendable>(
         _ path: String, body: [String: any Sendable], as kind: RequestStatistics.Kind,
         read: (DraftReply) throws(TransportError) -> T
@@ -151,7 +153,8 @@ extension WeChatMediaClient {
         try await retry.run(logger: logger, operation: Self.operation(path)) { deadline in
             do {
                 return try await withFreshToken { token in
-                    let response = try await sendJSON(path, token: token, body: body, as: kind, deadline: deadline)
+                    let response = try await sendJSON(
+                        path, token: token, body: body, as: kind, deadline: deadline, atMostOnce: true)
                     return try await judged(response, deadline: deadline, read)
                 }
             } catch let error as TransportError where error.mayHaveReachedServer || error.isInvalidResponse {

@@ -256,7 +256,7 @@ extension WeChatMediaClient {
 
     func sendJSON(
         _ path: String, token: AccessToken, body: [String: any Sendable], as kind: RequestStatistics.Kind,
-        deadline: NIODeadline
+        deadline: NIODeadline, atMostOnce: Bool = false
     ) async throws -> HTTPClientResponse {
         let query = QueryString.encode([("access_token", token.value)])
         var request = HTTPClientRequest(url: connection.url(path: path, query: query))
@@ -264,7 +264,7 @@ extension WeChatMediaClient {
         request.headers.add(name: "Content-Type", value: "application/json")
         let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
         request.body = .bytes(ByteBuffer(bytes: data))
-        return try await connection.send(request, as: kind, deadline: deadline)
+        return try await connection.send(request, as: kind, deadline: deadline, atMostOnce: atMostOnce)
     }
 
     /// A JSON answer: the server's error thrown, else the material fields.

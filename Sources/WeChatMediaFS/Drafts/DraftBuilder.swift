@@ -78,12 +78,12 @@ struct DraftBuilder: Sendable {
     static let failedForNow = EAGAIN
 
     /// Whether a build that failed with `error` may pass when tried again: a refusal another try
-    /// may cure, of a request the server did not act on. Not one with no reply in time or a reply
-    /// that is not the API's: a `draft/add` sent again could make a second draft (the next save,
-    /// or `sync`, tries again).
+    /// may cure, of a request the server did not act on. Not one with no reply in time, a reply
+    /// cut off, or a reply that is not the API's: a `draft/add` sent again could make a second
+    /// draft (the next save, or `sync`, tries again).
     private static func mayPass(_ error: any Error) -> Bool {
         switch error as? TransportError {
-        case .noReply?, .invalidResponse?: false
+        case .noReply?, .cutOff?, .invalidResponse?: false
         default: RetryPolicy.isRetryable(error)
         }
     }
