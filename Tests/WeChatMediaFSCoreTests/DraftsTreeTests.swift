@@ -501,6 +501,35 @@ struct DraftsTreeTests {
         }
     }
 
+    /// A build during an outage longer than a call's retries (nothing answers on the server's
+    /// port) failed for a reason that may pass: no request left, so it is tried again by itself,
+    /// and builds once the server is back.
+    @Test func aBuildDuringAnOutageIsTriedAgainByItself() async throws {
+        let brief = RetryPolicy(
+            maxAttempts: 6, initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(50), totalTime: .seconds(10))
+        try await Self.with(retry: brief, retryDelay: .milliseconds(500)) { core, emulator in
+            await emulator.emulator.stop()
+            try await Self.copyExample(core, to: "drafts/post", order: Self.exampleNames)
+            #expect(try await Self.fsync(core, "drafts/post") == EAGAIN)
+            let error = try await Self.xattr(core, "drafts/post", "user.wechat.error")
+            #expect(error?.contains("EAGAIN") == true, "\(String(describing: error))")
+            #expect(try await Self.state(core, "drafts/post") == "failed")
+            // The same server back on its port.
+            let back = try await EmulatorFixture.start(
+                limits: .current, dataDirectory: emulator.dataDirectory, port: emulator.port)
+            try await using(back, stop: { try await $0.stop() }) { back in
+                try await Self.maintaining(core) {
+                    let built = try await eventually(within: .seconds(120), every: .milliseconds(50)) {
+                        try await Self.state(core, "drafts/post") == "built"
+                    }
+                    let error = try await Self.xattr(core, "drafts/post", "user.wechat.error")
+                    #expect(built, "\(String(describing: error))")
+                }
+                #expect(try await back.makeClient().draftCount() == 1)
+            }
+        }
+    }
+
     /// A build whose `draft/add` the server acted on but whose answer was lost (the connection
     /// closed before it) fails with EIO and is not sent again by itself: the server has one draft.
     @Test func aBuildWhoseAnswerIsLostIsNotSentAgain() async throws {

@@ -80,9 +80,13 @@ struct DraftBuilder: Sendable {
     /// Whether a build that failed with `error` may pass when tried again: a refusal another try
     /// may cure, of a request the server did not act on. Not one with no reply in time, a reply
     /// cut off, or a reply that is not the API's: a `draft/add` sent again could make a second
-    /// draft (the next save, or `sync`, tries again).
+    /// draft (the next save, or `sync`, tries again). A call out of time (an outage longer than
+    /// its retries) may pass: the calls a build makes end at once when a try may have reached
+    /// the server, so one that ran out of time had only tries that did not (as far as the client
+    /// can tell: a picture's upload on a kept-alive connection, see `APIConnection.send`).
     private static func mayPass(_ error: any Error) -> Bool {
         switch error as? TransportError {
+        case .deadlineExceeded?: true
         case .noReply?, .cutOff?, .invalidResponse?: false
         default: RetryPolicy.isRetryable(error)
         }
