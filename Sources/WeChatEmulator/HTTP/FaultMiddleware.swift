@@ -16,6 +16,7 @@ struct FaultMiddleware: RouterMiddleware {
         guard let endpoint = Self.endpoint(of: request) else { return try await next(request, context) }
         counters.record(endpoint)
         var afterwards: [FaultRule] = []
+        var dropAfterActing = false
         for fault in faults.faults(for: endpoint) {
             switch fault.kind {
             case .delay:
@@ -44,12 +45,14 @@ struct FaultMiddleware: RouterMiddleware {
                     type: "application/json")
             case .errorAsFile:
                 return Self.body(#"{"errcode":40007,"errmsg":"invalid media_id"}"#, type: "image/jpeg")
-            case .dropAfter, .cut, .shortLength, .evilFilename, .trickle:
+            case .dropAfter:
+                dropAfterActing = true
+            case .cut, .shortLength, .evilFilename, .trickle:
                 afterwards.append(fault)
             }
         }
         var response = try await next(request, context)
-        if afterwards.contains(where: { $0.kind == .dropAfter }) {
+        if dropAfterActing {
             try await context.channel.close()
             throw DroppedConnection()
         }

@@ -71,7 +71,9 @@ public struct APIConnection: Sendable {
 
     /// Whether `error` says that the request cannot have left: no connection was made (refused,
     /// timed out while connecting, none from the pool in time), or it was written to a connection
-    /// already closed (a kept-alive one the server had closed, in the shared pool).
+    /// already closed (a kept-alive one the server had closed, in the shared pool). A refused
+    /// connection is what AsyncHTTPClient reports once the request's deadline has passed while it
+    /// kept trying to connect (`IOError` ECONNREFUSED, seen against a closed port).
     static func keptFromLeaving(_ error: any Error) -> Bool {
         switch error {
         case let error as HTTPClientError:
