@@ -43,11 +43,13 @@ extension MediaFileSystem {
         return left
     }
 
-    /// What `wxmediafs sync` answers: builds the article folders that wait for quiet, waits
-    /// until every queued upload and build has ended, then tells the failures (a folder that
-    /// failed to build is one, named by its path).
+    /// What `wxmediafs sync` answers: builds the article folders that wait for quiet, tries
+    /// again at once the failed uploads the queue would try again later, waits until every
+    /// queued upload and build has ended, then tells the failures (a folder that failed to build
+    /// is one, named by its path).
     public func syncQueuedUploads() async -> UploadQueueStatus {
         await drafts?.builds.hurryAll()
+        for queue in queues { queue.retryNow() }
         for queue in queues { await queue.waitUntilSettled(timeout: nil) }
         var status = queuedUploads()
         status.failed += await drafts?.failures() ?? []

@@ -23,7 +23,9 @@ protocol QueuedUploads: Sendable {
 enum QueuedOutcome: Sendable {
     /// On the server and in the catalog; `adopted` tells whether the file became cached content.
     case uploaded(adopted: Bool)
-    case failed(MountStatus.Failure, errno: Int32)
+    /// `mayPass`: nothing the server may have acted on, and a later try may succeed (the queue
+    /// tries again by itself).
+    case failed(MountStatus.Failure, errno: Int32, mayPass: Bool)
     /// Removed or written again meanwhile: nothing was committed.
     case superseded
 }

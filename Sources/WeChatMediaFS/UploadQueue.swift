@@ -16,8 +16,11 @@ import Glibc
 /// to `concurrency` at once, oldest first (a file someone waits for first of all). One entry has
 /// at most one queued file, its newest bytes; an entry written again while its older bytes
 /// upload waits for that upload to end, and the older answer is dropped. A failed upload stays
-/// (its bytes, its reason, on disk) until the file is removed or written again. What an upload
-/// is belongs to `uploads`: the temporary-media folders and the material library have a queue each.
+/// (its bytes, its reason, on disk) until the file is removed or written again; one that failed
+/// for a reason that may pass (`QueuedOutcome.failed(mayPass:)`) is also tried again by itself
+/// after `retryDelay`, doubled on each failure in a row (`LaterTries`), and at once when
+/// `wxmediafs sync` asks. What an upload is belongs to `uploads`: the temporary-media folders
+/// and the material library have a queue each.
 ///
 /// One scheduler loop starts the uploads, each a child task of its task group, so stopping the
 /// queue cancels and awaits them all; the next upload is taken from a heap (O(log n) over a
@@ -50,6 +53,9 @@ final class UploadQueue: Sendable {
         var urgent = false
         var phase: Phase = .queued
         var failure: QueuedUploadFailure?
+        /// A failure that may pass: when it is tried again, and how many failed in a row.
+        var retryAt: ContinuousClock.Instant?
+        var failuresInARow = 0
     }
 
     /// A place in line: urgent first, then oldest first. A place whose item has since changed
@@ -65,9 +71,21 @@ final class UploadQueue: Sendable {
         }
     }
 
+    /// A failed upload's next try. One whose item has since changed is skipped.
+    private struct Retry: Comparable {
+        var at: ContinuousClock.Instant
+        var entryID: Int64
+        var generation: UInt64
+
+        static func < (a: Retry, b: Retry) -> Bool { a.at < b.at }
+    }
+
     private struct State {
         var items: [Int64: Item] = [:]
         var line = Heap<Place>()
+        var retries = Heap<Retry>()
+        /// When the scheduler's timer for the next retry rings, if one is set.
+        var retryTimer: ContinuousClock.Instant?
         /// Entries whose upload is in flight, with the generation it uploads.
         var running: [Int64: UInt64] = [:]
         var failedCount = 0
@@ -90,6 +108,37 @@ final class UploadQueue: Sendable {
                 Place(urgent: item.urgent, order: item.order, entryID: item.entryID, generation: item.generation))
         }
 
+        /// A failure that may pass, to be tried again at `at`.
+        mutating func scheduleRetry(of item: inout Item, at: ContinuousClock.Instant) {
+            item.retryAt = at
+            retries.insert(Retry(at: at, entryID: item.entryID, generation: item.generation))
+        }
+
+        /// Failed uploads whose next try is due by `now` (every one with a try planned when
+        /// `now` is nil) go back in line; returns how many did.
+        mutating func requeueRetries(dueBy now: ContinuousClock.Instant?) -> Int {
+            var requeued = 0
+            while let next = retries.min, now.map({ next.at <= $0 }) ?? true {
+                _ = retries.popMin()
+                guard var item = items[next.entryID], item.generation == next.generation, item.phase == .failed,
+                    item.retryAt == next.at
+                else { continue }
+                (item.phase, item.failure, item.retryAt) = (.queued, nil, nil)
+                store(item, for: item.entryID)
+                enterLine(item)
+                requeued += 1
+            }
+            return requeued
+        }
+
+        /// When the scheduler should next wake for a retry, if its timer is not set for then.
+        mutating func retryTimerToSet(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+            guard let first = retries.min?.at else { return nil }
+            if let set = retryTimer, set > now, set <= first { return nil }
+            retryTimer = first
+            return first
+        }
+
         /// The next item to upload, taken out of line and marked uploading.
         mutating func takeNext() -> Item? {
             while let place = line.popMin() {
@@ -109,6 +158,7 @@ final class UploadQueue: Sendable {
 
     private let state: Mutex<State>
     private let concurrency: Int
+    private let retryDelay: Duration?
     private let cache: ContentCache
     private let uploads: any QueuedUploads
     private let entryWaiters = Waiters<Int64, Outcome>()
@@ -118,8 +168,11 @@ final class UploadQueue: Sendable {
     /// The scheduler loop; `stop` ends it.
     private let loop: Mutex<Task<Void, Never>?>
 
-    init(concurrency: Int, cache: ContentCache, uploads: any QueuedUploads) {
+    /// `retryDelay`: how long after a failure that may pass its upload is tried again by
+    /// itself (nil: never, and `sync` does not either: the failure stays as any other).
+    init(concurrency: Int, retryDelay: Duration?, cache: ContentCache, uploads: any QueuedUploads) {
         self.concurrency = max(1, concurrency)
+        self.retryDelay = retryDelay
         self.cache = cache
         self.uploads = uploads
         // Generations name files on disk: starting from the clock keeps them growing across restarts.
@@ -264,8 +317,20 @@ final class UploadQueue: Sendable {
             return UploadQueueStatus(
                 queued: items.count { $0.phase == .queued }, uploading: items.count { $0.phase == .uploading },
                 queuedBytes: items.filter { $0.phase != .failed }.reduce(0) { $0 + $1.size },
-                failed: items.compactMap { $0.failure?.display })
+                failed: items.compactMap { item in
+                    guard var failure = item.failure?.display else { return nil }
+                    failure.retryAt = item.retryAt.map { Date.now + ContinuousClock.now.duration(to: $0).inSeconds }
+                    return failure
+                })
         }
+    }
+
+    /// `wxmediafs sync`: every failed upload that is to be tried again by itself is tried now.
+    func retryNow() {
+        let requeued = state.withLock { $0.requeueRetries(dueBy: nil) }
+        guard requeued > 0 else { return }
+        depthChanged()
+        wake.yield()
     }
 
     // MARK: After a restart
@@ -291,10 +356,17 @@ final class UploadQueue: Sendable {
                     entryID: file.entryID, generation: file.generation, type: type, path: file.path,
                     size: Int64(info.st_size), order: 0, phase: failure == nil ? .queued : .failed, failure: failure))
         }
+        let now = ContinuousClock.now
+        let retryDelay = self.retryDelay
         state.withLock { state in
             for var item in resumed {
                 state.nextOrder += 1
                 item.order = state.nextOrder
+                // A failure that may pass is tried again as in the mount that met it.
+                if item.failure?.mayPass == true, let retryDelay {
+                    item.failuresInARow = 1
+                    state.scheduleRetry(of: &item, at: now + retryDelay)
+                }
                 state.store(item, for: item.entryID)
                 if item.phase == .queued { state.enterLine(item) }
             }
@@ -314,10 +386,24 @@ final class UploadQueue: Sendable {
         await withDiscardingTaskGroup { group in
             for await _ in wakes {
                 guard let queue = current() else { break }
+                let now = ContinuousClock.now
+                let (requeued, timer) = queue.state.withLock { state in
+                    (state.requeueRetries(dueBy: now), state.retryTimerToSet(now: now))
+                }
+                if requeued > 0 { queue.depthChanged() }
                 while let item = queue.state.withLock({ $0.running.count < queue.concurrency ? $0.takeNext() : nil }) {
                     group.addTask { await queue.run(item) }
                 }
+                if let timer {
+                    // Holds the wake only, not the queue: a queue let go still ends.
+                    group.addTask { [wake = queue.wake] in
+                        try? await Task.sleep(until: timer)
+                        wake.yield()
+                    }
+                }
             }
+            // The wakes ended (stop, or the queue let go): a retry's timer does not hold the loop.
+            group.cancelAll()
         }
         guard let queue = current() else { return }
         queue.state.withLock { $0.loopEnded = true }
@@ -358,8 +444,10 @@ final class UploadQueue: Sendable {
     }
 
     private func finish(_ item: Item, _ outcome: QueuedOutcome) async {
-        if case .failed(let failure, let code) = outcome, isCurrent(item),
-            let bytes = try? QueuedUploadFailure(failure, errno: code).encoded()
+        let mayPass: Bool
+        if case .failed(_, _, let passing) = outcome, retryDelay != nil { mayPass = passing } else { mayPass = false }
+        if case .failed(let failure, let code, _) = outcome, isCurrent(item),
+            let bytes = try? QueuedUploadFailure(failure, errno: code, mayPass: mayPass).encoded()
         {
             // On disk before the queue counts it failed: whoever learns it settled (`sync`, a
             // waiter, a remount) finds why. Should the file be written again meanwhile, the
@@ -368,6 +456,8 @@ final class UploadQueue: Sendable {
             _ = try? await BlockingIO.run { cache.recordFailure(Data(bytes), ofQueued: item.path) }
         }
         var record: QueuedUploadFailure?
+        let now = ContinuousClock.now
+        let retryDelay = self.retryDelay
         let current = state.withLock { state -> Bool in
             state.running[item.entryID] = nil
             // Bytes written again while these uploaded were passed over in line: back in it.
@@ -378,17 +468,23 @@ final class UploadQueue: Sendable {
             switch outcome {
             case .uploaded, .superseded:
                 state.store(nil, for: item.entryID)
-            case .failed(let failure, let code):
+            case .failed(let failure, let code, _):
                 mine.phase = .failed
-                mine.failure = QueuedUploadFailure(failure, errno: code)
+                mine.failure = QueuedUploadFailure(failure, errno: code, mayPass: mayPass)
+                if mayPass, let retryDelay {
+                    mine.failuresInARow = item.failuresInARow + 1
+                    state.scheduleRetry(
+                        of: &mine, at: now + LaterTries.delay(first: retryDelay, failures: mine.failuresInARow))
+                }
                 record = mine.failure
                 state.store(mine, for: item.entryID)
             }
             return true
         }
         switch outcome {
-        case .uploaded(let adopted):
-            if !adopted { cache.removeQueued(item.path) }
+        case .uploaded:
+            // Adopted or not, the file has left the queue; a failure record of an earlier try goes.
+            cache.removeQueued(item.path)
             if current { entryWaiters.answerAll(item.entryID, with: .nothingQueued) }
         case .superseded:
             // An older generation, or an entry gone: its file is not the current one's.

@@ -109,8 +109,9 @@ final class Uploader: QueuedUploads {
             guard let entry = try await catalog.entry(id: entryID) else { return .superseded }
             path = await catalog.displayPath(of: entry)
         } catch {
+            // Nothing was sent: a catalog that answers again (the fleet's PostgreSQL) may pass.
             let (failure, code) = reporter.reportFailure("upload", of: "entry \(entryID)", error)
-            return .failed(failure, errno: code)
+            return .failed(failure, errno: code, mayPass: true)
         }
         let began = ContinuousClock.now
         let uploaded: UploadedMedia
@@ -120,7 +121,7 @@ final class Uploader: QueuedUploads {
             guard isCurrent() else { return .superseded }
             let (failure, code) = reporter.reportFailure(
                 "upload", of: path, error, errno: ErrnoMapping.errnoOfUpload(for: error))
-            return .failed(failure, errno: code)
+            return .failed(failure, errno: code, mayPass: RetryPolicy.mayPassLater(error))
         }
         do {
             // Read again: a chmod, touch or rename while it uploaded must stay.
@@ -128,8 +129,9 @@ final class Uploader: QueuedUploads {
             return .uploaded(adopted: try await commit(uploaded, of: queuedPath, to: &entry, path: path, began: began))
         } catch {
             guard isCurrent(), (try? await catalog.entry(id: entryID)) ?? nil != nil else { return .superseded }
+            // The server has the media: another try would upload it again.
             let (failure, code) = reporter.reportFailure("upload", of: path, error)
-            return .failed(failure, errno: code)
+            return .failed(failure, errno: code, mayPass: false)
         }
     }
 

@@ -79,7 +79,7 @@ struct StatusReport {
                     : "\(queue.queued) queued, \(queue.uploading) uploading, \(bytes(queue.queuedBytes))"))
         if !queue.failed.isEmpty {
             lines.append("Failed uploads (listed without a sidecar until removed or written again):")
-            lines += queue.failed.map { "  \($0.summary)" }
+            lines += queue.failed.map { "  \($0.summaryWithRetry)" }
         }
         return lines
     }

@@ -25,7 +25,7 @@ struct SyncCommand: ParsableCommand {
                 description: "the mount at \(mountpoint) gave no answer to sync (it stopped while waiting?)")
         }
         guard !queue.failed.isEmpty else { return }
-        let lines = queue.failed.map { "wxmediafs: \($0.summary)\n" }.joined()
+        let lines = queue.failed.map { "wxmediafs: \($0.summaryWithRetry)\n" }.joined()
         FileHandle.standardError.write(Data((lines + "wxmediafs: \(queue.failed.count) upload(s) failed\n").utf8))
         throw ExitCode(1)
     }

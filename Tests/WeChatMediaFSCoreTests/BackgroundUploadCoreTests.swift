@@ -26,6 +26,13 @@ struct BackgroundUploadCoreTests {
         return settings
     }
 
+    /// The settings, with failures that may pass tried again `delay` after they failed.
+    static func settings(retryingAfter delay: Duration) -> MountSettings {
+        var settings = Self.settings
+        settings.queuedUploadRetryDelay = delay
+        return settings
+    }
+
     static func with<T>(
         _ backend: CatalogBackend, settings: MountSettings = Self.settings,
         _ body: (CoreFixture, InMemoryMediaService) async throws -> T
@@ -178,6 +185,94 @@ struct BackgroundUploadCoreTests {
                 await CoreFixture.errno { try await again.fileSystem.fsync(inode: inode, handle: opened.handle) }
                     == E2BIG, "the record's errno is what a waiter gets")
             try await again.fileSystem.release(inode: inode, handle: opened.handle)
+        }
+    }
+
+    /// A queued upload that failed for a reason that may pass (the server busy, an outage
+    /// longer than the call's retries) is tried again by itself, later each time, until it passes.
+    @Test(arguments: CatalogBackend.allCases) func anUploadThatFailedForNowIsTriedAgainByItself(
+        backend: CatalogBackend
+    ) async throws {
+        try await Self.with(backend, settings: Self.settings(retryingAfter: .milliseconds(20))) {
+            (core: CoreFixture, service: InMemoryMediaService) in
+            service.failNextUpload(with: APIError(errcode: -1, errmsg: "system error"))
+            service.failNextUpload(with: TransportError.deadlineExceeded(seconds: 30))
+            service.failNextUpload(with: APIError(errcode: 45009, errmsg: "reach max api daily quota limit"))
+            let bytes = Self.distinctJPEG(20)
+            try await core.copy(bytes, to: "image/later.jpg")
+            #expect(
+                await eventually { (try? await Self.state(core, "image/later.jpg")) == "uploaded" },
+                "tried again until it passed, nobody asking")
+            #expect(service.stored(try await Self.mediaID(core, "image/later.jpg"))?.bytes == bytes)
+            #expect(service.uploadCount == 1)
+            #expect(await core.fileSystem.syncQueuedUploads().failed.isEmpty)
+        }
+    }
+
+    /// Its next try is told (`status`, `sync`) and kept on disk: `sync` tries it at once, and so
+    /// does a later mount's, whose own tries go on after a failure.
+    @Test(arguments: CatalogBackend.allCases) func syncTriesAFailureThatMayPassAtOnceAndARemountKeepsIt(
+        backend: CatalogBackend
+    ) async throws {
+        try await Self.with(backend, settings: Self.settings(retryingAfter: .seconds(3600))) {
+            (core: CoreFixture, service: InMemoryMediaService) in
+            service.failNextUpload(with: TransportError.connection("connection refused"))
+            let bytes = Self.distinctJPEG(21)
+            try await core.copy(bytes, to: "image/outage.jpg")
+            #expect(await eventually { (try? await Self.state(core, "image/outage.jpg")) == "failed" })
+            let queue = try #require(
+                await core.fileSystem.status(mountpoint: "", apiBase: "", startedAt: Date()).uploadQueue)
+            let failure = try #require(queue.failed.first)
+            let retryAt = try #require(failure.retryAt, "the failure says when it is tried again")
+            #expect(retryAt > Date() + 3500 && retryAt < Date() + 3700, "\(retryAt)")
+            #expect(failure.summaryWithRetry.hasPrefix(failure.summary + "; tried again by itself at 20"))
+            let records = try FileManager.default.subpathsOfDirectory(atPath: core.directory)
+                .filter { $0.hasSuffix(".failed") }
+            #expect(records.count == 1)
+            let record = try #require(records.first)
+            let fields =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: core.directory + "/" + record))) as? [String: Any]
+            #expect(fields?["mayPass"] as? Bool == true, "the next mount tries it again too")
+
+            service.failNextUpload(with: APIError(errcode: -1, errmsg: "system error"))
+            let again = try await core.reopened()
+            let first = await again.fileSystem.syncQueuedUploads()
+            #expect(first.failed.map(\.name) == ["image/outage.jpg"], "sync's try failed too")
+            #expect(first.failed.first?.retryAt != nil, "and it is tried again later")
+            let second = await again.fileSystem.syncQueuedUploads()
+            #expect(second.failed.isEmpty)
+            #expect(
+                try FileManager.default.subpathsOfDirectory(atPath: core.directory).filter { $0.contains("queue/") }
+                    == [], "nothing left in the queue, no failure record either")
+            #expect(service.stored(try await Self.mediaID(again, "image/outage.jpg"))?.bytes == bytes)
+            #expect(service.uploadCount == 1)
+        }
+    }
+
+    /// What the server may have acted on (no reply in time, a reply cut off), an answer that is
+    /// not the API's, and a refusal no try cures are not tried again: not by the queue, not by
+    /// `sync` (each failure here is the service's once: another try would pass).
+    @Test(arguments: ["no reply", "cut off", "not the API's", "40005"])
+    func anUploadThatMayHaveArrivedOrCannotPassIsNotTriedAgain(failure: String) async throws {
+        try await Self.with(.sqlite, settings: Self.settings(retryingAfter: .milliseconds(1))) {
+            (core: CoreFixture, service: InMemoryMediaService) in
+            let error: any Error =
+                switch failure {
+                case "no reply": TransportError.noReply("no reply within 30 s")
+                case "cut off": TransportError.cutOff("the connection ended before the whole reply")
+                case "not the API's": TransportError.invalidResponse("an HTML page")
+                default: APIError(errcode: 40005, errmsg: "invalid file type")
+                }
+            service.failNextUpload(with: error)
+            try await core.copy(Self.distinctJPEG(22), to: "image/once.jpg")
+            let first = await core.fileSystem.syncQueuedUploads()
+            #expect(first.failed.map(\.name) == ["image/once.jpg"])
+            #expect(first.failed.first?.retryAt == nil, "no try planned")
+            let second = await core.fileSystem.syncQueuedUploads()
+            #expect(second.failed.map(\.name) == ["image/once.jpg"], "sync did not try it again")
+            #expect(try await Self.state(core, "image/once.jpg") == "failed")
+            #expect(service.uploadCount == 0)
         }
     }
 

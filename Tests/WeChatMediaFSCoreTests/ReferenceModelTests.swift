@@ -80,6 +80,9 @@ struct ModelRun {
         let service = InMemoryMediaService(clock: clock)
         var settings = CoreFixture.defaultSettings
         settings.uploadMode = uploads
+        // A failed upload stays, as the model has it: the queue's own tries again are
+        // `BackgroundUploadCoreTests`' (a `sync` after every step would make each at once).
+        settings.queuedUploadRetryDelay = nil
         // Four names and their sidecars in a folder: two entries a page list most over several.
         settings.listingPageSize = 2
         var hosts = [try await CoreFixture.make(clock: clock, service: service, settings: settings, backend: backend)]

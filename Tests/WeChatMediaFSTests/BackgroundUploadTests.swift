@@ -114,6 +114,36 @@ struct BackgroundUploadTests {
         }
     }
 
+    /// Uploads that failed during an outage are failures that may pass: `sync` and `status` say
+    /// when each is tried again by itself, and the next `sync` tries them at once.
+    @Test func uploadsFailedDuringAnOutageAreTriedAgainAndSyncTriesThemAtOnce() async throws {
+        try await MountFixture.with(arguments: Self.background + ["--request-timeout", "2s"]) { mount in
+            try await mount.emulator.setFaults(#"{"rules":[{"endpoint":"upload","kind":"http503","fraction":1}]}"#)
+            let copy = try await mount.shell(#"cp "$S/cat.jpg" "$S/thumb.jpg" "$M/image/""#)
+            #expect(copy.status == 0, "\(copy.stderr)")
+            let during = try await Self.sync(mount)
+            #expect(during.status == 1)
+            for name in ["cat.jpg", "thumb.jpg"] {
+                let line = during.stderr.split(separator: "\n").first { $0.contains("upload image/\(name): EIO (") }
+                #expect(line?.contains("; tried again by itself at 20") == true, "\(during.stderr)")
+            }
+            let status = try await mount.status().stdout
+            #expect(status.contains("upload image/cat.jpg: EIO ("), "\(status)")
+            #expect(status.contains("; tried again by itself at "), "\(status)")
+            #expect(!mount.exists("image/cat.jpg.media_id"))
+
+            try await mount.emulator.setFaults(#"{"rules":[]}"#)
+            let after = try await Self.sync(mount)
+            #expect(after.status == 0, "sync tried them again: \(after.stderr)")
+            let token = try await mount.emulator.legacyToken()
+            for name in ["cat.jpg", "thumb.jpg"] {
+                #expect(
+                    try await Self.serverHolds(mount, "image/" + name, bytesOf: Samples.path(name), token: token),
+                    "\(name)")
+            }
+        }
+    }
+
     @Test func aSigkillWithFiftyFilesQueuedLosesNone() async throws {
         let source = try Self.sourceFolder(50)
         defer { try? FileManager.default.removeItem(atPath: source) }

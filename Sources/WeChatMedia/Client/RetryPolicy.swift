@@ -35,6 +35,22 @@ public struct RetryPolicy: Sendable {
         }
     }
 
+    /// Whether a whole call (its retries spent) that failed with `error` is worth making again
+    /// later, by itself: a refusal another try may cure, of a request the server did not act on.
+    /// Not one with no reply in time, a reply cut off, or a reply that is not the API's: a
+    /// request that may have been acted on is never sent again unasked (a second draft, media
+    /// or material). A call out of time (an outage longer than its retries) may pass: a call
+    /// that must not be repeated ends at once when a try may have reached the server, so one
+    /// that ran out of time had only tries that did not (as far as the client can tell: a
+    /// request on a kept-alive connection the server closed, see `APIConnection.send`).
+    public static func mayPassLater(_ error: any Error) -> Bool {
+        switch error as? TransportError {
+        case .deadlineExceeded?: true
+        case .noReply?, .cutOff?, .invalidResponse?: false
+        default: isRetryable(error)
+        }
+    }
+
     /// Runs `body` until it succeeds, fails for good, or time or tries run out. `body` gets the
     /// deadline its attempt must finish by. A `FinalFailure` ends it at once with the error inside.
     public func run<T>(

@@ -77,21 +77,6 @@ struct DraftBuilder: Sendable {
     /// by itself, in this mount and the next.
     static let failedForNow = EAGAIN
 
-    /// Whether a build that failed with `error` may pass when tried again: a refusal another try
-    /// may cure, of a request the server did not act on. Not one with no reply in time, a reply
-    /// cut off, or a reply that is not the API's: a `draft/add` sent again could make a second
-    /// draft (the next save, or `sync`, tries again). A call out of time (an outage longer than
-    /// its retries) may pass: the calls a build makes end at once when a try may have reached
-    /// the server, so one that ran out of time had only tries that did not (as far as the client
-    /// can tell: a picture's upload on a kept-alive connection, see `APIConnection.send`).
-    private static func mayPass(_ error: any Error) -> Bool {
-        switch error as? TransportError {
-        case .deadlineExceeded?: true
-        case .noReply?, .cutOff?, .invalidResponse?: false
-        default: RetryPolicy.isRetryable(error)
-        }
-    }
-
     /// How a build ended.
     enum Outcome: Equatable {
         /// Built, or found not whole, or failed for good (until a file changes).
@@ -179,7 +164,7 @@ struct DraftBuilder: Sendable {
             DraftMetrics.built(failed: false)
             (folder.error, folder.errorCode, folder.waitingFor) = (nil, nil, nil)
         } catch {
-            let mayPass = Self.mayPass((error as? BuildRefusal)?.cause ?? error)
+            let mayPass = RetryPolicy.mayPassLater((error as? BuildRefusal)?.cause ?? error)
             let (failure, code) =
                 if let error = error as? ArticleError {
                     context.reporter.reportFailure("build", of: path, error, errno: EINVAL, reason: error.description)

@@ -43,9 +43,6 @@ final class DraftBuilds: Sendable {
 
     private enum DueChange: Hashable, Sendable { case dueChanged }
 
-    /// The longest wait before a failed build is tried again.
-    static let longestRetryDelay = Duration.seconds(3600)
-
     init(builder: DraftBuilder, settle: Duration, retryDelay: Duration) {
         self.builder = builder
         self.settle = settle
@@ -203,7 +200,7 @@ final class DraftBuilds: Sendable {
             case .failedForNow:
                 let failures = (state.failures[id] ?? 0) + 1
                 state.failures[id] = failures
-                let delay = min(Self.longestRetryDelay, retryDelay * (1 << min(failures - 1, 16)))
+                let delay = LaterTries.delay(first: retryDelay, failures: failures)
                 if !state.stopped, state.due[id] == nil { state.due[id] = .now + delay }
             }
         }

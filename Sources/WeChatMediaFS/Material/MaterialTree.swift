@@ -36,7 +36,9 @@ struct MaterialTree: MediaTree, DerivedAttributes {
         self.sync = MaterialListingSync(catalog: catalog, service: service, caps: caps, context: context)
         let uploads = MaterialUploads(catalog: catalog, service: service, caps: caps, context: context)
         self.uploads = uploads
-        let queue = UploadQueue(concurrency: context.settings.uploadConcurrency, cache: context.cache, uploads: uploads)
+        let queue = UploadQueue(
+            concurrency: context.settings.uploadConcurrency, retryDelay: context.settings.queuedUploadRetryDelay,
+            cache: context.cache, uploads: uploads)
         self.queue = queue
         self.route = MaterialRoute(uploads: uploads, queue: context.settings.uploadMode == .background ? queue : nil)
     }

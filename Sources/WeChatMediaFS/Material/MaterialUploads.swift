@@ -145,7 +145,9 @@ struct MaterialUploads: QueuedUploads {
             }
             switch await add(path, as: entry, size: size) {
             case .failure(let failed):
-                return isCurrent() ? .failed(failed.failure, errno: failed.code) : .superseded
+                return isCurrent()
+                    ? .failed(failed.failure, errno: failed.code, mayPass: RetryPolicy.mayPassLater(failed.cause))
+                    : .superseded
             case .success(let added):
                 // Read again: a chmod, touch or rename while it was added must stay.
                 guard isCurrent(), var now = try await catalog.materialEntry(id: entryID) else { return .superseded }
@@ -157,8 +159,10 @@ struct MaterialUploads: QueuedUploads {
             }
         } catch {
             guard isCurrent() else { return .superseded }
+            // The catalog or the local file failed, before the add or after it: an add the
+            // server may have made is not made again.
             let (failure, code) = context.reporter.reportFailure("upload", of: "material \(entryID)", error)
-            return .failed(failure, errno: code)
+            return .failed(failure, errno: code, mayPass: false)
         }
     }
 

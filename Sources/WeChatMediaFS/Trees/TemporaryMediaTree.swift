@@ -30,7 +30,8 @@ struct TemporaryMediaTree: MediaTree {
             kernelCache: context.kernelCache, logger: context.logger)
         self.uploader = uploader
         let queue = UploadQueue(
-            concurrency: context.settings.uploadConcurrency, cache: context.cache, uploads: uploader)
+            concurrency: context.settings.uploadConcurrency, retryDelay: context.settings.queuedUploadRetryDelay,
+            cache: context.cache, uploads: uploader)
         self.queue = queue
         self.uploads = UploadRoute(
             uploader: uploader, queue: context.settings.uploadMode == .background ? queue : nil)

@@ -26,12 +26,20 @@ public struct MountStatus: Codable, Sendable {
         public var errno: String
         public var errcode: Int?
         public var errmsg: String
+        /// When a queued upload that failed for a reason that may pass is tried again by itself.
+        public var retryAt: Date? = nil
 
         /// "upload image/a.png: EINVAL (errcode 40005, invalid file type)": the words of both the
         /// log line and `wxmediafs status`.
         public var summary: String {
             let code = errcode.map { "errcode \($0), " } ?? ""
             return "\(operation) \(name): \(errno) (\(code)\(errmsg))"
+        }
+
+        /// The summary, and when it is tried again if it is: the words of `status` and `sync`.
+        public var summaryWithRetry: String {
+            guard let retryAt else { return summary }
+            return summary + "; tried again by itself at \(retryAt.formatted(.iso8601))"
         }
     }
 

@@ -17,8 +17,12 @@ struct QueuedUploadFailure: Codable, Sendable, Equatable {
     var errnoName: String
     var errcode: Int?
     var errmsg: String
+    /// Whether the queue tries it again by itself (the next mount too). Optional, so that the
+    /// version stays: a record without it (written before it was) is a failure that stays, and
+    /// an older binary reading one with it ignores it.
+    var mayPass: Bool?
 
-    init(_ failure: MountStatus.Failure, errno: Int32) {
+    init(_ failure: MountStatus.Failure, errno: Int32, mayPass: Bool = false) {
         at = failure.at
         operation = failure.operation
         name = failure.name
@@ -26,6 +30,7 @@ struct QueuedUploadFailure: Codable, Sendable, Equatable {
         errnoName = failure.errno
         errcode = failure.errcode
         errmsg = failure.errmsg
+        self.mayPass = mayPass ? true : nil
     }
 
     /// As `status` shows it.
