@@ -89,6 +89,8 @@ final class UploadQueue: Sendable {
         /// Entries whose upload is in flight, with the generation it uploads.
         var running: [Int64: UInt64] = [:]
         var failedCount = 0
+        /// Failed items with a try planned (counted in `failedCount` too).
+        var plannedRetryCount = 0
         var nextOrder: UInt64 = 0
         var nextGeneration: UInt64
         /// Set by the scheduler loop as it ends.
@@ -98,9 +100,15 @@ final class UploadQueue: Sendable {
 
         /// Puts `item` in `items`, keeping the failed count.
         mutating func store(_ item: Item?, for entryID: Int64) {
-            if items[entryID]?.phase == .failed { failedCount -= 1 }
+            if let old = items[entryID], old.phase == .failed {
+                failedCount -= 1
+                if old.retryAt != nil { plannedRetryCount -= 1 }
+            }
             items[entryID] = item
-            if item?.phase == .failed { failedCount += 1 }
+            if let item, item.phase == .failed {
+                failedCount += 1
+                if item.retryAt != nil { plannedRetryCount += 1 }
+            }
         }
 
         mutating func enterLine(_ item: Item) {
@@ -187,7 +195,7 @@ final class UploadQueue: Sendable {
         // queue owns it, `stop` cancels and awaits it (the mount's shutdown calls it), and
         // `deinit` ends it; it holds the queue only while it starts uploads.
         loop.withLock { $0 = Task { [weak self] in await Self.schedule(queue: { [weak self] in self }, woken: wakes) } }
-        depthChanged()
+        countsChanged()
     }
 
     deinit { wake.finish() }
@@ -231,7 +239,7 @@ final class UploadQueue: Sendable {
             return old
         }
         if let replaced { cache.removeQueued(replaced.path) }
-        depthChanged()
+        countsChanged()
         wake.yield()
     }
 
@@ -246,7 +254,7 @@ final class UploadQueue: Sendable {
         guard let removed else { return }
         cache.removeQueued(removed.path)
         entryWaiters.answerAll(entryID, with: .nothingQueued)
-        depthChanged()
+        countsChanged()
         answerSettledWaitersIfSettled()
     }
 
@@ -329,7 +337,7 @@ final class UploadQueue: Sendable {
     func retryNow() {
         let requeued = state.withLock { $0.requeueRetries(dueBy: nil) }
         guard requeued > 0 else { return }
-        depthChanged()
+        countsChanged()
         wake.yield()
     }
 
@@ -371,7 +379,7 @@ final class UploadQueue: Sendable {
                 if item.phase == .queued { state.enterLine(item) }
             }
         }
-        depthChanged()
+        countsChanged()
         wake.yield()
         return resumed.count
     }
@@ -390,7 +398,7 @@ final class UploadQueue: Sendable {
                 let (requeued, timer) = queue.state.withLock { state in
                     (state.requeueRetries(dueBy: now), state.retryTimerToSet(now: now))
                 }
-                if requeued > 0 { queue.depthChanged() }
+                if requeued > 0 { queue.countsChanged() }
                 while let item = queue.state.withLock({ $0.running.count < queue.concurrency ? $0.takeNext() : nil }) {
                     group.addTask { await queue.run(item) }
                 }
@@ -494,7 +502,7 @@ final class UploadQueue: Sendable {
             if !current { cache.removeQueued(item.path) }
             if let record { entryWaiters.answerAll(item.entryID, with: .failed(errno: record.errno)) }
         }
-        depthChanged()
+        countsChanged()
         answerSettledWaitersIfSettled()
     }
 
@@ -502,11 +510,13 @@ final class UploadQueue: Sendable {
         if state.withLock({ $0.pendingCount == 0 }) { settledWaiters.answerAll(.queue, with: ()) }
     }
 
-    private func depthChanged() {
-        let depth = state.withLock { $0.pendingCount }
-        // Each queue its own gauge: the material library's adds are counted apart.
-        let label =
-            uploads.queueFolder == .media ? "wxmediafs_upload_queue_depth" : "wxmediafs_material_upload_queue_depth"
-        Gauge(label: label).record(depth)
+    /// The gauges: what waits, and what failed (with a try planned or not).
+    private func countsChanged() {
+        let (depth, failed, planned) = state.withLock { ($0.pendingCount, $0.failedCount, $0.plannedRetryCount) }
+        // Each queue its own gauges: the material library's adds are counted apart.
+        let prefix = uploads.queueFolder == .media ? "wxmediafs_upload_queue" : "wxmediafs_material_upload_queue"
+        Gauge(label: prefix + "_depth").record(depth)
+        Gauge(label: prefix + "_failed", dimensions: [("retry", "planned")]).record(planned)
+        Gauge(label: prefix + "_failed", dimensions: [("retry", "none")]).record(failed - planned)
     }
 }

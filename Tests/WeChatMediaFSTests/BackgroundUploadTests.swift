@@ -74,7 +74,8 @@ struct BackgroundUploadTests {
         let total = 40
         let source = try Self.sourceFolder(total)
         defer { try? FileManager.default.removeItem(atPath: source) }
-        try await MountFixture.with(arguments: Self.background + ["--request-timeout", "10s"]) { mount in
+        let arguments = Self.background + ["--request-timeout", "10s", "--metrics-address", "127.0.0.1:0"]
+        try await MountFixture.with(arguments: arguments) { mount in
             // 20% of upload answers are faults: half retried (system error, 503), half final (an
             // error dressed as a file, which no retry cures).
             try await mount.emulator.setFaults(
@@ -103,6 +104,13 @@ struct BackgroundUploadTests {
                 }
             }
             #expect(failed > 0, "the faults made some uploads fail for good")
+            let document = try await mount.status(json: true).stdout
+            let fields = try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any]
+            let metrics = try await Scrape.fetch(#require(fields?["metricsURL"] as? String, "\(document)"))
+            let counted = ["none", "planned"].compactMap {
+                metrics.value("wxmediafs_upload_queue_failed", ["retry": $0])
+            }
+            #expect(counted.count == 2 && Int(counted.reduce(0, +)) == failed, "the gauge counts them: \(counted)")
             #expect(sync.status == (failed > 0 ? 1 : 0), "sync's exit status: \(sync.stderr)")
             #expect(sync.stderr.contains("\(failed) upload(s) failed"), "\(sync.stderr)")
             // rm forgets a failure; writing the file again uploads it.
@@ -115,9 +123,11 @@ struct BackgroundUploadTests {
     }
 
     /// Uploads that failed during an outage are failures that may pass: `sync` and `status` say
-    /// when each is tried again by itself, and the next `sync` tries them at once.
+    /// when each is tried again by itself (and the metrics how many wait so), and the next `sync`
+    /// tries them at once.
     @Test func uploadsFailedDuringAnOutageAreTriedAgainAndSyncTriesThemAtOnce() async throws {
-        try await MountFixture.with(arguments: Self.background + ["--request-timeout", "2s"]) { mount in
+        let arguments = Self.background + ["--request-timeout", "2s", "--metrics-address", "127.0.0.1:0"]
+        try await MountFixture.with(arguments: arguments) { mount in
             try await mount.emulator.setFaults(#"{"rules":[{"endpoint":"upload","kind":"http503","fraction":1}]}"#)
             let copy = try await mount.shell(#"cp "$S/cat.jpg" "$S/thumb.jpg" "$M/image/""#)
             #expect(copy.status == 0, "\(copy.stderr)")
@@ -131,10 +141,19 @@ struct BackgroundUploadTests {
             #expect(status.contains("upload image/cat.jpg: EIO ("), "\(status)")
             #expect(status.contains("; tried again by itself at "), "\(status)")
             #expect(!mount.exists("image/cat.jpg.media_id"))
+            let document = try await mount.status(json: true).stdout
+            let fields = try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any]
+            let metrics = try #require(fields?["metricsURL"] as? String, "\(document)")
+            let failing = try await Scrape.fetch(metrics)
+            #expect(failing.value("wxmediafs_upload_queue_failed", ["retry": "planned"]) == 2)
+            #expect(failing.value("wxmediafs_upload_queue_failed", ["retry": "none"]) == 0)
 
             try await mount.emulator.setFaults(#"{"rules":[]}"#)
             let after = try await Self.sync(mount)
             #expect(after.status == 0, "sync tried them again: \(after.stderr)")
+            let passed = try await Scrape.fetch(metrics)
+            #expect(passed.value("wxmediafs_upload_queue_failed", ["retry": "planned"]) == 0)
+            #expect(passed.value("wxmediafs_upload_queue_depth") == 0)
             let token = try await mount.emulator.legacyToken()
             for name in ["cat.jpg", "thumb.jpg"] {
                 #expect(
