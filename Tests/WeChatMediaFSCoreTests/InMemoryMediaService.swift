@@ -17,6 +17,8 @@ final class InMemoryMediaService: MediaService {
         var media: [String: Stored] = [:]
         var nextID = 1
         var failures: [any Error] = []
+        /// Every upload of these bytes fails with the error, until `clearFailures()`.
+        var failingBytes: [(bytes: [UInt8], error: any Error)] = []
         var forgedAnswers: [(mediaID: String, createdAt: Int64)] = []
         var downloads = 0
         var downloadFailure: (any Error)?
@@ -36,7 +38,18 @@ final class InMemoryMediaService: MediaService {
     /// The next upload fails with `error` (after the rules accepted the file).
     func failNextUpload(with error: any Error) { state.withLock { $0.failures.append(error) } }
 
-    func clearFailures() { state.withLock { $0.failures = [] } }
+    /// Every upload of `bytes` fails with `error` (after the rules accepted the file), a try
+    /// again too, until `clearFailures()`; other uploads pass.
+    func failUploads(of bytes: [UInt8], with error: any Error) {
+        state.withLock { $0.failingBytes.append((bytes, error)) }
+    }
+
+    func clearFailures() {
+        state.withLock { state in
+            state.failures = []
+            state.failingBytes = []
+        }
+    }
 
     /// The next upload answers this id and time, whatever they are (a hostile server's answer).
     func forgeNextAnswer(mediaID: String, createdAt: Int64) {
@@ -79,6 +92,7 @@ final class InMemoryMediaService: MediaService {
         }
         let id = try state.withLock { state -> String in
             if !state.failures.isEmpty { throw state.failures.removeFirst() }
+            if let failing = state.failingBytes.first(where: { $0.bytes == bytes }) { throw failing.error }
             defer { state.nextID += 1 }
             let id = "m\(state.nextID)"
             state.media[id] = Stored(bytes: bytes, type: type, createdAt: now)

@@ -40,7 +40,8 @@ struct ReferenceModelTests {
 
     /// The first `backgroundSequences` again with `--uploads background`, every close followed
     /// by `wxmediafs sync`: the same tree, except that a failed upload leaves its file (its
-    /// bytes, no sidecar) where sync mode's close fails and keeps what was there.
+    /// bytes, no sidecar) where sync mode's close fails and keeps what was there, and that the
+    /// failure (errcode -1: it may pass) is tried again, and passes, in the next step's `sync`.
     static let backgroundSequences = 200
 
     @Test(arguments: 0..<shards)
@@ -80,9 +81,9 @@ struct ModelRun {
         let service = InMemoryMediaService(clock: clock)
         var settings = CoreFixture.defaultSettings
         settings.uploadMode = uploads
-        // A failed upload stays, as the model has it: the queue's own tries again are
-        // `BackgroundUploadCoreTests`' (a `sync` after every step would make each at once).
-        settings.queuedUploadRetryDelay = nil
+        // A failed upload that may pass is tried again by the next step's `sync`, never by the
+        // queue's timer within a run (its own timing is `BackgroundUploadCoreTests`').
+        settings.queuedUploadRetryDelay = .seconds(86_400)
         // Four names and their sidecars in a folder: two entries a page list most over several.
         settings.listingPageSize = 2
         var hosts = [try await CoreFixture.make(clock: clock, service: service, settings: settings, backend: backend)]
@@ -205,7 +206,9 @@ struct ModelRun {
         case .truncate(let path, let size):
             return await afterSync(core) { try await core.truncate(path, to: size) }
         case .failedUpload(let path, let bytes):
-            service.failNextUpload(with: APIError(errcode: -1, errmsg: "system error"))
+            // Every try of these bytes in this step fails (the step's `sync` may try it again);
+            // the next step's tries pass.
+            service.failUploads(of: bytes, with: APIError(errcode: -1, errmsg: "system error"))
             return await copyAndSync(bytes, to: path, core)
         case .mkdir(let path):
             return await CoreFixture.errno { try await core.mkdir(path) }
@@ -330,6 +333,9 @@ struct FileTreeModel {
     struct File: Equatable {
         var bytes: [UInt8]
         var uploadedAt: Int64?
+        /// Background mode: its upload failed for a reason that may pass; the next `sync`
+        /// uploads it.
+        var failedForNow = false
     }
 
     enum Node: Equatable {
@@ -338,7 +344,8 @@ struct FileTreeModel {
     }
 
     let ttl: Int64
-    /// Background mode: a file whose upload fails stays, with its new bytes and no sidecar.
+    /// Background mode: a file whose upload fails stays, with its new bytes and no sidecar,
+    /// until the `sync` of a later step (every close is followed by one) tries it again.
     let failedUploadsStay: Bool
     private var nodes: [String: Node] = [:]
 
@@ -366,7 +373,26 @@ struct FileTreeModel {
     static func type(_ path: String) -> Substring { path.prefix { $0 != "/" } }
 
     /// Applies `operation` at time `now`; returns the errno the filesystem should answer with.
+    /// In background mode the steps that close a file end with `sync`, which first tries again
+    /// the uploads that failed for now in earlier steps.
     mutating func apply(_ operation: ModelOperation, now: Int64) -> Int32? {
+        let code = applyAlone(operation, now: now)
+        switch operation {
+        case .write, .writeInPieces, .writeWithReaderOpen, .truncate, .failedUpload:
+            guard failedUploadsStay else { break }
+            for (path, node) in nodes {
+                guard case .file(var file) = node, file.failedForNow else { continue }
+                // The step's own failing bytes fail again, whatever file holds them.
+                if case .failedUpload(_, let failing) = operation, file.bytes == failing { continue }
+                (file.uploadedAt, file.failedForNow) = (now, false)
+                nodes[path] = .file(file)
+            }
+        default: break
+        }
+        return code
+    }
+
+    private mutating func applyAlone(_ operation: ModelOperation, now: Int64) -> Int32? {
         switch operation {
         case .write(let path, let bytes), .writeInPieces(let path, let bytes, _),
             .writeWithReaderOpen(let path, let bytes):
@@ -433,7 +459,7 @@ struct FileTreeModel {
         let accepted = bytes.isEmpty || Self.passesRules(bytes, in: path)
         if accepted, serverFails, !bytes.isEmpty, failedUploadsStay {
             // close() succeeded once the file was queued; the upload failed after it.
-            nodes[path] = .file(File(bytes: bytes, uploadedAt: nil))
+            nodes[path] = .file(File(bytes: bytes, uploadedAt: nil, failedForNow: true))
             return nil
         }
         if !accepted || (serverFails && !bytes.isEmpty) {
