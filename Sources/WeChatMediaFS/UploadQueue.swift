@@ -71,6 +71,14 @@ final class UploadQueue: Sendable {
         }
     }
 
+    /// The try again that goes first: its entry and bytes, and whether its passing lets every
+    /// planned try go (`sync`) or the due ones only (the timer).
+    private struct Probe {
+        var entryID: Int64
+        var generation: UInt64
+        var releasesAll: Bool
+    }
+
     /// A failed upload's next try. One whose item has since changed is skipped.
     private struct Retry: Comparable {
         var at: ContinuousClock.Instant
@@ -86,6 +94,9 @@ final class UploadQueue: Sendable {
         var retries = Heap<Retry>()
         /// When the scheduler's timer for the next retry rings, if one is set.
         var retryTimer: ContinuousClock.Instant?
+        /// The failed upload tried again first when tries fall due (or `sync` asks); the others
+        /// wait for its answer, so an outage costs one try a round, not one a file.
+        var probe: Probe?
         /// Entries whose upload is in flight, with the generation it uploads.
         var running: [Int64: UInt64] = [:]
         var failedCount = 0
@@ -100,6 +111,8 @@ final class UploadQueue: Sendable {
 
         /// Puts `item` in `items`, keeping the failed count.
         mutating func store(_ item: Item?, for entryID: Int64) {
+            // A probe removed or written again answers nothing: the next due try probes.
+            if let probe, probe.entryID == entryID, item?.generation != probe.generation { self.probe = nil }
             if let old = items[entryID], old.phase == .failed {
                 failedCount -= 1
                 if old.retryAt != nil { plannedRetryCount -= 1 }
@@ -122,26 +135,77 @@ final class UploadQueue: Sendable {
             retries.insert(Retry(at: at, entryID: item.entryID, generation: item.generation))
         }
 
+        /// The planned tries due by `now` (every one when `now` is nil), taken out of the heap
+        /// with their items; stale places are dropped.
+        mutating func takeRetries(dueBy now: ContinuousClock.Instant?, atMost limit: Int = .max) -> [Item] {
+            var taken: [Item] = []
+            while taken.count < limit, let next = retries.min, now.map({ next.at <= $0 }) ?? true {
+                _ = retries.popMin()
+                guard let item = items[next.entryID], item.generation == next.generation, item.phase == .failed,
+                    item.retryAt == next.at
+                else { continue }
+                taken.append(item)
+            }
+            return taken
+        }
+
         /// Failed uploads whose next try is due by `now` (every one with a try planned when
         /// `now` is nil) go back in line; returns how many did.
         mutating func requeueRetries(dueBy now: ContinuousClock.Instant?) -> Int {
-            var requeued = 0
-            while let next = retries.min, now.map({ next.at <= $0 }) ?? true {
-                _ = retries.popMin()
-                guard var item = items[next.entryID], item.generation == next.generation, item.phase == .failed,
-                    item.retryAt == next.at
-                else { continue }
-                (item.phase, item.failure, item.retryAt) = (.queued, nil, nil)
-                store(item, for: item.entryID)
-                enterLine(item)
-                requeued += 1
-            }
-            return requeued
+            let taken = takeRetries(dueBy: now)
+            for item in taken { requeue(item) }
+            return taken.count
         }
 
-        /// When the scheduler should next wake for a retry, if its timer is not set for then.
+        /// A failed item back in line, to be tried again.
+        mutating func requeue(_ failed: Item) {
+            var item = failed
+            (item.phase, item.failure, item.retryAt) = (.queued, nil, nil)
+            store(item, for: item.entryID)
+            enterLine(item)
+        }
+
+        /// Unless a probe is out: the first planned try due by `now` (any, for `sync`: `now`
+        /// nil) goes back in line as the probe. A probe already out lets every try go when it
+        /// passes if `releasingAll`.
+        mutating func startProbe(dueBy now: ContinuousClock.Instant?, releasingAll: Bool) -> Bool {
+            if probe != nil {
+                if releasingAll { probe?.releasesAll = true }
+                return false
+            }
+            guard let item = takeRetries(dueBy: now, atMost: 1).first else { return false }
+            requeue(item)
+            probe = Probe(entryID: item.entryID, generation: item.generation, releasesAll: releasingAll)
+            return true
+        }
+
+        /// The probe, if `item` is it, no longer out.
+        mutating func takeProbe(_ item: Item) -> Probe? {
+            guard let probe, probe.entryID == item.entryID, probe.generation == item.generation else { return nil }
+            self.probe = nil
+            return probe
+        }
+
+        /// `probe` ended: passed, the tries it stood for go now; failed for now, those due wait
+        /// for its next try, at `next`; otherwise the next due try probes.
+        mutating func probeEnded(
+            _ probe: Probe, passed: Bool, next: ContinuousClock.Instant?, now: ContinuousClock.Instant
+        )
+            -> Int
+        {
+            if passed { return requeueRetries(dueBy: probe.releasesAll ? nil : now) }
+            guard let next else { return 0 }
+            for var waiting in takeRetries(dueBy: now) {
+                scheduleRetry(of: &waiting, at: next)
+                store(waiting, for: waiting.entryID)
+            }
+            return 0
+        }
+
+        /// When the scheduler should next wake for a retry, if its timer is not set for then
+        /// (none while a probe is out: its end wakes the scheduler).
         mutating func retryTimerToSet(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
-            guard let first = retries.min?.at else { return nil }
+            guard probe == nil, let first = retries.min?.at else { return nil }
             if let set = retryTimer, set > now, set <= first { return nil }
             retryTimer = first
             return first
@@ -351,10 +415,11 @@ final class UploadQueue: Sendable {
         }
     }
 
-    /// `wxmediafs sync`: every failed upload that is to be tried again by itself is tried now.
+    /// `wxmediafs sync`: the failed uploads that are to be tried again by themselves are tried
+    /// now: one first, and the rest if it passes (in an outage `sync` costs one try, not one a
+    /// file).
     func retryNow() {
-        let requeued = state.withLock { $0.requeueRetries(dueBy: nil) }
-        guard requeued > 0 else { return }
+        guard state.withLock({ $0.startProbe(dueBy: nil, releasingAll: true) }) else { return }
         countsChanged()
         wake.yield()
     }
@@ -413,10 +478,10 @@ final class UploadQueue: Sendable {
             for await _ in wakes {
                 guard let queue = current() else { break }
                 let now = ContinuousClock.now
-                let (requeued, timer) = queue.state.withLock { state in
-                    (state.requeueRetries(dueBy: now), state.retryTimerToSet(now: now))
+                let (probing, timer) = queue.state.withLock { state in
+                    (state.startProbe(dueBy: now, releasingAll: false), state.retryTimerToSet(now: now))
                 }
-                if requeued > 0 { queue.countsChanged() }
+                if probing { queue.countsChanged() }
                 while let item = queue.state.withLock({ $0.running.count < queue.concurrency ? $0.takeNext() : nil }) {
                     group.addTask { await queue.run(item) }
                 }
@@ -486,6 +551,7 @@ final class UploadQueue: Sendable {
         let retryDelay = self.retryDelay
         let current = state.withLock { state -> Bool in
             state.running[item.entryID] = nil
+            let probe = state.takeProbe(item)
             // Bytes written again while these uploaded were passed over in line: back in it.
             if let newer = state.items[item.entryID], newer.generation != item.generation, newer.phase == .queued {
                 state.enterLine(newer)
@@ -504,6 +570,10 @@ final class UploadQueue: Sendable {
                 }
                 record = mine.failure
                 state.store(mine, for: item.entryID)
+            }
+            if let probe {
+                let passed = if case .uploaded = outcome { true } else { false }
+                _ = state.probeEnded(probe, passed: passed, next: mine.retryAt, now: now)
             }
             return true
         }

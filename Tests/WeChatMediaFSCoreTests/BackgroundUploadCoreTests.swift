@@ -250,6 +250,35 @@ struct BackgroundUploadCoreTests {
         }
     }
 
+    /// In an outage, tries again cost one request a round, not one a file: `sync` (like the
+    /// timer) tries one failed upload first, and the others only once it passed.
+    @Test(arguments: CatalogBackend.allCases) func triesAgainInAnOutageSendOneFirst(backend: CatalogBackend)
+        async throws
+    {
+        try await Self.with(backend, settings: Self.settings(retryingAfter: .seconds(3600))) {
+            (core: CoreFixture, service: InMemoryMediaService) in
+            let files = (0..<4).map { (path: "image/outage\($0).jpg", bytes: Self.distinctJPEG(30 + $0)) }
+            let outage = TransportError.connection("connection refused")
+            for file in files { service.failUploads(of: file.bytes, with: outage) }
+            for file in files { try await core.copy(file.bytes, to: file.path) }
+            let failed = await core.fileSystem.syncQueuedUploads()
+            #expect(failed.failed.count == 4)
+            let before = service.uploadAttempts
+            #expect(before >= 4, "each tried once at least (sync may have tried one again)")
+            let still = await core.fileSystem.syncQueuedUploads()
+            #expect(still.failed.count == 4 && still.failed.allSatisfy { $0.retryAt != nil })
+            #expect(service.uploadAttempts == before + 1, "one try for the four")
+
+            service.clearFailures()
+            let back = await core.fileSystem.syncQueuedUploads()
+            #expect(back.failed.isEmpty, "the first passed, and the others went")
+            #expect(service.uploadAttempts == before + 2 + 3)
+            for file in files {
+                #expect(service.stored(try await Self.mediaID(core, file.path))?.bytes == file.bytes)
+            }
+        }
+    }
+
     /// What the server may have acted on (no reply in time, a reply cut off), an answer that is
     /// not the API's, and a refusal no try cures are not tried again: not by the queue, not by
     /// `sync` (each failure here is the service's once: another try would pass).

@@ -21,6 +21,7 @@ final class InMemoryMediaService: MediaService {
         var failingBytes: [(bytes: [UInt8], error: any Error)] = []
         var forgedAnswers: [(mediaID: String, createdAt: Int64)] = []
         var downloads = 0
+        var uploadAttempts = 0
         var downloadFailure: (any Error)?
     }
 
@@ -77,6 +78,9 @@ final class InMemoryMediaService: MediaService {
 
     var uploadCount: Int { state.withLock { $0.nextID - 1 } }
 
+    /// Uploads that reached the server, failed ones too.
+    var uploadAttempts: Int { state.withLock { $0.uploadAttempts } }
+
     func upload(fileAt path: String, as type: MediaType, progress: @escaping @Sendable (Int64) -> Void) async throws
         -> UploadedMedia
     {
@@ -91,6 +95,7 @@ final class InMemoryMediaService: MediaService {
                 size: Int64(bytes.count))
         }
         let id = try state.withLock { state -> String in
+            state.uploadAttempts += 1
             if !state.failures.isEmpty { throw state.failures.removeFirst() }
             if let failing = state.failingBytes.first(where: { $0.bytes == bytes }) { throw failing.error }
             defer { state.nextID += 1 }
