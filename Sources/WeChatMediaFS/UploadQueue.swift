@@ -4,6 +4,7 @@ import FUSEKit
 import Foundation
 import HeapModule
 import LocalByteStore
+import Logging
 import MediaCatalog
 import Synchronization
 import WeChatMedia
@@ -190,16 +191,16 @@ final class UploadQueue: Sendable {
         /// for its next try, at `next`; otherwise the next due try probes.
         mutating func probeEnded(
             _ probe: Probe, passed: Bool, next: ContinuousClock.Instant?, now: ContinuousClock.Instant
-        )
-            -> Int
-        {
-            if passed { return requeueRetries(dueBy: probe.releasesAll ? nil : now) }
-            guard let next else { return 0 }
+        ) {
+            if passed {
+                _ = requeueRetries(dueBy: probe.releasesAll ? nil : now)
+                return
+            }
+            guard let next else { return }
             for var waiting in takeRetries(dueBy: now) {
                 scheduleRetry(of: &waiting, at: next)
                 store(waiting, for: waiting.entryID)
             }
-            return 0
         }
 
         /// When the scheduler should next wake for a retry, if its timer is not set for then
@@ -249,6 +250,7 @@ final class UploadQueue: Sendable {
     private let retryDelay: Duration?
     private let cache: ContentCache
     private let uploads: any QueuedUploads
+    private let logger: Logger
     private let gauges: Gauges
     private let entryWaiters = Waiters<Int64, Outcome>()
     private let settledWaiters = Waiters<Everything, Void>()
@@ -259,11 +261,14 @@ final class UploadQueue: Sendable {
 
     /// `retryDelay`: how long after a failure that may pass its upload is tried again by
     /// itself (nil: never, and `sync` does not either: the failure stays as any other).
-    init(concurrency: Int, retryDelay: Duration?, cache: ContentCache, uploads: any QueuedUploads) {
+    init(
+        concurrency: Int, retryDelay: Duration?, cache: ContentCache, uploads: any QueuedUploads, logger: Logger
+    ) {
         self.concurrency = max(1, concurrency)
         self.retryDelay = retryDelay
         self.cache = cache
         self.uploads = uploads
+        self.logger = logger
         self.gauges = Gauges(uploads.queueFolder)
         // Generations name files on disk: starting from the clock keeps them growing across restarts.
         var now = timespec()
@@ -409,7 +414,7 @@ final class UploadQueue: Sendable {
                 queuedBytes: items.filter { $0.phase != .failed }.reduce(0) { $0 + $1.size },
                 failed: items.compactMap { item in
                     guard var failure = item.failure?.display else { return nil }
-                    failure.retryAt = item.retryAt.map { Date.now + ContinuousClock.now.duration(to: $0).inSeconds }
+                    failure.retryAt = item.retryAt.map(Self.wallClock)
                     return failure
                 })
         }
@@ -547,6 +552,7 @@ final class UploadQueue: Sendable {
             _ = try? await BlockingIO.run { cache.recordFailure(Data(bytes), ofQueued: item.path) }
         }
         var record: QueuedUploadFailure?
+        var planned: ContinuousClock.Instant?
         let now = ContinuousClock.now
         let retryDelay = self.retryDelay
         let current = state.withLock { state -> Bool in
@@ -567,13 +573,14 @@ final class UploadQueue: Sendable {
                     mine.failuresInARow = item.failuresInARow + 1
                     state.scheduleRetry(
                         of: &mine, at: now + LaterTries.delay(first: retryDelay, failures: mine.failuresInARow))
+                    planned = mine.retryAt
                 }
                 record = mine.failure
                 state.store(mine, for: item.entryID)
             }
             if let probe {
                 let passed = if case .uploaded = outcome { true } else { false }
-                _ = state.probeEnded(probe, passed: passed, next: mine.retryAt, now: now)
+                state.probeEnded(probe, passed: passed, next: mine.retryAt, now: now)
             }
             return true
         }
@@ -589,9 +596,20 @@ final class UploadQueue: Sendable {
         case .failed:
             if !current { cache.removeQueued(item.path) }
             if let record { entryWaiters.answerAll(item.entryID, with: .failed(errno: record.errno)) }
+            // After the failure's own line: that it is not the end of it.
+            if let record, let planned {
+                logger.notice(
+                    "\(record.operation) \(record.name): tried again by itself at \(Self.wallClock(planned).formatted(.iso8601))"
+                )
+            }
         }
         countsChanged()
         answerSettledWaitersIfSettled()
+    }
+
+    /// The wall-clock time of `instant`, for people (`status`, the log).
+    private static func wallClock(_ instant: ContinuousClock.Instant) -> Date {
+        Date.now + ContinuousClock.now.duration(to: instant).inSeconds
     }
 
     private func answerSettledWaitersIfSettled() {

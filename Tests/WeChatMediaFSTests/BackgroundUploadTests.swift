@@ -141,6 +141,7 @@ struct BackgroundUploadTests {
             #expect(status.contains("upload image/cat.jpg: EIO ("), "\(status)")
             #expect(status.contains("; tried again by itself at "), "\(status)")
             #expect(!mount.exists("image/cat.jpg.media_id"))
+            #expect(mount.log.contains("upload image/cat.jpg: tried again by itself at 20"), "\(mount.log)")
             let document = try await mount.status(json: true).stdout
             let fields = try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any]
             let metrics = try #require(fields?["metricsURL"] as? String, "\(document)")

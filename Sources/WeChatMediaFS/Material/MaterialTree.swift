@@ -38,7 +38,7 @@ struct MaterialTree: MediaTree, DerivedAttributes {
         self.uploads = uploads
         let queue = UploadQueue(
             concurrency: context.settings.uploadConcurrency, retryDelay: context.settings.queuedUploadRetryDelay,
-            cache: context.cache, uploads: uploads)
+            cache: context.cache, uploads: uploads, logger: context.logger)
         self.queue = queue
         self.route = MaterialRoute(uploads: uploads, queue: context.settings.uploadMode == .background ? queue : nil)
     }

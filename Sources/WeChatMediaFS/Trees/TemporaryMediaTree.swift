@@ -31,7 +31,7 @@ struct TemporaryMediaTree: MediaTree {
         self.uploader = uploader
         let queue = UploadQueue(
             concurrency: context.settings.uploadConcurrency, retryDelay: context.settings.queuedUploadRetryDelay,
-            cache: context.cache, uploads: uploader)
+            cache: context.cache, uploads: uploader, logger: context.logger)
         self.queue = queue
         self.uploads = UploadRoute(
             uploader: uploader, queue: context.settings.uploadMode == .background ? queue : nil)
