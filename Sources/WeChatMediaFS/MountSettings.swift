@@ -29,8 +29,8 @@ public struct MountSettings: Sendable {
     public var queuedUploadWait: Duration = .seconds(30)
     /// How long after a queued upload failed for a reason that may pass (the network, the
     /// server busy, a quota) it is tried again by itself; doubled on each failure in a row, up to
-    /// an hour. Nil: never (the failure stays until the file is written again or `sync` asks).
-    public var queuedUploadRetryDelay: Duration? = .seconds(30)
+    /// an hour; `sync` tries at once.
+    public var queuedUploadRetryDelay: Duration = .seconds(30)
     /// Catalog entries read per `readdir` call (each may add a sidecar to the page); tests set a
     /// small one to list folders over many pages.
     public var listingPageSize: Int = 64

@@ -21,8 +21,9 @@ protocol QueuedUploads: Sendable {
 
 /// The end of a queued upload.
 enum QueuedOutcome: Sendable {
-    /// On the server and in the catalog; `adopted` tells whether the file became cached content.
-    case uploaded(adopted: Bool)
+    /// On the server and in the catalog (the queued file moved into the content cache, or not:
+    /// the queue removes whatever is left of it either way).
+    case uploaded
     /// `mayPass`: nothing the server may have acted on, and a later try may succeed (the queue
     /// tries again by itself).
     case failed(MountStatus.Failure, errno: Int32, mayPass: Bool)

@@ -72,7 +72,7 @@ final class UploadQueue: Sendable {
         }
     }
 
-    /// The try again that goes first: its entry and bytes, and whether its passing lets every
+    /// The try again that goes first: its entry and generation, and whether its passing lets every
     /// planned try go (`sync`) or the due ones only (the timer).
     private struct Probe {
         var entryID: Int64
@@ -151,11 +151,9 @@ final class UploadQueue: Sendable {
         }
 
         /// Failed uploads whose next try is due by `now` (every one with a try planned when
-        /// `now` is nil) go back in line; returns how many did.
-        mutating func requeueRetries(dueBy now: ContinuousClock.Instant?) -> Int {
-            let taken = takeRetries(dueBy: now)
-            for item in taken { requeue(item) }
-            return taken.count
+        /// `now` is nil) go back in line.
+        mutating func requeueRetries(dueBy now: ContinuousClock.Instant?) {
+            for item in takeRetries(dueBy: now) { requeue(item) }
         }
 
         /// A failed item back in line, to be tried again.
@@ -193,7 +191,7 @@ final class UploadQueue: Sendable {
             _ probe: Probe, passed: Bool, next: ContinuousClock.Instant?, now: ContinuousClock.Instant
         ) {
             if passed {
-                _ = requeueRetries(dueBy: probe.releasesAll ? nil : now)
+                requeueRetries(dueBy: probe.releasesAll ? nil : now)
                 return
             }
             guard let next else { return }
@@ -247,7 +245,7 @@ final class UploadQueue: Sendable {
 
     private let state: Mutex<State>
     private let concurrency: Int
-    private let retryDelay: Duration?
+    private let retryDelay: Duration
     private let cache: ContentCache
     private let uploads: any QueuedUploads
     private let logger: Logger
@@ -260,9 +258,9 @@ final class UploadQueue: Sendable {
     private let loop: Mutex<Task<Void, Never>?>
 
     /// `retryDelay`: how long after a failure that may pass its upload is tried again by
-    /// itself (nil: never, and `sync` does not either: the failure stays as any other).
+    /// itself (the first time; doubled on each failure in a row).
     init(
-        concurrency: Int, retryDelay: Duration?, cache: ContentCache, uploads: any QueuedUploads, logger: Logger
+        concurrency: Int, retryDelay: Duration, cache: ContentCache, uploads: any QueuedUploads, logger: Logger
     ) {
         self.concurrency = max(1, concurrency)
         self.retryDelay = retryDelay
@@ -452,16 +450,15 @@ final class UploadQueue: Sendable {
                     entryID: file.entryID, generation: file.generation, type: type, path: file.path,
                     size: Int64(info.st_size), order: 0, phase: failure == nil ? .queued : .failed, failure: failure))
         }
-        let now = ContinuousClock.now
-        let retryDelay = self.retryDelay
+        let firstTry = ContinuousClock.now + retryDelay
         state.withLock { state in
             for var item in resumed {
                 state.nextOrder += 1
                 item.order = state.nextOrder
                 // A failure that may pass is tried again as in the mount that met it.
-                if item.failure?.mayPass == true, let retryDelay {
+                if item.failure?.mayPass == true {
                     item.failuresInARow = 1
-                    state.scheduleRetry(of: &item, at: now + retryDelay)
+                    state.scheduleRetry(of: &item, at: firstTry)
                 }
                 state.store(item, for: item.entryID)
                 if item.phase == .queued { state.enterLine(item) }
@@ -540,8 +537,7 @@ final class UploadQueue: Sendable {
     }
 
     private func finish(_ item: Item, _ outcome: QueuedOutcome) async {
-        let mayPass: Bool
-        if case .failed(_, _, let passing) = outcome, retryDelay != nil { mayPass = passing } else { mayPass = false }
+        let mayPass = if case .failed(_, _, let passing) = outcome { passing } else { false }
         if case .failed(let failure, let code, _) = outcome, isCurrent(item),
             let bytes = try? QueuedUploadFailure(failure, errno: code, mayPass: mayPass).encoded()
         {
@@ -569,7 +565,7 @@ final class UploadQueue: Sendable {
             case .failed(let failure, let code, _):
                 mine.phase = .failed
                 mine.failure = QueuedUploadFailure(failure, errno: code, mayPass: mayPass)
-                if mayPass, let retryDelay {
+                if mayPass {
                     mine.failuresInARow = item.failuresInARow + 1
                     state.scheduleRetry(
                         of: &mine, at: now + LaterTries.delay(first: retryDelay, failures: mine.failuresInARow))
@@ -599,7 +595,7 @@ final class UploadQueue: Sendable {
             // After the failure's own line: that it is not the end of it.
             if let record, let planned {
                 logger.notice(
-                    "\(record.operation) \(record.name): tried again by itself at \(Self.wallClock(planned).formatted(.iso8601))"
+                    "\(record.operation) \(record.name): \(MountStatus.Failure.triedAgain(at: Self.wallClock(planned)))"
                 )
             }
         }

@@ -126,7 +126,8 @@ final class Uploader: QueuedUploads {
         do {
             // Read again: a chmod, touch or rename while it uploaded must stay.
             guard isCurrent(), var entry = try await catalog.entry(id: entryID) else { return .superseded }
-            return .uploaded(adopted: try await commit(uploaded, of: queuedPath, to: &entry, path: path, began: began))
+            _ = try await commit(uploaded, of: queuedPath, to: &entry, path: path, began: began)
+            return .uploaded
         } catch {
             guard isCurrent(), (try? await catalog.entry(id: entryID)) ?? nil != nil else { return .superseded }
             // The server has the media: another try would upload it again.

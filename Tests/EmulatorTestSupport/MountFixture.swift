@@ -93,6 +93,15 @@ public struct MountFixture: Sendable {
         try await Command.run(Command.wxmediafsPath, ["status", mountpoint] + (json ? ["--json"] : []))
     }
 
+    /// The metrics URL the mount reports in `status --json` (for `--metrics-address
+    /// 127.0.0.1:0`, its port is picked at random).
+    public func metricsURL() async throws -> String {
+        let document = try await status(json: true).stdout
+        let fields = try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any]
+        guard let url = fields?["metricsURL"] as? String else { throw FixtureError("no metricsURL in \(document)") }
+        return url
+    }
+
     public func path(_ relative: String) -> String { mountpoint + "/" + relative }
 
     public func contents(_ relative: String) -> [UInt8]? {

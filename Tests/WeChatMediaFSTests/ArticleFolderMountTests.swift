@@ -105,9 +105,7 @@ struct ArticleFolderMountTests {
             #expect(urls.split(separator: "\n").count == 2 && urls.hasPrefix(mount.emulator.baseURL), "\(urls)")
 
             // The polls, against the day's budget (90 by default), and the build, in metrics.
-            let document = try await mount.status(json: true)
-            let status = try JSONSerialization.jsonObject(with: Data(document.stdout.utf8)) as? [String: Any]
-            let scrape = try await Scrape.fetch(try #require(status?["metricsURL"] as? String))
+            let scrape = try await Scrape.fetch(try await mount.metricsURL())
             let polls = try #require(scrape.value("wxmediafs_publish_polls_total"))
             let asked = try await mount.emulator.counters()["freepublish_get"] ?? -1
             #expect(polls >= 1 && polls == Double(asked))

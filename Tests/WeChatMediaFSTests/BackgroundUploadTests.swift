@@ -104,9 +104,7 @@ struct BackgroundUploadTests {
                 }
             }
             #expect(failed > 0, "the faults made some uploads fail for good")
-            let document = try await mount.status(json: true).stdout
-            let fields = try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any]
-            let metrics = try await Scrape.fetch(#require(fields?["metricsURL"] as? String, "\(document)"))
+            let metrics = try await Scrape.fetch(try await mount.metricsURL())
             let counted = ["none", "planned"].compactMap {
                 metrics.value("wxmediafs_upload_queue_failed", ["retry": $0])
             }
@@ -142,9 +140,7 @@ struct BackgroundUploadTests {
             #expect(status.contains("; tried again by itself at "), "\(status)")
             #expect(!mount.exists("image/cat.jpg.media_id"))
             #expect(mount.log.contains("upload image/cat.jpg: tried again by itself at 20"), "\(mount.log)")
-            let document = try await mount.status(json: true).stdout
-            let fields = try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any]
-            let metrics = try #require(fields?["metricsURL"] as? String, "\(document)")
+            let metrics = try await mount.metricsURL()
             let failing = try await Scrape.fetch(metrics)
             #expect(failing.value("wxmediafs_upload_queue_failed", ["retry": "planned"]) == 2)
             #expect(failing.value("wxmediafs_upload_queue_failed", ["retry": "none"]) == 0)
@@ -252,9 +248,7 @@ struct BackgroundUploadTests {
                 rm "$M/image/f1.jpg"
                 """#)
             #expect(script.status == 0, "\(script.stderr)")
-            let document = try await mount.status(json: true).stdout
-            let status = try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any]
-            let metrics = try #require(status?["metricsURL"] as? String, "\(document)")
+            let metrics = try await mount.metricsURL()
             // f0 (now sub/moved.jpg) is uploading, held; f2 waits behind it (f1 is gone).
             let depth = try await Scrape.fetch(metrics).value("wxmediafs_upload_queue_depth")
             #expect(depth == 2, "\(String(describing: depth))")

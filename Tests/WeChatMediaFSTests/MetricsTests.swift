@@ -4,19 +4,12 @@ import Testing
 
 @Suite("Prometheus metrics")
 struct MetricsTests {
-    /// The metrics URL a mount reports in `status --json` (its port was picked at random).
-    func metricsURL(_ m: MountFixture) async throws -> String {
-        let document = try await m.status(json: true)
-        let status = try JSONSerialization.jsonObject(with: Data(document.stdout.utf8)) as? [String: Any]
-        return try #require(status?["metricsURL"] as? String, "\(document.stdout)")
-    }
-
     /// Uploads (one retried after errcode -1, one refused by the rules), a download and a cached
     /// read, then a real scrape parsed by prometheus_client: every count is the one expected.
     /// The cap (24 KiB) keeps the downloaded MP3 (20,529 bytes) and evicts both JPEGs for it.
     @Test func aScrapeCountsUploadsDownloadsRefusalsAndTheCache() async throws {
         try await MountFixture.with(arguments: ["--metrics-address", "127.0.0.1:0", "--cache-max-size", "24K"]) { m in
-            let url = try await metricsURL(m)
+            let url = try await m.metricsURL()
             #expect(url.hasPrefix("http://127.0.0.1:") && url.hasSuffix("/metrics"))
             // Every second upload request answers errcode -1: the second cp is retried once.
             try await m.emulator.setFaults(#"{"rules":[{"endpoint":"upload","kind":"errcode","fraction":0.5}]}"#)
@@ -81,7 +74,7 @@ struct MetricsTests {
             let copy = try await m.shell(
                 #"cp "$S/cat.jpg" "$M/material/image/a.jpg" && cp "$S/cat.png" "$M/material/article-images/b.png""#)
             #expect(copy.status == 0, "\(copy.stderr)")
-            let scrape = try await Scrape.fetch(try await metricsURL(m))
+            let scrape = try await Scrape.fetch(try await m.metricsURL())
             let ok = ["outcome": "ok", "errcode": "0"]
             #expect(scrape.value("wxmediafs_uploads_total", ok.merging(["type": "material_image"]) { $1 }) == 1)
             #expect(scrape.value("wxmediafs_upload_bytes_total", ["type": "material_image"]) == 9059)

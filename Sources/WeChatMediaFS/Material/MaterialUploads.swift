@@ -140,9 +140,7 @@ struct MaterialUploads: QueuedUploads {
                 hash = try Self.sha256(of: descriptor)
             }
             // The same bytes may have been added meanwhile, under another name or by another host.
-            if let adopted = try await reuse(&entry, hash: hash, size: size, file: path) {
-                return .uploaded(adopted: adopted)
-            }
+            if try await reuse(&entry, hash: hash, size: size, file: path) != nil { return .uploaded }
             switch await add(path, as: entry, size: size) {
             case .failure(let failed):
                 return isCurrent()
@@ -151,11 +149,11 @@ struct MaterialUploads: QueuedUploads {
             case .success(let added):
                 // Read again: a chmod, touch or rename while it was added must stay.
                 guard isCurrent(), var now = try await catalog.materialEntry(id: entryID) else { return .superseded }
-                let adopted = try await commit(
+                _ = try await commit(
                     &now, mediaID: added.mediaID, url: added.url, hash: hash, size: size,
                     updateTime: context.clock.seconds, file: path)
                 logAdded(now, size: size, began: began)
-                return .uploaded(adopted: adopted)
+                return .uploaded
             }
         } catch {
             guard isCurrent() else { return .superseded }

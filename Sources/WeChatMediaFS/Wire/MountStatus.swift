@@ -39,7 +39,12 @@ public struct MountStatus: Codable, Sendable {
         /// The summary, and when it is tried again if it is: the words of `status` and `sync`.
         public var summaryWithRetry: String {
             guard let retryAt else { return summary }
-            return summary + "; tried again by itself at \(retryAt.formatted(.iso8601))"
+            return summary + "; " + Self.triedAgain(at: retryAt)
+        }
+
+        /// "tried again by itself at TIME": `status`, `sync` and the log say it alike.
+        public static func triedAgain(at date: Date) -> String {
+            "tried again by itself at \(date.formatted(.iso8601))"
         }
     }
 
